@@ -1,0 +1,173 @@
+// Runtime: the user-facing executor. Owns a Scheduler (workers, timers)
+// and a BlockingPool; starts on construction, shuts down on destruction.
+//
+// Contract:
+//   - Flavor::kMultiThread runs `worker_threads` workers (0 = one per core).
+//     Flavor::kCurrentThread runs every task on the thread that calls
+//     BlockOn (no threads of its own); tasks spawned while nobody is in
+//     BlockOn wait for the next BlockOn.
+//   - Spawn(task) may be called from any thread; BlockOn(task) from any
+//     thread that is not one of this runtime's workers (it would deadlock:
+//     inside a task, co_await instead). One BlockOn at a time drives a
+//     current-thread runtime.
+//   - BlockOn returns the task's value, rethrows its exception, or throws
+//     CancelledError if the runtime shut down first.
+//   - Shutdown() follows the protocol in scheduler.h: unfinished tasks are
+//     destroyed (not resumed). ShutdownTimeout(d) first gives them up to d
+//     to finish. The blocking pool is joined; a blocking job still running
+//     when the deadline passes is left to finish on its detached thread.
+//
+// Example, the one-line entry point:
+//   Task<int> AsyncMain() { co_await SleepFor(10ms); co_return 0; }
+//   int main() { return troupe::RunMain(AsyncMain, {.worker_threads = 8}); }
+#ifndef TROUPE_EXECUTOR_RUNTIME_H_
+#define TROUPE_EXECUTOR_RUNTIME_H_
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "executor/blocking_pool.h"
+#include "executor/clock.h"
+#include "executor/futex.h"
+#include "executor/join_handle.h"
+#include "executor/metrics.h"
+#include "executor/scheduler.h"
+#include "executor/task.h"
+
+namespace troupe {
+
+struct RuntimeOptions {
+  Flavor flavor = Flavor::kMultiThread;
+  int worker_threads = 0;  // 0: std::thread::hardware_concurrency()
+  Clock* clock = nullptr;  // nullptr: the system clock
+  // With a ManualClock on a current-thread runtime: jump to the next timer
+  // whenever nothing is runnable (the deterministic test mode).
+  bool auto_advance = false;
+  std::string thread_name = "troupe";
+  BlockingPoolOptions blocking;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  template <typename T>
+  JoinHandle<T> Spawn(Task<T> task) {
+    return JoinHandle<T>(
+        internal::SpawnOn(*scheduler_, std::move(task), /*with_handle=*/true));
+  }
+
+  template <typename T>
+  T BlockOn(Task<T> task);
+
+  void Shutdown();
+  void ShutdownTimeout(Duration deadline);
+
+  RuntimeMetrics Metrics() const;
+  Scheduler& scheduler() { return *scheduler_; }
+  BlockingPool& blocking_pool() { return *blocking_; }
+  Flavor flavor() const { return scheduler_->flavor(); }
+  int worker_threads() const { return scheduler_->num_workers(); }
+
+  // The runtime whose task (or BlockOn) the calling thread is running.
+  static Runtime* Current();
+
+ private:
+  struct BlockOnState {
+    std::atomic<bool> done{false};
+    std::atomic<uint32_t> word{0};
+    bool finished = false;  // the task ran to its end (value or exception)
+  };
+  // Sets `done` however the wrapper ends: completion or destruction.
+  struct DoneGuard {
+    BlockOnState* state;
+    Scheduler* scheduler;
+    ~DoneGuard() {
+      state->done.store(true, std::memory_order_release);
+      state->word.store(1, std::memory_order_release);
+      internal::FutexWake(&state->word, 1);
+      if (scheduler->flavor() == Flavor::kCurrentThread) scheduler->WakeAll();
+    }
+  };
+  template <typename T>
+  static Task<void> BlockOnWrapper(Task<T> task, BlockOnState* state,
+                                   std::optional<internal::Stored<T>>* value,
+                                   std::exception_ptr* error,
+                                   Scheduler* scheduler);
+  void CheckNotOnWorker(const char* what) const;
+  void WaitForBlockOn(BlockOnState& state);
+
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<BlockingPool> blocking_;
+};
+
+template <typename T>
+Task<void> Runtime::BlockOnWrapper(Task<T> task, BlockOnState* state,
+                                   std::optional<internal::Stored<T>>* value,
+                                   std::exception_ptr* error,
+                                   Scheduler* scheduler) {
+  DoneGuard guard{state, scheduler};
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(task);
+      value->emplace();
+    } else {
+      value->emplace(co_await std::move(task));
+    }
+  } catch (...) {
+    *error = std::current_exception();
+  }
+  state->finished = true;
+}
+
+template <typename T>
+T Runtime::BlockOn(Task<T> task) {
+  CheckNotOnWorker("BlockOn");
+  BlockOnState state;
+  std::optional<internal::Stored<T>> value;
+  std::exception_ptr error;
+  internal::SpawnOn(*scheduler_,
+                    BlockOnWrapper<T>(std::move(task), &state, &value, &error,
+                                      scheduler_.get()),
+                    /*with_handle=*/false);
+  WaitForBlockOn(state);
+  if (error) std::rethrow_exception(error);
+  if (!state.finished || !value.has_value()) throw CancelledError();
+  if constexpr (!std::is_void_v<T>) return std::move(*value);
+}
+
+// Runs `async_main` (a function returning Task<int> or Task<void>) to
+// completion on a new runtime and returns its exit code. An exception
+// escaping it is printed and turned into exit code 1.
+template <typename F>
+int RunMain(F&& async_main, RuntimeOptions options = {}) {
+  using TaskType = std::invoke_result_t<F>;
+  using T = typename TaskType::value_type;
+  try {
+    Runtime runtime(std::move(options));
+    if constexpr (std::is_void_v<T>) {
+      runtime.BlockOn(std::forward<F>(async_main)());
+      return 0;
+    } else {
+      return static_cast<int>(runtime.BlockOn(std::forward<F>(async_main)()));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "troupe: the main task failed: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace troupe
+
+#endif  // TROUPE_EXECUTOR_RUNTIME_H_

@@ -1,0 +1,529 @@
+#include "executor/scheduler.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include "executor/coop.h"
+#include "executor/futex.h"
+
+namespace troupe {
+namespace {
+
+uint64_t NowNs() {
+  return static_cast<uint64_t>(
+      std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+// Relaxed add for counters written by one thread and read by snapshots.
+void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n,
+                std::memory_order_relaxed);
+}
+
+uint32_t ThreadShardHint() {
+  static std::atomic<uint32_t> next{0};
+  thread_local uint32_t hint = next.fetch_add(1, std::memory_order_relaxed);
+  return hint;
+}
+
+}  // namespace
+
+struct Scheduler::Worker {
+  Worker(int i, SharedDriver* shared, uint64_t seed)
+      : index(i), parker(shared), rng(seed | 1) {}
+
+  uint32_t NextRandom() {
+    // xorshift64*: cheap, good enough to pick a steal victim.
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return static_cast<uint32_t>((rng * 0x2545F4914F6CDD1DULL) >> 32);
+  }
+
+  const int index;
+  LocalQueue<> queue;
+  TaskHeader* lifo = nullptr;  // owner only
+  Parker parker;
+  bool is_searching = false;   // owner only
+  uint32_t tick = 0;           // owner only
+  uint64_t rng;                // owner only
+  uint64_t busy_since_ns = 0;  // owner only
+  std::thread thread;
+
+  // Written only by the owner (relaxed), read by Metrics().
+  alignas(64) std::atomic<uint64_t> tasks_run{0};
+  std::atomic<uint64_t> steal_operations{0};
+  std::atomic<uint64_t> tasks_stolen{0};
+  std::atomic<uint64_t> parks{0};
+  std::atomic<uint64_t> lifo_runs{0};
+  std::atomic<uint64_t> overflows{0};
+  std::atomic<uint64_t> busy_ns{0};
+  std::atomic<uint64_t> spawned{0};
+  std::atomic<uint64_t> completed{0};
+};
+
+Scheduler::Context& Scheduler::Ctx() {
+  thread_local Context context;
+  return context;
+}
+
+Scheduler* Scheduler::Current() { return Ctx().scheduler; }
+
+Scheduler::Scheduler(SchedulerOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : SystemClock::Get()),
+      time_driver_(std::make_unique<TimeDriver>(clock_)),
+      shared_driver_(std::make_unique<SharedDriver>(time_driver_.get())),
+      idle_(options_.flavor == Flavor::kCurrentThread
+                ? 1
+                : std::max(1, options_.num_workers)),
+      owned_(static_cast<uint32_t>(std::max(1, options_.num_workers)) * 4) {
+  const int n = options_.flavor == Flavor::kCurrentThread
+                    ? 1
+                    : std::max(1, options_.num_workers);
+  workers_.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<Worker>(
+        i, shared_driver_.get(), NowNs() ^ (0x9E3779B97F4A7C15ULL * (i + 1))));
+  }
+}
+
+Scheduler::~Scheduler() { Shutdown(); }
+
+void Scheduler::Start() {
+  if (options_.flavor == Flavor::kCurrentThread) return;
+  if (started_.exchange(true)) return;
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->thread = std::thread([this, w] { WorkerLoop(w); });
+    const std::string name =
+        (options_.thread_name + "-" + std::to_string(w->index)).substr(0, 15);
+    pthread_setname_np(w->thread.native_handle(), name.c_str());
+  }
+}
+
+bool Scheduler::OnWorkerThread() const {
+  const Context& c = Ctx();
+  return c.scheduler == this && c.worker != nullptr;
+}
+
+// ---- spawning and scheduling ----------------------------------------------
+
+void Scheduler::Spawn(TaskHeader* task) {
+  task->scheduler_ = this;
+  Context& c = Ctx();
+  Worker* w = c.scheduler == this ? c.worker : nullptr;
+  const uint32_t shard =
+      w != nullptr ? static_cast<uint32_t>(w->index) : ThreadShardHint();
+  if (!owned_.Insert(task, shard)) {
+    // Shut down (step 1): the task never runs. It was never listed, so drop
+    // the owned reference here; CancelTask drops the queue reference.
+    task->RefDec();
+    CancelTask(task, /*holds_run_ref=*/true);
+    return;
+  }
+  if (w != nullptr) {
+    Bump(w->spawned);
+  } else {
+    spawned_outside_.fetch_add(1, std::memory_order_relaxed);
+  }
+  Schedule(task, /*is_yield=*/false);
+}
+
+void Scheduler::Schedule(TaskHeader* task, bool is_yield) {
+  Context& c = Ctx();
+  if (c.scheduler == this && c.core_active) {
+    ScheduleLocal(c.worker, task, is_yield);
+  } else {
+    ScheduleRemote(task);
+  }
+}
+
+void Scheduler::ScheduleLocal(Worker* w, TaskHeader* task, bool is_yield) {
+  bool should_notify;
+  if (is_yield) {
+    Bump(w->overflows, w->queue.PushBack(task, inject_));
+    should_notify = true;
+  } else {
+    TaskHeader* prev = w->lifo;
+    w->lifo = task;
+    should_notify = prev != nullptr;
+    if (prev != nullptr) Bump(w->overflows, w->queue.PushBack(prev, inject_));
+  }
+  // Work another worker could take: make sure someone is looking.
+  if (should_notify && options_.flavor == Flavor::kMultiThread) {
+    NotifyParked();
+  }
+}
+
+void Scheduler::ScheduleRemote(TaskHeader* task) {
+  if (!inject_.Push(task)) return;  // Shut down: the reference is dropped.
+  if (options_.flavor == Flavor::kCurrentThread) {
+    workers_[0]->parker.Unpark();
+  } else {
+    NotifyParked();
+  }
+}
+
+void Scheduler::NotifyParked() {
+  const int worker = idle_.WorkerToNotify();
+  if (worker >= 0) workers_[static_cast<std::size_t>(worker)]->parker.Unpark();
+}
+
+void Scheduler::NotifyIfWorkPending() {
+  for (auto& w : workers_) {
+    if (!w->queue.IsEmpty()) {
+      NotifyParked();
+      return;
+    }
+  }
+  if (!inject_.IsEmpty()) NotifyParked();
+}
+
+void Scheduler::WakeAll() {
+  for (auto& w : workers_) w->parker.Unpark();
+}
+
+// ---- the worker loop -------------------------------------------------------
+
+void Scheduler::WorkerLoop(Worker* w) {
+  Ctx() = Context{this, w, true};
+  w->busy_since_ns = NowNs();
+  while (!shutdown_.load(std::memory_order_acquire)) {
+    if (!Tick(w)) Park(w);
+  }
+  Bump(w->busy_ns, NowNs() - w->busy_since_ns);
+  Ctx() = Context{};
+}
+
+bool Scheduler::Tick(Worker* w) {
+  ++w->tick;
+  if (w->tick % kEventInterval == 0) Maintenance(w);
+  TaskHeader* task = NextTask(w);
+  if (task == nullptr) task = StealWork(w);
+  if (task == nullptr) return false;
+  RunTask(w, task);
+  return true;
+}
+
+void Scheduler::Maintenance(Worker* w) {
+  Context& c = Ctx();
+  c.core_active = false;
+  w->parker.PollDriver();
+  c.core_active = true;
+}
+
+TaskHeader* Scheduler::NextLocalTask(Worker* w) {
+  if (w->lifo != nullptr) return std::exchange(w->lifo, nullptr);
+  return w->queue.Pop();
+}
+
+TaskHeader* Scheduler::NextTask(Worker* w) {
+  if (w->tick % kGlobalQueueInterval == 0) {
+    if (TaskHeader* task = inject_.Pop()) return task;
+  }
+  if (TaskHeader* task = NextLocalTask(w)) return task;
+  if (inject_.IsEmpty()) return nullptr;
+  // Take a fair share of the injection queue into the local queue, so the
+  // next few ticks need no lock.
+  const std::size_t room = w->queue.Capacity() - w->queue.Len();
+  std::size_t n = inject_.Len() / workers_.size() + 1;
+  n = std::min({n, room, std::size_t{w->queue.Capacity() / 2}});
+  std::size_t got = 0;
+  TaskHeader* first = inject_.PopBatch(n, &got);
+  if (first == nullptr) return nullptr;
+  for (TaskHeader* t = first->queue_next_; t != nullptr;) {
+    TaskHeader* next = t->queue_next_;
+    t->queue_next_ = nullptr;
+    w->queue.PushBack(t, inject_);
+    t = next;
+  }
+  first->queue_next_ = nullptr;
+  return first;
+}
+
+TaskHeader* Scheduler::StealWork(Worker* w) {
+  if (workers_.size() > 1) {
+    if (!w->is_searching) {
+      if (!idle_.TransitionToSearching()) return nullptr;
+      w->is_searching = true;
+    }
+    const std::size_t n = workers_.size();
+    const std::size_t start = w->NextRandom() % n;
+    for (std::size_t i = 0; i < n; ++i) {
+      Worker* victim = workers_[(start + i) % n].get();
+      if (victim == w) continue;
+      TaskHeader* task = victim->queue.StealInto(w->queue);
+      if (task != nullptr) {
+        Bump(w->steal_operations);
+        Bump(w->tasks_stolen, 1 + w->queue.Len());
+        return task;
+      }
+    }
+  }
+  return inject_.Pop();
+}
+
+void Scheduler::RunTask(Worker* w, TaskHeader* task) {
+  if (w->is_searching) {
+    w->is_searching = false;
+    // The last searcher found work: wake another to keep looking (rule 3).
+    if (idle_.TransitionFromSearching()) NotifyParked();
+  }
+  internal::tls_budget = kDefaultBudget;
+  Execute(w, task);
+  int lifo_polls = 0;
+  while (TaskHeader* next = w->lifo) {
+    w->lifo = nullptr;
+    if (!HasBudget() || ++lifo_polls > kMaxLifoPolls) {
+      // Out of budget or LIFO turns: to the back of the queue, so other
+      // tasks run first.
+      Bump(w->overflows, w->queue.PushBack(next, inject_));
+      if (options_.flavor == Flavor::kMultiThread) NotifyParked();
+      break;
+    }
+    Bump(w->lifo_runs);
+    Execute(w, next);
+  }
+  internal::tls_budget = INT_MAX;
+}
+
+void Scheduler::Execute(Worker* w, TaskHeader* task) {
+  if (task->StartRun() == TaskHeader::RunResult::kCancel) {
+    CancelTask(task, /*holds_run_ref=*/true);
+    return;
+  }
+  internal::tls_current_task = task;
+  const bool returned = task->Resume();
+  internal::tls_current_task = nullptr;
+  Bump(w->tasks_run);
+  if (returned) {
+    FinishTask(task, /*holds_run_ref=*/true);
+    return;
+  }
+  switch (task->EndRun()) {
+    case TaskHeader::EndResult::kIdle:
+      return;
+    case TaskHeader::EndResult::kRequeue:
+      ScheduleLocal(w, task, /*is_yield=*/true);
+      return;
+    case TaskHeader::EndResult::kCancel:
+      CancelTask(task, /*holds_run_ref=*/true);
+      return;
+  }
+}
+
+void Scheduler::CancelTask(TaskHeader* task, bool holds_run_ref) {
+  task->vtable_->set_cancelled(task);
+  FinishTask(task, holds_run_ref);
+}
+
+void Scheduler::FinishTask(TaskHeader* task, bool holds_run_ref) {
+  // Destroy the root frame: its locals and every awaited Task below it.
+  // Awaiters deregister themselves from whatever they waited on.
+  TaskHeader* const outer = internal::tls_current_task;
+  internal::tls_current_task = task;
+  task->vtable_->destroy_frame(task);
+  internal::tls_current_task = outer;
+  // Release: the result (or the cancellation) is visible to whoever
+  // observes kComplete with acquire.
+  task->SetComplete();
+  const uintptr_t waiter =
+      task->join_waiter.exchange(TaskHeader::kJoinClosed,
+                                 std::memory_order_acq_rel);
+  if (waiter > TaskHeader::kJoinClosed) {
+    TaskRef::Adopt(reinterpret_cast<TaskHeader*>(waiter)).Wake();
+  }
+  Context& c = Ctx();
+  if (c.scheduler == this && c.worker != nullptr) {
+    Bump(c.worker->completed);
+  } else {
+    completed_outside_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (owned_.Remove(task)) task->RefDec();
+  if (holds_run_ref) task->RefDec();
+}
+
+// ---- parking ---------------------------------------------------------------
+
+void Scheduler::Park(Worker* w) {
+  if (!TransitionToParked(w)) return;
+  Context& c = Ctx();
+  while (!shutdown_.load(std::memory_order_acquire)) {
+    const uint64_t now = NowNs();
+    Bump(w->busy_ns, now - w->busy_since_ns);
+    Bump(w->parks);
+    c.core_active = false;
+    w->parker.Park();
+    c.core_active = true;
+    w->busy_since_ns = NowNs();
+    if (TransitionFromParked(w)) return;
+  }
+}
+
+bool Scheduler::TransitionToParked(Worker* w) {
+  if (w->lifo != nullptr || !w->queue.IsEmpty()) return false;
+  const bool last_searcher =
+      idle_.TransitionToParked(w->index, w->is_searching);
+  w->is_searching = false;
+  if (last_searcher) NotifyIfWorkPending();
+  return true;
+}
+
+bool Scheduler::TransitionFromParked(Worker* w) {
+  // Still in the parked set: nobody picked us (a timer or spurious wake);
+  // the wake-ups that matter went through NotifyParked, which picks a
+  // sleeper. Park again.
+  if (idle_.IsParked(w->index)) return false;
+  // Picked by NotifyParked: we are counted as searching.
+  w->is_searching = true;
+  return true;
+}
+
+// ---- current-thread driving ------------------------------------------------
+
+void Scheduler::RunUntil(const std::atomic<bool>& done) {
+  Worker* w = workers_[0].get();
+  Context& c = Ctx();
+  const Context saved = c;
+  c = Context{this, w, true};
+  while (!done.load(std::memory_order_acquire) &&
+         !shutdown_.load(std::memory_order_acquire)) {
+    ++w->tick;
+    if (w->tick % kEventInterval == 0) Maintenance(w);
+    if (TaskHeader* task = NextTask(w)) {
+      RunTask(w, task);
+      continue;
+    }
+    if (done.load(std::memory_order_acquire)) break;
+    c.core_active = false;
+    if (options_.auto_advance && clock_->IsManual()) {
+      // Deterministic test mode: nothing is runnable, so jump the clock to
+      // the next timer instead of sleeping.
+      if (auto next = time_driver_->NextDeadline(); next.has_value()) {
+        static_cast<ManualClock*>(clock_)->AdvanceTo(*next);
+        w->parker.PollDriver();
+        c.core_active = true;
+        continue;
+      }
+    }
+    Bump(w->parks);
+    w->parker.Park();
+    c.core_active = true;
+  }
+  c = saved;
+}
+
+// ---- shutdown --------------------------------------------------------------
+
+void Scheduler::Shutdown() {
+  if (shutdown_done_.exchange(true)) return;
+  DoShutdown();
+}
+
+void Scheduler::ShutdownAfter(Instant deadline) {
+  if (shutdown_done_.load()) return;
+  if (options_.flavor == Flavor::kCurrentThread) {
+    // Nobody else drives the worker: drive it here until every task is
+    // done or the deadline passes.
+    std::atomic<bool> never{false};
+    Worker* w = workers_[0].get();
+    Context& c = Ctx();
+    const Context saved = c;
+    c = Context{this, w, true};
+    while (TasksAlive() > 0 && clock_->Now() < deadline) {
+      ++w->tick;
+      if (w->tick % kEventInterval == 0) Maintenance(w);
+      if (TaskHeader* task = NextTask(w)) {
+        RunTask(w, task);
+        continue;
+      }
+      c.core_active = false;
+      w->parker.Park(deadline - clock_->Now());
+      c.core_active = true;
+    }
+    c = saved;
+    (void)never;
+  } else {
+    while (TasksAlive() > 0 && clock_->Now() < deadline) {
+      internal::FutexWait(&idle_poll_word_, 0, std::chrono::milliseconds(1));
+    }
+  }
+  Shutdown();
+}
+
+void Scheduler::DoShutdown() {
+  if (OnWorkerThread() && options_.flavor == Flavor::kMultiThread) {
+    throw std::logic_error(
+        "troupe: a runtime cannot be shut down from one of its own worker "
+        "threads (it would join itself); shut it down from outside");
+  }
+  // Step 1: stop accepting.
+  shutdown_.store(true, std::memory_order_release);
+  owned_.Close();
+  inject_.Close();
+  // Step 2: wake every worker.
+  WakeAll();
+  // Step 3: join the threads.
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  // Step 4: drop queued references. No worker runs any more, so this
+  // thread may act as every queue's owner.
+  for (auto& w : workers_) {
+    if (w->lifo != nullptr) std::exchange(w->lifo, nullptr)->RefDec();
+    while (TaskHeader* task = w->queue.Pop()) task->RefDec();
+  }
+  while (TaskHeader* task = inject_.Pop()) task->RefDec();
+  // Step 5: destroy every unfinished frame exactly once.
+  while (TaskHeader* task = owned_.PopAny()) {
+    task->vtable_->set_cancelled(task);
+    // FinishTask's Remove finds it unlisted: drop the owned reference
+    // (which PopAny handed us) explicitly afterwards.
+    FinishTask(task, /*holds_run_ref=*/false);
+    task->RefDec();
+  }
+  time_driver_->Close();
+}
+
+// ---- metrics ---------------------------------------------------------------
+
+int64_t Scheduler::TasksAlive() const {
+  int64_t spawned = spawned_outside_.load(std::memory_order_relaxed);
+  int64_t completed = completed_outside_.load(std::memory_order_relaxed);
+  for (const auto& w : workers_) {
+    spawned += static_cast<int64_t>(w->spawned.load(std::memory_order_relaxed));
+    completed +=
+        static_cast<int64_t>(w->completed.load(std::memory_order_relaxed));
+  }
+  return spawned - completed;
+}
+
+RuntimeMetrics Scheduler::Metrics() const {
+  RuntimeMetrics m;
+  m.num_workers = static_cast<int>(workers_.size());
+  m.tasks_spawned = spawned_outside_.load(std::memory_order_relaxed);
+  m.inject_queue_depth = inject_.Len();
+  m.timers_pending = time_driver_->PendingTimers();
+  for (const auto& w : workers_) {
+    WorkerMetrics wm;
+    wm.tasks_run = w->tasks_run.load(std::memory_order_relaxed);
+    wm.steal_operations = w->steal_operations.load(std::memory_order_relaxed);
+    wm.tasks_stolen = w->tasks_stolen.load(std::memory_order_relaxed);
+    wm.parks = w->parks.load(std::memory_order_relaxed);
+    wm.lifo_runs = w->lifo_runs.load(std::memory_order_relaxed);
+    wm.overflows = w->overflows.load(std::memory_order_relaxed);
+    wm.local_queue_depth = w->queue.Len();
+    wm.busy_ns = w->busy_ns.load(std::memory_order_relaxed);
+    m.tasks_spawned +=
+        static_cast<int64_t>(w->spawned.load(std::memory_order_relaxed));
+    m.workers.push_back(wm);
+  }
+  m.tasks_alive = TasksAlive();
+  return m;
+}
+
+}  // namespace troupe

@@ -1,0 +1,157 @@
+#include "executor/task_header.h"
+
+#include <cassert>
+#include <cstdio>
+#include <cstdlib>
+
+#include "executor/scheduler.h"
+
+namespace troupe {
+
+// All transitions below are compare-and-swap loops on state_. acq_rel: a
+// transition both publishes what its thread did to the task (release) and
+// sees what the previous owner did (acquire) - e.g. the resume point set by
+// the last run is visible to the next worker that StartRun()s the task.
+
+void TaskHeader::WakeByVal() {
+  uint64_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t next;
+    bool schedule = false;
+    if ((s & (kComplete | kScheduled)) != 0) {
+      next = s - kRefOne;  // Nothing to do; drop our reference.
+    } else if ((s & kRunning) != 0) {
+      // Woken while running: the worker requeues it after this run, using
+      // the run's own reference. Drop ours.
+      next = (s | kScheduled) - kRefOne;
+    } else {
+      next = s | kScheduled;  // Idle: our reference moves into the queue.
+      schedule = true;
+    }
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      if (schedule) {
+        scheduler_->Schedule(this, /*is_yield=*/false);
+      } else if ((next >> 16) == 0) {
+        vtable_->deallocate(this);
+      }
+      return;
+    }
+  }
+}
+
+void TaskHeader::WakeByRef() {
+  uint64_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t next;
+    if ((s & (kComplete | kScheduled)) != 0) return;
+    if ((s & kRunning) != 0) {
+      next = s | kScheduled;
+    } else {
+      next = (s | kScheduled) + kRefOne;  // a new reference for the queue
+    }
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      if ((s & kRunning) == 0) scheduler_->Schedule(this, /*is_yield=*/false);
+      return;
+    }
+  }
+}
+
+void TaskHeader::Abort() {
+  uint64_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((s & (kComplete | kCancelled)) != 0) return;
+    uint64_t next;
+    const bool idle = (s & (kRunning | kScheduled)) == 0;
+    if (idle) {
+      // Parked: schedule it so a worker destroys it promptly.
+      next = (s | kCancelled | kScheduled) + kRefOne;
+    } else {
+      // Running or queued: the worker sees kCancelled at EndRun/StartRun.
+      next = s | kCancelled;
+    }
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      if (idle) scheduler_->Schedule(this, /*is_yield=*/false);
+      return;
+    }
+  }
+}
+
+TaskHeader::RunResult TaskHeader::StartRun() {
+  uint64_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    assert((s & kScheduled) != 0 && (s & (kRunning | kComplete)) == 0);
+    const uint64_t next = (s & ~kScheduled) | kRunning;
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      return (next & kCancelled) != 0 ? RunResult::kCancel : RunResult::kRun;
+    }
+  }
+}
+
+TaskHeader::EndResult TaskHeader::EndRun() {
+  uint64_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((s & kCancelled) != 0) return EndResult::kCancel;  // stays running
+    uint64_t next;
+    EndResult result;
+    if ((s & kScheduled) != 0) {
+      next = s & ~kRunning;  // woken during the run: the ref goes back in
+      result = EndResult::kRequeue;
+    } else {
+      next = (s & ~kRunning) - kRefOne;  // parked; the run's ref is dropped
+      result = EndResult::kIdle;
+    }
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      // The owned reference outlives every run, so this cannot be the last.
+      assert(result == EndResult::kRequeue || (next >> 16) > 0);
+      return result;
+    }
+  }
+}
+
+void TaskHeader::SetComplete() {
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint64_t next = (s | kComplete) & ~(kRunning | kScheduled);
+    // Release pairs with IsComplete()'s acquire: the result is published.
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                     std::memory_order_relaxed)) {
+      return;
+    }
+  }
+}
+
+bool TaskHeader::Resume() {
+  // An interrupt (a Timeout whose timer fired, say) abandons the region it
+  // guards; the outermost triggered one wins, as it contains the others.
+  Interrupt* fired = nullptr;
+  for (Interrupt* i = interrupts_; i != nullptr; i = i->outer) {
+    if (i->Triggered()) fired = i;
+  }
+  std::coroutine_handle<> handle;
+  if (fired != nullptr) {
+    interrupts_ = fired->outer;
+    parked_ = nullptr;
+    handle = fired->Abandon();
+  } else if (parked_ == nullptr || parked_->Ready()) {
+    parked_ = nullptr;
+    handle = resume_;
+  } else {
+    return false;  // A spurious wake: stay parked.
+  }
+  resume_ = nullptr;
+  handle.resume();
+  if (!returned_ && resume_ == nullptr) {
+    std::fprintf(stderr,
+                 "troupe: a task suspended without recording where to resume "
+                 "(an awaiter that suspends must call SetResumePoint)\n");
+    std::abort();
+  }
+  return returned_;
+}
+
+}  // namespace troupe

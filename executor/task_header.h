@@ -1,0 +1,249 @@
+// TaskHeader: the scheduler's view of one spawned task. An intrusive node:
+// run queues, the injection queue and the list of live tasks link headers
+// directly, so scheduling a task allocates nothing.
+//
+// A spawned task is one memory block: [SpawnState<T> (header + result) |
+// root coroutine frame]. The root frame can be destroyed early (completion,
+// abort) while the block lives on until the last reference is dropped.
+//
+// State word (one 64-bit atomic; see the k* constants):
+//
+//   bits 0..15  flags
+//     kRunning    a worker is resuming the task right now.
+//     kScheduled  the task is in a run queue; or, together with kRunning, it
+//                 was woken while running and must run again afterwards.
+//     kComplete   the task finished (returned, threw, or was cancelled) and
+//                 its root frame is destroyed. Terminal.
+//     kCancelled  Abort() was called. The next time the task would resume it
+//                 is destroyed instead.
+//   bits 16..63 reference count (kRefOne per reference).
+//
+// References: the list of live tasks (until complete), a JoinHandle (until
+// dropped), each run-queue entry, and each TaskRef (a waker held outside the
+// task). The block is freed when the count reaches zero.
+//
+// Transitions (all by compare-and-swap on the one word):
+//   Wake(ref):   idle -> kScheduled (the ref moves into the run queue);
+//                running -> running|kScheduled (ref dropped);
+//                scheduled or complete -> unchanged (ref dropped).
+//   StartRun:    kScheduled -> kRunning (the queue's ref is now the run's).
+//   EndRun:      running|kScheduled -> kScheduled (requeue, ref kept);
+//                running -> idle (ref dropped);
+//                running|kCancelled -> cancel now.
+//   Complete:    -> kComplete (the run's ref dropped).
+//
+// Resumption is guarded: an awaiter that parks its task records a
+// ParkedAwaiter; when the task is run again the awaiter's Ready() decides
+// whether the coroutine resumes or the task goes back to idle. A late or
+// duplicate wake (from a losing select branch, a timer racing a channel) is
+// therefore harmless.
+#ifndef TROUPE_EXECUTOR_TASK_HEADER_H_
+#define TROUPE_EXECUTOR_TASK_HEADER_H_
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace troupe {
+
+class Scheduler;
+class TaskHeader;
+
+namespace internal {
+inline thread_local TaskHeader* tls_current_task = nullptr;
+}  // namespace internal
+
+// The task the calling thread is running, or nullptr outside any task.
+inline TaskHeader* CurrentTask() { return internal::tls_current_task; }
+
+// Implemented by an awaiter that suspends its task until someone wakes it.
+// Ready() is called on the worker that runs the task after a wake: true
+// resumes the coroutine, false parks the task again (a spurious wake).
+class ParkedAwaiter {
+ public:
+  virtual bool Ready() = 0;
+
+ protected:
+  ~ParkedAwaiter() = default;
+};
+
+// An interruption point around a region of a task (a Timeout, for example).
+// When the task is woken and Triggered() says so, the region is abandoned:
+// Abandon() destroys the region's coroutines and returns the coroutine to
+// resume instead of the parked awaiter.
+class Interrupt {
+ public:
+  virtual bool Triggered() = 0;
+  virtual std::coroutine_handle<> Abandon() = 0;
+  Interrupt* outer = nullptr;  // the enclosing interrupt of the same task
+
+ protected:
+  ~Interrupt() = default;
+};
+
+struct TaskVTable {
+  // Destroys the root coroutine frame (its locals, the awaited Task chain).
+  void (*destroy_frame)(TaskHeader*);
+  // Marks the result as cancelled (the task never completed normally).
+  void (*set_cancelled)(TaskHeader*);
+  // Frees the whole block. Called once, when the last reference goes.
+  void (*deallocate)(TaskHeader*);
+};
+
+class TaskHeader {
+ public:
+  static constexpr uint64_t kRunning = 1u << 0;
+  static constexpr uint64_t kScheduled = 1u << 1;
+  static constexpr uint64_t kComplete = 1u << 2;
+  static constexpr uint64_t kCancelled = 1u << 3;
+  static constexpr uint64_t kFlagMask = (1u << 16) - 1;
+  static constexpr uint64_t kRefOne = 1u << 16;
+
+  TaskHeader(const TaskVTable* vtable, std::coroutine_handle<> root,
+             uint64_t initial_refs)
+      : state_(kScheduled | initial_refs * kRefOne),
+        vtable_(vtable),
+        root_(root),
+        resume_(root) {}
+  TaskHeader(const TaskHeader&) = delete;
+  TaskHeader& operator=(const TaskHeader&) = delete;
+
+  // ---- references (any thread) ----
+  void RefInc() {
+    // Relaxed: the caller already holds a reference (or a lock that keeps
+    // the header alive), as with shared_ptr copies.
+    state_.fetch_add(kRefOne, std::memory_order_relaxed);
+  }
+  void RefDec() {
+    // acq_rel: the release publishes this holder's writes; the acquire on
+    // the last decrement makes them visible to the deallocation.
+    const uint64_t prev = state_.fetch_sub(kRefOne, std::memory_order_acq_rel);
+    if ((prev >> 16) == 1) vtable_->deallocate(this);
+  }
+
+  // ---- queries (any thread) ----
+  bool IsComplete() const {
+    // Acquire pairs with the release in Complete(): the result is visible.
+    return (state_.load(std::memory_order_acquire) & kComplete) != 0;
+  }
+  bool IsCancelled() const {
+    return (state_.load(std::memory_order_acquire) & kCancelled) != 0;
+  }
+  uint64_t RefCountForTest() const {
+    return state_.load(std::memory_order_acquire) >> 16;
+  }
+
+  // ---- waking (any thread) ----
+  // Consumes one reference held by the caller.
+  void WakeByVal();
+  // The caller holds no reference but knows the header is alive (it is the
+  // running task itself, or holds a lock the task must take to go away).
+  void WakeByRef();
+  // Requests cancellation; the task is destroyed at its next resumption.
+  void Abort();
+
+  // ---- called by the running task's own awaiters (owning worker) ----
+  // Records where to resume: `handle`, guarded by `awaiter` (may be null for
+  // an unconditional resume, as in YieldNow).
+  void SetResumePoint(std::coroutine_handle<> handle, ParkedAwaiter* awaiter) {
+    resume_ = handle;
+    parked_ = awaiter;
+  }
+  void PushInterrupt(Interrupt* interrupt) {
+    interrupt->outer = interrupts_;
+    interrupts_ = interrupt;
+  }
+  void PopInterrupt(Interrupt* interrupt) {
+    // Interrupts nest: the innermost is always the one leaving.
+    if (interrupts_ == interrupt) interrupts_ = interrupt->outer;
+  }
+  // Set by the root's final awaiter on the running worker.
+  void MarkReturned() { returned_ = true; }
+  // Hands the root frame over for destruction (once).
+  std::coroutine_handle<> TakeRoot() { return std::exchange(root_, nullptr); }
+
+  Scheduler* scheduler() const { return scheduler_; }
+
+ private:
+  friend class Scheduler;
+  friend class OwnedTasks;
+  friend class InjectQueue;
+  template <uint32_t>
+  friend class LocalQueue;
+  friend struct TaskQueueLink;
+
+  enum class RunResult { kRun, kCancel };
+  enum class EndResult { kIdle, kRequeue, kCancel };
+  RunResult StartRun();
+  EndResult EndRun();
+  // Marks complete and drops the run's reference is NOT done here: see
+  // Scheduler::FinishTask, which orders join wake-up, list removal, drops.
+  void SetComplete();
+  // Resumes the task once (StartRun already succeeded). Returns true if the
+  // root returned during this resumption.
+  bool Resume();
+
+  std::atomic<uint64_t> state_;
+  const TaskVTable* vtable_;
+  std::coroutine_handle<> root_;
+  std::coroutine_handle<> resume_;
+  ParkedAwaiter* parked_ = nullptr;
+  Interrupt* interrupts_ = nullptr;
+  Scheduler* scheduler_ = nullptr;
+  // Intrusive links: queue_next_ for the injection queue (guarded by its
+  // lock); owned_prev_/owned_next_ for the live-task list (its shard lock).
+  TaskHeader* queue_next_ = nullptr;
+  TaskHeader* owned_prev_ = nullptr;
+  TaskHeader* owned_next_ = nullptr;
+  uint32_t owned_shard_ = UINT32_MAX;  // OwnedTasks::kNotListed
+  bool returned_ = false;
+
+ public:
+  // Join protocol: 0 = nobody waiting; kJoinClosed = complete, no more
+  // waiters; otherwise a TaskHeader* of the joining task, holding a
+  // reference that the completer consumes by waking it.
+  static constexpr uintptr_t kJoinClosed = 1;
+  std::atomic<uintptr_t> join_waiter{0};
+};
+
+// An owning reference to a task: a waker. Move-only; Wake() consumes it.
+class TaskRef {
+ public:
+  TaskRef() = default;
+  // Adopts a reference the caller already counted.
+  static TaskRef Adopt(TaskHeader* task) { return TaskRef(task); }
+  // Takes a new reference on a header the caller knows is alive.
+  static TaskRef Clone(TaskHeader* task) {
+    task->RefInc();
+    return TaskRef(task);
+  }
+  TaskRef(TaskRef&& other) noexcept : task_(std::exchange(other.task_, {})) {}
+  TaskRef& operator=(TaskRef&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      task_ = std::exchange(other.task_, nullptr);
+    }
+    return *this;
+  }
+  ~TaskRef() { Reset(); }
+
+  void Wake() {
+    if (task_ != nullptr) std::exchange(task_, nullptr)->WakeByVal();
+  }
+  void Reset() {
+    if (task_ != nullptr) std::exchange(task_, nullptr)->RefDec();
+  }
+  TaskHeader* get() const { return task_; }
+  TaskHeader* Release() { return std::exchange(task_, nullptr); }
+  explicit operator bool() const { return task_ != nullptr; }
+
+ private:
+  explicit TaskRef(TaskHeader* task) : task_(task) {}
+  TaskHeader* task_ = nullptr;
+};
+
+}  // namespace troupe
+
+#endif  // TROUPE_EXECUTOR_TASK_HEADER_H_
