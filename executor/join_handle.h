@@ -13,8 +13,8 @@
 //   - Spawn() must be called on a runtime thread (inside a task); from a
 //     plain thread use Runtime::Spawn.
 //
-// Memory: a spawned task is one block from the frame allocator: the header
-// and result slot, followed by the root coroutine frame. Steady-state
+// Memory: a spawned task is its own coroutine frame: the header lives in
+// the frame's prefix and the result in its promise. Steady-state
 // spawn/complete allocates nothing.
 //
 // Example:
@@ -25,6 +25,8 @@
 #define TROUPE_EXECUTOR_JOIN_HANDLE_H_
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <coroutine>
 #include <exception>
 #include <new>
@@ -52,135 +54,35 @@ namespace internal {
 template <typename T>
 using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
+// Moves the result out of a finished task's promise (or throws).
 template <typename T>
-struct SpawnState final : TaskHeader {
-  SpawnState(const TaskVTable* vtable, std::coroutine_handle<> root,
-             uint64_t refs, std::size_t block)
-      : TaskHeader(vtable, root, refs), block_size(block) {}
-
-  std::variant<std::monostate, Stored<T>, std::exception_ptr> result;
-  bool cancelled = false;
-  const std::size_t block_size;
-
-  Stored<T> TakeResult() {
-    if (cancelled) throw CancelledError();
-    if (result.index() == 2) std::rethrow_exception(std::get<2>(result));
-    return std::move(std::get<1>(result));
-  }
-};
-
-// Hand-off from RootPromise::operator new to the promise constructor on the
-// same thread: where the block starts and how big it is.
-struct BlockHandoff {
-  void* block = nullptr;
-  std::size_t size = 0;
-};
-inline thread_local BlockHandoff tls_block_handoff;
-
-template <typename T>
-struct RootTask;
-
-// The promise of the root coroutine that wraps a spawned Task<T>. Its frame
-// lives inside the task's block, right after the SpawnState.
-template <typename T>
-struct RootPromise {
-  static constexpr std::size_t kPrefix =
-      (sizeof(SpawnState<T>) + alignof(std::max_align_t) - 1) &
-      ~(alignof(std::max_align_t) - 1);
-
-  static void* operator new(std::size_t frame_size) {
-    const std::size_t total = kPrefix + frame_size;
-    void* block = AllocateFrame(total);
-    tls_block_handoff = BlockHandoff{block, total};
-    return static_cast<char*>(block) + kPrefix;
-  }
-  // The frame is part of the block, which the task's last reference frees.
-  static void operator delete(void*, std::size_t) noexcept {}
-
-  RootPromise()
-      : block(tls_block_handoff.block), block_size(tls_block_handoff.size) {}
-
-  RootTask<T> get_return_object() noexcept;
-  std::suspend_always initial_suspend() noexcept { return {}; }
-  struct FinalAwaiter {
-    bool await_ready() noexcept { return false; }
-    void await_suspend(std::coroutine_handle<RootPromise> self) noexcept {
-      self.promise().state()->MarkReturned();
-    }
-    void await_resume() noexcept {}
-  };
-  FinalAwaiter final_suspend() noexcept { return {}; }
-  void unhandled_exception() noexcept {
-    state()->result.template emplace<2>(std::current_exception());
-  }
-  void return_value(Stored<T>&& value) {
-    state()->result.template emplace<1>(std::move(value));
-  }
-
-  // Valid once Spawn has constructed the state in the block.
-  SpawnState<T>* state() { return static_cast<SpawnState<T>*>(block); }
-
-  void* const block;
-  const std::size_t block_size;
-};
-
-template <typename T>
-struct RootTask {
-  using promise_type = RootPromise<T>;
-  std::coroutine_handle<promise_type> handle;
-};
-
-template <typename T>
-RootTask<T> RootPromise<T>::get_return_object() noexcept {
-  return RootTask<T>{std::coroutine_handle<RootPromise>::from_promise(*this)};
+T TakeTaskResult(TaskHeader* task) {
+  if (task->cancelled_result()) throw CancelledError();
+  auto handle = std::coroutine_handle<TaskPromise<T>>::from_address(
+      task->root().address());
+  return handle.promise().TakeResult();
 }
 
+// Turns `task` into a scheduled task: constructs its header in the frame's
+// prefix and hands it to `scheduler`. Returns the header, with a reference
+// for a JoinHandle if `with_handle`.
 template <typename T>
-RootTask<T> MakeRoot(Task<T> task) {
-  // A local, not the parameter: locals die when the body ends, so the
-  // inner frame is freed at completion, not when the handle goes.
-  Task<T> inner = std::move(task);
-  if constexpr (std::is_void_v<T>) {
-    co_await std::move(inner);
-    co_return std::monostate{};
-  } else {
-    co_return co_await std::move(inner);
+TaskHeader* SpawnOn(Scheduler& scheduler, Task<T> task, bool with_handle) {
+  std::coroutine_handle<TaskPromise<T>> handle = task.Release();
+  assert(handle && "spawning an empty Task");
+  FramePrefix* prefix = FramePrefix::Of(handle.address());
+  if (prefix->frame != handle.address()) {
+    // The compiler placed the frame elsewhere than operator new returned:
+    // the prefix scheme cannot work. Never seen with g++ or clang.
+    std::fprintf(stderr, "troupe: unexpected coroutine frame layout\n");
+    std::abort();
   }
-}
-
-template <typename T>
-const TaskVTable* VTableFor() {
-  using State = SpawnState<T>;
-  static constexpr TaskVTable kVTable = {
-      /*destroy_frame=*/
-      [](TaskHeader* h) {
-        if (std::coroutine_handle<> root = h->TakeRoot()) root.destroy();
-      },
-      /*set_cancelled=*/
-      [](TaskHeader* h) { static_cast<State*>(h)->cancelled = true; },
-      /*deallocate=*/
-      [](TaskHeader* h) {
-        auto* s = static_cast<State*>(h);
-        const std::size_t size = s->block_size;
-        s->~State();
-        FreeFrame(s, size);
-      },
-  };
-  return &kVTable;
-}
-
-// Creates the task's block and hands it to `scheduler`. Returns the state
-// with a reference for the JoinHandle if `with_handle`.
-template <typename T>
-SpawnState<T>* SpawnOn(Scheduler& scheduler, Task<T> task, bool with_handle) {
-  RootTask<T> root = MakeRoot<T>(std::move(task));
-  RootPromise<T>& promise = root.handle.promise();
   // References: the live-task list, the run queue, and maybe the handle.
-  auto* state = new (promise.block)
-      SpawnState<T>(VTableFor<T>(), root.handle, with_handle ? 3 : 2,
-                    promise.block_size);
-  scheduler.Spawn(state);
-  return with_handle ? state : nullptr;
+  auto* header = new (prefix->header)
+      TaskHeader(handle, with_handle ? 3 : 2, /*joinable=*/with_handle);
+  prefix->spawned = true;
+  scheduler.Spawn(header);
+  return with_handle ? header : nullptr;
 }
 
 }  // namespace internal
@@ -189,7 +91,7 @@ template <typename T>
 class [[nodiscard]] JoinHandle {
  public:
   JoinHandle() = default;
-  explicit JoinHandle(internal::SpawnState<T>* state) : state_(state) {}
+  explicit JoinHandle(TaskHeader* state) : state_(state) {}
   JoinHandle(JoinHandle&& other) noexcept
       : state_(std::exchange(other.state_, nullptr)) {}
   JoinHandle& operator=(JoinHandle&& other) noexcept {
@@ -214,7 +116,7 @@ class [[nodiscard]] JoinHandle {
 
   class Awaiter final : public ParkedAwaiter {
    public:
-    explicit Awaiter(internal::SpawnState<T>* state) : state_(state) {}
+    explicit Awaiter(TaskHeader* state) : state_(state) {}
     Awaiter(const Awaiter&) = delete;
     Awaiter& operator=(const Awaiter&) = delete;
     ~Awaiter() {
@@ -249,15 +151,11 @@ class [[nodiscard]] JoinHandle {
     bool Ready() override { return state_->IsComplete(); }
     T await_resume() {
       waiting_ = nullptr;  // the completer consumed the registration
-      if constexpr (std::is_void_v<T>) {
-        state_->TakeResult();
-      } else {
-        return state_->TakeResult();
-      }
+      return internal::TakeTaskResult<T>(state_);
     }
 
    private:
-    internal::SpawnState<T>* const state_;
+    TaskHeader* const state_;
     TaskHeader* waiting_ = nullptr;
   };
 
@@ -268,7 +166,7 @@ class [[nodiscard]] JoinHandle {
   Awaiter operator co_await() && { return operator co_await(); }
 
  private:
-  internal::SpawnState<T>* state_ = nullptr;
+  TaskHeader* state_ = nullptr;
 };
 
 // Spawns `task` on the runtime of the calling thread.

@@ -282,7 +282,11 @@ void Scheduler::RunTask(Worker* w, TaskHeader* task) {
       // Out of budget or LIFO turns: to the back of the queue, so other
       // tasks run first.
       Bump(w->overflows, w->queue.PushBack(next, inject_));
-      if (options_.flavor == Flavor::kMultiThread) NotifyParked();
+      // Only worth waking a sleeper if something besides the task we run
+      // next is queued.
+      if (options_.flavor == Flavor::kMultiThread && w->queue.Len() > 1) {
+        NotifyParked();
+      }
       break;
     }
     Bump(w->lifo_runs);
@@ -317,25 +321,19 @@ void Scheduler::Execute(Worker* w, TaskHeader* task) {
 }
 
 void Scheduler::CancelTask(TaskHeader* task, bool holds_run_ref) {
-  task->vtable_->set_cancelled(task);
+  task->cancelled_result_ = true;
   FinishTask(task, holds_run_ref);
 }
 
 void Scheduler::FinishTask(TaskHeader* task, bool holds_run_ref) {
-  // Destroy the root frame: its locals and every awaited Task below it.
-  // Awaiters deregister themselves from whatever they waited on.
-  TaskHeader* const outer = internal::tls_current_task;
-  internal::tls_current_task = task;
-  task->vtable_->destroy_frame(task);
-  internal::tls_current_task = outer;
-  // Release: the result (or the cancellation) is visible to whoever
-  // observes kComplete with acquire.
-  task->SetComplete();
-  const uintptr_t waiter =
-      task->join_waiter.exchange(TaskHeader::kJoinClosed,
-                                 std::memory_order_acq_rel);
-  if (waiter > TaskHeader::kJoinClosed) {
-    TaskRef::Adopt(reinterpret_cast<TaskHeader*>(waiter)).Wake();
+  if (task->cancelled_result_) {
+    // Destroy the frame now: its locals and every awaited Task below it.
+    // Awaiters deregister themselves from whatever they waited on. (A
+    // finished task keeps its frame: the promise holds the result.)
+    TaskHeader* const outer = internal::tls_current_task;
+    internal::tls_current_task = task;
+    task->DestroyFrame();
+    internal::tls_current_task = outer;
   }
   Context& c = Ctx();
   if (c.scheduler == this && c.worker != nullptr) {
@@ -343,8 +341,23 @@ void Scheduler::FinishTask(TaskHeader* task, bool holds_run_ref) {
   } else {
     completed_outside_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (owned_.Remove(task)) task->RefDec();
-  if (holds_run_ref) task->RefDec();
+  const uint64_t refs = (owned_.Remove(task) ? 1 : 0) + (holds_run_ref ? 1 : 0);
+  if (!task->joinable_) {
+    // Nobody can be waiting: complete and drop our references in one step.
+    task->CompleteAndRelease(refs);
+    return;
+  }
+  // Release: the result (or the cancellation) is visible to whoever
+  // observes kComplete with acquire. Our references keep the header alive
+  // while we wake the joiner.
+  task->SetComplete();
+  const uintptr_t waiter =
+      task->join_waiter.exchange(TaskHeader::kJoinClosed,
+                                 std::memory_order_acq_rel);
+  if (waiter > TaskHeader::kJoinClosed) {
+    TaskRef::Adopt(reinterpret_cast<TaskHeader*>(waiter)).Wake();
+  }
+  task->RefDec(refs);
 }
 
 // ---- parking ---------------------------------------------------------------
@@ -480,7 +493,7 @@ void Scheduler::DoShutdown() {
   while (TaskHeader* task = inject_.Pop()) task->RefDec();
   // Step 5: destroy every unfinished frame exactly once.
   while (TaskHeader* task = owned_.PopAny()) {
-    task->vtable_->set_cancelled(task);
+    task->cancelled_result_ = true;
     // FinishTask's Remove finds it unlisted: drop the owned reference
     // (which PopAny handed us) explicitly afterwards.
     FinishTask(task, /*holds_run_ref=*/false);

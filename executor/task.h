@@ -11,7 +11,9 @@
 //     destroys the coroutine (its locals' destructors run). That is how
 //     cancellation tears a task tree down.
 //   - Frames come from the per-thread frame allocator (frame_allocator.h):
-//     no malloc in steady state.
+//     no malloc in steady state. Each frame is preceded by a FramePrefix
+//     with room for the scheduler's TaskHeader, so Spawn() needs no second
+//     allocation.
 //
 // Example:
 //   Task<int> Add(int a, int b) { co_return a + b; }
@@ -26,6 +28,7 @@
 #include <variant>
 
 #include "executor/frame_allocator.h"
+#include "executor/task_header.h"
 
 namespace troupe {
 
@@ -35,9 +38,23 @@ class Task;
 namespace internal {
 
 struct TaskPromiseBase {
-  static void* operator new(std::size_t size) { return AllocateFrame(size); }
-  static void operator delete(void* frame, std::size_t size) {
-    FreeFrame(frame, size);
+  static void* operator new(std::size_t size) {
+    const std::size_t total = sizeof(FramePrefix) + size;
+    auto* prefix = static_cast<FramePrefix*>(AllocateFrame(total));
+    void* frame = prefix + 1;
+    prefix->frame = frame;
+    prefix->block_size = static_cast<uint32_t>(total);
+    prefix->spawned = false;
+    prefix->free_on_delete = false;
+    return frame;
+  }
+  static void operator delete(void* frame, std::size_t) {
+    FramePrefix* prefix = FramePrefix::Of(frame);
+    // A spawned task's block holds its header, which may outlive the frame
+    // (an aborted task): the header frees the block when it goes.
+    if (!prefix->spawned || prefix->free_on_delete) {
+      FreeFrame(prefix, prefix->block_size);
+    }
   }
 
   std::suspend_always initial_suspend() noexcept { return {}; }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "executor/frame_allocator.h"
 #include "executor/scheduler.h"
 
 namespace troupe {
@@ -33,7 +34,7 @@ void TaskHeader::WakeByVal() {
       if (schedule) {
         scheduler_->Schedule(this, /*is_yield=*/false);
       } else if ((next >> 16) == 0) {
-        vtable_->deallocate(this);
+        Deallocate();
       }
       return;
     }
@@ -125,6 +126,19 @@ void TaskHeader::SetComplete() {
   }
 }
 
+void TaskHeader::CompleteAndRelease(uint64_t n) {
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint64_t next =
+        ((s | kComplete) & ~(kRunning | kScheduled)) - n * kRefOne;
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                     std::memory_order_relaxed)) {
+      if ((next >> 16) == 0) Deallocate();
+      return;
+    }
+  }
+}
+
 bool TaskHeader::Resume() {
   // An interrupt (a Timeout whose timer fired, say) abandons the region it
   // guards; the outermost triggered one wins, as it contains the others.
@@ -145,13 +159,35 @@ bool TaskHeader::Resume() {
   }
   resume_ = nullptr;
   handle.resume();
-  if (!returned_ && resume_ == nullptr) {
+  const bool finished = root_.done();
+  if (!finished && resume_ == nullptr) {
     std::fprintf(stderr,
                  "troupe: a task suspended without recording where to resume "
                  "(an awaiter that suspends must call SetResumePoint)\n");
     std::abort();
   }
-  return returned_;
+  return finished;
+}
+
+void TaskHeader::DestroyFrame() {
+  if (frame_destroyed_) return;
+  frame_destroyed_ = true;
+  // The frame's operator delete sees `spawned` and keeps the block.
+  root_.destroy();
+}
+
+void TaskHeader::Deallocate() {
+  const std::coroutine_handle<> root = root_;
+  FramePrefix* prefix = FramePrefix::Of(root.address());
+  const bool frame_alive = !frame_destroyed_;
+  this->~TaskHeader();
+  if (frame_alive) {
+    // A finished task: its promise (the result) goes with the block.
+    prefix->free_on_delete = true;
+    root.destroy();
+  } else {
+    internal::FreeFrame(prefix, prefix->block_size);
+  }
 }
 
 }  // namespace troupe

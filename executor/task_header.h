@@ -2,9 +2,12 @@
 // run queues, the injection queue and the list of live tasks link headers
 // directly, so scheduling a task allocates nothing.
 //
-// A spawned task is one memory block: [SpawnState<T> (header + result) |
-// root coroutine frame]. The root frame can be destroyed early (completion,
-// abort) while the block lives on until the last reference is dropped.
+// A spawned task is one memory block: every Task<T> frame is allocated with
+// a FramePrefix in front of it, and spawning constructs the TaskHeader in
+// that prefix - so spawning allocates nothing beyond the task's own frame.
+// The frame can be destroyed early (abort) while the block lives on until
+// the last reference is dropped; a finished task's frame (whose promise
+// holds the result) lives until then.
 //
 // State word (one 64-bit atomic; see the k* constants):
 //
@@ -12,8 +15,8 @@
 //     kRunning    a worker is resuming the task right now.
 //     kScheduled  the task is in a run queue; or, together with kRunning, it
 //                 was woken while running and must run again afterwards.
-//     kComplete   the task finished (returned, threw, or was cancelled) and
-//                 its root frame is destroyed. Terminal.
+//     kComplete   the task finished (returned, threw, or was cancelled).
+//                 Terminal. The result is readable by the JoinHandle.
 //     kCancelled  Abort() was called. The next time the task would resume it
 //                 is destroyed instead.
 //   bits 16..63 reference count (kRefOne per reference).
@@ -83,15 +86,6 @@ class Interrupt {
   ~Interrupt() = default;
 };
 
-struct TaskVTable {
-  // Destroys the root coroutine frame (its locals, the awaited Task chain).
-  void (*destroy_frame)(TaskHeader*);
-  // Marks the result as cancelled (the task never completed normally).
-  void (*set_cancelled)(TaskHeader*);
-  // Frees the whole block. Called once, when the last reference goes.
-  void (*deallocate)(TaskHeader*);
-};
-
 class TaskHeader {
  public:
   static constexpr uint64_t kRunning = 1u << 0;
@@ -101,12 +95,12 @@ class TaskHeader {
   static constexpr uint64_t kFlagMask = (1u << 16) - 1;
   static constexpr uint64_t kRefOne = 1u << 16;
 
-  TaskHeader(const TaskVTable* vtable, std::coroutine_handle<> root,
-             uint64_t initial_refs)
+  TaskHeader(std::coroutine_handle<> root, uint64_t initial_refs,
+             bool joinable)
       : state_(kScheduled | initial_refs * kRefOne),
-        vtable_(vtable),
         root_(root),
-        resume_(root) {}
+        resume_(root),
+        joinable_(joinable) {}
   TaskHeader(const TaskHeader&) = delete;
   TaskHeader& operator=(const TaskHeader&) = delete;
 
@@ -116,11 +110,13 @@ class TaskHeader {
     // the header alive), as with shared_ptr copies.
     state_.fetch_add(kRefOne, std::memory_order_relaxed);
   }
-  void RefDec() {
+  void RefDec(uint64_t n = 1) {
+    if (n == 0) return;
     // acq_rel: the release publishes this holder's writes; the acquire on
     // the last decrement makes them visible to the deallocation.
-    const uint64_t prev = state_.fetch_sub(kRefOne, std::memory_order_acq_rel);
-    if ((prev >> 16) == 1) vtable_->deallocate(this);
+    const uint64_t prev =
+        state_.fetch_sub(n * kRefOne, std::memory_order_acq_rel);
+    if ((prev >> 16) == n) Deallocate();
   }
 
   // ---- queries (any thread) ----
@@ -159,10 +155,10 @@ class TaskHeader {
     // Interrupts nest: the innermost is always the one leaving.
     if (interrupts_ == interrupt) interrupts_ = interrupt->outer;
   }
-  // Set by the root's final awaiter on the running worker.
-  void MarkReturned() { returned_ = true; }
-  // Hands the root frame over for destruction (once).
-  std::coroutine_handle<> TakeRoot() { return std::exchange(root_, nullptr); }
+  // The spawned coroutine (its promise holds the result once complete).
+  std::coroutine_handle<> root() const { return root_; }
+  // Set (before completion) when the task was cancelled, not finished.
+  bool cancelled_result() const { return cancelled_result_; }
 
   Scheduler* scheduler() const { return scheduler_; }
 
@@ -172,6 +168,7 @@ class TaskHeader {
   friend class InjectQueue;
   template <uint32_t>
   friend class LocalQueue;
+  friend struct FramePrefix;
   friend struct TaskQueueLink;
 
   enum class RunResult { kRun, kCancel };
@@ -181,12 +178,17 @@ class TaskHeader {
   // Marks complete and drops the run's reference is NOT done here: see
   // Scheduler::FinishTask, which orders join wake-up, list removal, drops.
   void SetComplete();
+  // SetComplete and RefDec(n) in one step (no JoinHandle can observe it).
+  void CompleteAndRelease(uint64_t n);
+  // Destroys the frame early (abort, shutdown); the block stays.
+  void DestroyFrame();
+  // Frees the block: the last reference is gone.
+  void Deallocate();
   // Resumes the task once (StartRun already succeeded). Returns true if the
   // root returned during this resumption.
   bool Resume();
 
   std::atomic<uint64_t> state_;
-  const TaskVTable* vtable_;
   std::coroutine_handle<> root_;
   std::coroutine_handle<> resume_;
   ParkedAwaiter* parked_ = nullptr;
@@ -198,7 +200,9 @@ class TaskHeader {
   TaskHeader* owned_prev_ = nullptr;
   TaskHeader* owned_next_ = nullptr;
   uint32_t owned_shard_ = UINT32_MAX;  // OwnedTasks::kNotListed
-  bool returned_ = false;
+  const bool joinable_;  // a JoinHandle was created (join_waiter is used)
+  bool frame_destroyed_ = false;
+  bool cancelled_result_ = false;
 
  public:
   // Join protocol: 0 = nobody waiting; kJoinClosed = complete, no more
@@ -206,6 +210,22 @@ class TaskHeader {
   // reference that the completer consumes by waking it.
   static constexpr uintptr_t kJoinClosed = 1;
   std::atomic<uintptr_t> join_waiter{0};
+};
+
+// The space in front of every Task<T> frame (see task.h): room for a
+// TaskHeader, used only if the task is spawned.
+struct alignas(16) FramePrefix {
+  alignas(TaskHeader) unsigned char header[sizeof(TaskHeader)];
+  void* frame;          // what operator new returned (checked at spawn)
+  uint32_t block_size;  // prefix + frame, for FreeFrame
+  bool spawned;         // a TaskHeader lives in `header`
+  bool free_on_delete;  // the frame's operator delete frees the block
+
+  static FramePrefix* Of(void* frame) {
+    return reinterpret_cast<FramePrefix*>(static_cast<char*>(frame) -
+                                          sizeof(FramePrefix));
+  }
+  TaskHeader* Header() { return reinterpret_cast<TaskHeader*>(header); }
 };
 
 // An owning reference to a task: a waker. Move-only; Wake() consumes it.
