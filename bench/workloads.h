@@ -30,6 +30,7 @@ class WorkloadRegistry {
 };
 
 void RegisterExecutorWorkloads(WorkloadRegistry& registry);
+void RegisterChannelWorkloads(WorkloadRegistry& registry);
 
 }  // namespace troupe::bench
 

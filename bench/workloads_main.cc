@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   using troupe::bench::Workload;
   troupe::bench::WorkloadRegistry registry;
   troupe::bench::RegisterExecutorWorkloads(registry);
+  troupe::bench::RegisterChannelWorkloads(registry);
 
   std::vector<std::string> wanted;
   for (int i = 1; i < argc; ++i) {

@@ -51,16 +51,11 @@ class CancelledError : public std::runtime_error {
 
 namespace internal {
 
-template <typename T>
-using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
-
-// Moves the result out of a finished task's promise (or throws).
+// Moves the result out of a finished task's result slot (or throws).
 template <typename T>
 T TakeTaskResult(TaskHeader* task) {
   if (task->cancelled_result()) throw CancelledError();
-  auto handle = std::coroutine_handle<TaskPromise<T>>::from_address(
-      task->root().address());
-  return handle.promise().TakeResult();
+  return TakeResultFrom<T>(FramePrefix::Of(task->frame_address()));
 }
 
 // Turns `task` into a scheduled task: constructs its header in the frame's

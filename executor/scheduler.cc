@@ -326,10 +326,11 @@ void Scheduler::CancelTask(TaskHeader* task, bool holds_run_ref) {
 }
 
 void Scheduler::FinishTask(TaskHeader* task, bool holds_run_ref) {
-  if (task->cancelled_result_) {
-    // Destroy the frame now: its locals and every awaited Task below it.
-    // Awaiters deregister themselves from whatever they waited on. (A
-    // finished task keeps its frame: the promise holds the result.)
+  {
+    // Destroy the frame now - a finished task's parameters and what is left
+    // of it, or a cancelled task's locals and every awaited Task below it
+    // (awaiters deregister themselves from whatever they waited on). The
+    // result stays in the block's result slot.
     TaskHeader* const outer = internal::tls_current_task;
     internal::tls_current_task = task;
     task->DestroyFrame();

@@ -22,7 +22,10 @@
 #define TROUPE_EXECUTOR_TASK_H_
 
 #include <coroutine>
+#include <cstddef>
+#include <cstdint>
 #include <exception>
+#include <new>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -37,12 +40,40 @@ class Task;
 
 namespace internal {
 
+template <typename T>
+using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+// Where a task's outcome lives: in its block, in front of the FramePrefix,
+// so it outlives the frame (see FramePrefix in task_header.h).
+template <typename T>
+using ResultSlot = std::variant<std::monostate, Stored<T>, std::exception_ptr>;
+
+template <typename T>
+inline constexpr std::size_t kSlotBytes =
+    (sizeof(ResultSlot<T>) + alignof(FramePrefix) - 1) &
+    ~(alignof(FramePrefix) - 1);
+
+template <typename T>
+ResultSlot<T>* SlotOf(FramePrefix* prefix) {
+  return std::launder(reinterpret_cast<ResultSlot<T>*>(
+      reinterpret_cast<char*>(prefix) - kSlotBytes<T>));
+}
+
+template <typename T>
 struct TaskPromiseBase {
+  static_assert(alignof(ResultSlot<T>) <= alignof(FramePrefix),
+                "over-aligned task results are not supported");
+
   static void* operator new(std::size_t size) {
-    const std::size_t total = sizeof(FramePrefix) + size;
-    auto* prefix = static_cast<FramePrefix*>(AllocateFrame(total));
+    const std::size_t total = kSlotBytes<T> + sizeof(FramePrefix) + size;
+    void* block = AllocateFrame(total);
+    new (block) ResultSlot<T>();
+    auto* prefix = reinterpret_cast<FramePrefix*>(static_cast<char*>(block) +
+                                                  kSlotBytes<T>);
     void* frame = prefix + 1;
+    prefix->block = block;
     prefix->frame = frame;
+    prefix->destroy_result = &DestroyResult;
     prefix->block_size = static_cast<uint32_t>(total);
     prefix->spawned = false;
     prefix->free_on_delete = false;
@@ -50,11 +81,15 @@ struct TaskPromiseBase {
   }
   static void operator delete(void* frame, std::size_t) {
     FramePrefix* prefix = FramePrefix::Of(frame);
-    // A spawned task's block holds its header, which may outlive the frame
-    // (an aborted task): the header frees the block when it goes.
+    // A spawned task's block holds its header and result, which outlive
+    // the frame: the header frees the block when its last reference goes.
     if (!prefix->spawned || prefix->free_on_delete) {
-      FreeFrame(prefix, prefix->block_size);
+      DestroyResult(prefix);
+      FreeFrame(prefix->block, prefix->block_size);
     }
+  }
+  static void DestroyResult(FramePrefix* prefix) {
+    SlotOf<T>(prefix)->~ResultSlot<T>();
   }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
@@ -75,32 +110,45 @@ struct TaskPromiseBase {
   std::coroutine_handle<> continuation;
 };
 
+// Moves the outcome out of a finished task's result slot (or rethrows).
 template <typename T>
-struct TaskPromise final : TaskPromiseBase {
+T TakeResultFrom(FramePrefix* prefix) {
+  ResultSlot<T>& slot = *SlotOf<T>(prefix);
+  if (slot.index() == 2) std::rethrow_exception(std::get<2>(slot));
+  if constexpr (!std::is_void_v<T>) return std::move(std::get<1>(slot));
+}
+
+template <typename T>
+struct TaskPromise final : TaskPromiseBase<T> {
   Task<T> get_return_object() noexcept;
+  FramePrefix* prefix() {
+    return FramePrefix::Of(
+        std::coroutine_handle<TaskPromise>::from_promise(*this).address());
+  }
   void unhandled_exception() noexcept {
-    result.template emplace<2>(std::current_exception());
+    SlotOf<T>(prefix())->template emplace<2>(std::current_exception());
   }
-  template <typename U>
-  void return_value(U&& value) {
-    result.template emplace<1>(std::forward<U>(value));
+  void return_value(T&& value) {
+    SlotOf<T>(prefix())->template emplace<1>(std::move(value));
   }
-  T TakeResult() {
-    if (result.index() == 2) std::rethrow_exception(std::get<2>(result));
-    return std::move(std::get<1>(result));
+  void return_value(const T& value) {
+    SlotOf<T>(prefix())->template emplace<1>(value);
   }
-  std::variant<std::monostate, T, std::exception_ptr> result;
+  T TakeResult() { return TakeResultFrom<T>(prefix()); }
 };
 
 template <>
-struct TaskPromise<void> final : TaskPromiseBase {
+struct TaskPromise<void> final : TaskPromiseBase<void> {
   Task<void> get_return_object() noexcept;
-  void unhandled_exception() noexcept { error = std::current_exception(); }
-  void return_void() noexcept {}
-  void TakeResult() {
-    if (error) std::rethrow_exception(error);
+  FramePrefix* prefix() {
+    return FramePrefix::Of(
+        std::coroutine_handle<TaskPromise>::from_promise(*this).address());
   }
-  std::exception_ptr error;
+  void unhandled_exception() noexcept {
+    SlotOf<void>(prefix())->template emplace<2>(std::current_exception());
+  }
+  void return_void() noexcept {}
+  void TakeResult() { TakeResultFrom<void>(prefix()); }
 };
 
 }  // namespace internal

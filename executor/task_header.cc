@@ -177,17 +177,19 @@ void TaskHeader::DestroyFrame() {
 }
 
 void TaskHeader::Deallocate() {
-  const std::coroutine_handle<> root = root_;
-  FramePrefix* prefix = FramePrefix::Of(root.address());
+  FramePrefix* prefix = FramePrefix::Of(root_.address());
   const bool frame_alive = !frame_destroyed_;
+  const std::coroutine_handle<> root = root_;
   this->~TaskHeader();
   if (frame_alive) {
-    // A finished task: its promise (the result) goes with the block.
+    // Never started or never finished (a task dropped at shutdown before
+    // its frame was destroyed): the frame's operator delete frees it all.
     prefix->free_on_delete = true;
     root.destroy();
-  } else {
-    internal::FreeFrame(prefix, prefix->block_size);
+    return;
   }
+  prefix->destroy_result(prefix);
+  internal::FreeFrame(prefix->block, prefix->block_size);
 }
 
 }  // namespace troupe

@@ -3,11 +3,12 @@
 // directly, so scheduling a task allocates nothing.
 //
 // A spawned task is one memory block: every Task<T> frame is allocated with
-// a FramePrefix in front of it, and spawning constructs the TaskHeader in
-// that prefix - so spawning allocates nothing beyond the task's own frame.
-// The frame can be destroyed early (abort) while the block lives on until
-// the last reference is dropped; a finished task's frame (whose promise
-// holds the result) lives until then.
+// a FramePrefix (and a result slot) in front of it, and spawning constructs
+// the TaskHeader in that prefix - so spawning allocates nothing beyond the
+// task's own frame. The frame is destroyed as soon as the task finishes or
+// is cancelled (its locals and parameters go at once, as with a dropped
+// future); the block, holding header and result, lives until the last
+// reference is dropped.
 //
 // State word (one 64-bit atomic; see the k* constants):
 //
@@ -155,8 +156,9 @@ class TaskHeader {
     // Interrupts nest: the innermost is always the one leaving.
     if (interrupts_ == interrupt) interrupts_ = interrupt->outer;
   }
-  // The spawned coroutine (its promise holds the result once complete).
-  std::coroutine_handle<> root() const { return root_; }
+  // The spawned coroutine's frame address (the frame itself is destroyed
+  // once the task is complete; the prefix and result slot remain).
+  void* frame_address() const { return root_.address(); }
   // Set (before completion) when the task was cancelled, not finished.
   bool cancelled_result() const { return cancelled_result_; }
 
@@ -212,12 +214,18 @@ class TaskHeader {
   std::atomic<uintptr_t> join_waiter{0};
 };
 
-// The space in front of every Task<T> frame (see task.h): room for a
-// TaskHeader, used only if the task is spawned.
+// The bookkeeping in front of every Task<T> frame (see task.h). A task's
+// block is [result slot | FramePrefix | coroutine frame]: the prefix has
+// room for a TaskHeader, used only if the task is spawned, and the result
+// slot outlives the frame, so a finished task's frame (its locals and
+// parameters) is destroyed at once while its result waits for the
+// JoinHandle.
 struct alignas(16) FramePrefix {
   alignas(TaskHeader) unsigned char header[sizeof(TaskHeader)];
+  void* block;          // start of the allocation (the result slot)
   void* frame;          // what operator new returned (checked at spawn)
-  uint32_t block_size;  // prefix + frame, for FreeFrame
+  void (*destroy_result)(FramePrefix*);  // destroys the slot's contents
+  uint32_t block_size;  // for FreeFrame
   bool spawned;         // a TaskHeader lives in `header`
   bool free_on_delete;  // the frame's operator delete frees the block
 

@@ -66,7 +66,11 @@ void TimeDriver::Deregister(TimerEntry* entry) {
       } else {
         due_ = entry->next;
       }
-      if (entry->next != nullptr) entry->next->prev = entry->prev;
+      if (entry->next != nullptr) {
+        entry->next->prev = entry->prev;
+      } else {
+        due_tail_ = entry->prev;
+      }
       entry->prev = entry->next = nullptr;
       entry->level = -1;
       removed = true;
@@ -98,18 +102,27 @@ void TimeDriver::FireDue(Instant now) {
     {
       std::lock_guard<internal::SpinLock> guard(mu_);
       if (due_ == nullptr) {
+        // Appended in firing (deadline) order, so they wake in that order.
         wheel_.Advance(now_tick, [this](TimerWheel::Entry* e) {
           e->level = kDueLevel;
-          e->prev = nullptr;
-          e->next = due_;
-          if (due_ != nullptr) due_->prev = e;
-          due_ = e;
+          e->next = nullptr;
+          e->prev = due_tail_;
+          if (due_tail_ != nullptr) {
+            due_tail_->next = e;
+          } else {
+            due_ = e;
+          }
+          due_tail_ = e;
         });
       }
       while (due_ != nullptr && n < kBatch) {
         auto* entry = static_cast<TimerEntry*>(due_);
         due_ = entry->next;
-        if (due_ != nullptr) due_->prev = nullptr;
+        if (due_ != nullptr) {
+          due_->prev = nullptr;
+        } else {
+          due_tail_ = nullptr;
+        }
         entry->next = entry->prev = nullptr;
         entry->level = -1;
         batch[n++] = TaskRef::Clone(entry->task);

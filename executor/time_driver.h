@@ -75,9 +75,11 @@ class TimeDriver final : public Driver {
   internal::SpinLock mu_;
   TimerWheel wheel_;  // guarded by mu_
   // Entries taken out of the wheel as due but not fired yet (level ==
-  // kDueLevel), linked through prev/next. Guarded by mu_.
+  // kDueLevel), linked through prev/next in deadline order, fired from the
+  // head. Guarded by mu_.
   static constexpr int8_t kDueLevel = -2;
   TimerWheel::Entry* due_ = nullptr;
+  TimerWheel::Entry* due_tail_ = nullptr;
   std::atomic<int64_t> pending_{0};
   // Futex word of the parked driver: 1 = unpark requested.
   std::atomic<uint32_t> wake_word_{0};

@@ -58,14 +58,20 @@ std::optional<TimerWheel::Expiration> TimerWheel::NextExpiration() const {
     const uint64_t slot_range = uint64_t{1} << (kSlotBits * level);
     const uint64_t level_range = slot_range << kSlotBits;
     const uint64_t now_slot = (elapsed_ / slot_range) & (kSlots - 1);
-    // Rotate so that bit 0 is the current slot; the first set bit is then
-    // the next occupied slot at or after it, wrapping around.
-    const uint64_t rotated = std::rotr(bits, static_cast<int>(now_slot));
+    // Search the slots after the current one first, wrapping around, and
+    // the current slot last: an occupied slot at or before the current one
+    // lies a rotation ahead. Only the top level wraps - entries beyond the
+    // wheel's span are placed there (see Insert), possibly in the very
+    // slot time is in, which must then come after every later slot of this
+    // rotation rather than be taken as due now (and re-processed forever).
+    // Rotate so that bit 0 is the slot after the current one.
+    const uint64_t first = (now_slot + 1) & (kSlots - 1);
+    const uint64_t rotated = std::rotr(bits, static_cast<int>(first));
     const uint64_t offset = static_cast<uint64_t>(std::countr_zero(rotated));
-    const uint64_t slot = (now_slot + offset) & (kSlots - 1);
+    const uint64_t slot = (first + offset) & (kSlots - 1);
     const uint64_t level_start = elapsed_ & ~(level_range - 1);
     uint64_t deadline = level_start + slot * slot_range;
-    if (slot < now_slot) deadline += level_range;  // wrapped
+    if (deadline <= elapsed_) deadline += level_range;  // wrapped
     // Lower levels always expire first: their slots lie inside the current
     // slot of every higher level.
     return Expiration{level, slot, deadline};

@@ -65,20 +65,25 @@ class TimerWheel {
 
   // Moves time to `now`, calling fire(entry) for every entry whose deadline
   // is <= now (each already removed from the wheel when fire runs; fire may
-  // not touch the wheel). Entries fire in deadline-slot order.
+  // not touch the wheel). Entries fire in deadline order (entries due in
+  // the same tick in any order), however far `now` jumps.
   template <typename Fire>
   void Advance(uint64_t now, Fire&& fire) {
     while (true) {
       const std::optional<Expiration> exp = NextExpiration();
       if (!exp.has_value() || exp->deadline > now) break;
       Entry* list = TakeSlot(exp->level, exp->slot);
+      // Time moves to the start of the slot, not straight to `now`: only
+      // the entries due at that tick fire; the others cascade to the lower
+      // level where they now belong and fire when time reaches them, so a
+      // slot's list order never becomes firing order.
       if (exp->deadline > elapsed_) elapsed_ = exp->deadline;
       while (list != nullptr) {
         Entry* entry = list;
         list = entry->next;
         entry->prev = entry->next = nullptr;
         entry->level = -1;
-        if (entry->deadline_tick <= now) {
+        if (entry->deadline_tick <= elapsed_) {
           fire(entry);
         } else {
           Insert(entry);  // cascade to a lower level

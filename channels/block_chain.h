@@ -1,0 +1,193 @@
+// BlockChain: the storage layer of the mpsc channel. A FIFO of values in
+// linked fixed-size blocks, plus a small pool of spare blocks.
+//
+// Contract: not thread-safe - the channel guards the shared chain with its
+// lock, and the receiver owns the chain it has taken out. Blocks come from
+// the frame allocator and are recycled through the pool (at most
+// kMaxSpareBlocks kept), so a warm channel allocates nothing, while an idle
+// channel holds at most its spares and a fresh one holds nothing.
+// Splice() moves a whole chain in O(1): that is how the receiver takes
+// every queued message with one short lock hold.
+//
+// Example:
+//   BlockPool<int> pool(/*slots_per_block=*/32);
+//   BlockChain<int> chain;
+//   chain.Push(7, pool);
+//   std::optional<int> v = chain.Pop(pool);   // 7
+#ifndef TROUPE_CHANNELS_BLOCK_CHAIN_H_
+#define TROUPE_CHANNELS_BLOCK_CHAIN_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <optional>
+#include <utility>
+
+#include "executor/frame_allocator.h"
+
+namespace troupe::internal {
+
+template <typename T>
+struct Block {
+  Block* next = nullptr;
+  uint32_t begin = 0;  // first live slot
+  uint32_t end = 0;    // one past the last live slot
+  // Followed by `slots_per_block` slots of T (allocated with the block).
+  T* Slot(uint32_t i) {
+    auto* base = reinterpret_cast<char*>(this) + SlotsOffset();
+    return std::launder(reinterpret_cast<T*>(base + i * sizeof(T)));
+  }
+  static constexpr std::size_t SlotsOffset() {
+    return (sizeof(Block) + alignof(T) - 1) & ~(alignof(T) - 1);
+  }
+};
+
+template <typename T>
+class BlockPool {
+ public:
+  static constexpr int kMaxSpareBlocks = 2;
+
+  explicit BlockPool(uint32_t slots_per_block) : slots_(slots_per_block) {}
+  BlockPool(const BlockPool&) = delete;
+  BlockPool& operator=(const BlockPool&) = delete;
+  ~BlockPool() {
+    while (spare_ != nullptr) {
+      Block<T>* b = spare_;
+      spare_ = b->next;
+      Free(b);
+    }
+  }
+
+  uint32_t slots_per_block() const { return slots_; }
+
+  Block<T>* Get() {
+    Block<T>* b = spare_;
+    if (b != nullptr) {
+      spare_ = b->next;
+      --num_spare_;
+    } else {
+      b = new (AllocateFrame(BlockBytes())) Block<T>();
+    }
+    b->next = nullptr;
+    b->begin = b->end = 0;
+    return b;
+  }
+  // The block must hold no live values.
+  void Put(Block<T>* b) {
+    if (num_spare_ >= kMaxSpareBlocks) {
+      Free(b);
+      return;
+    }
+    b->next = spare_;
+    spare_ = b;
+    ++num_spare_;
+  }
+  int num_spare() const { return num_spare_; }
+  // Moves spares into `other` while it has room; frees the rest.
+  void TransferTo(BlockPool& other) {
+    while (spare_ != nullptr) {
+      Block<T>* b = spare_;
+      spare_ = b->next;
+      --num_spare_;
+      other.Put(b);
+    }
+  }
+
+ private:
+  std::size_t BlockBytes() const {
+    return Block<T>::SlotsOffset() + std::size_t{slots_} * sizeof(T);
+  }
+  void Free(Block<T>* b) {
+    b->~Block<T>();
+    FreeFrame(b, BlockBytes());
+  }
+
+  const uint32_t slots_;
+  Block<T>* spare_ = nullptr;
+  int num_spare_ = 0;
+};
+
+template <typename T>
+class BlockChain {
+ public:
+  BlockChain() = default;
+  BlockChain(const BlockChain&) = delete;
+  BlockChain& operator=(const BlockChain&) = delete;
+  // The owner must call Clear(pool) before destruction if not empty.
+  ~BlockChain() = default;
+
+  bool empty() const { return size_ == 0; }
+  std::size_t size() const { return size_; }
+
+  template <typename U>
+  void Push(U&& value, BlockPool<T>& pool) {
+    if (tail_ == nullptr || tail_->end == pool.slots_per_block()) {
+      Block<T>* b = pool.Get();
+      if (tail_ == nullptr) {
+        head_ = b;
+      } else {
+        tail_->next = b;
+      }
+      tail_ = b;
+    }
+    new (tail_->Slot(tail_->end)) T(std::forward<U>(value));
+    ++tail_->end;
+    ++size_;
+  }
+
+  // Removes and returns the front value (empty if the chain is).
+  std::optional<T> Pop(BlockPool<T>& pool) {
+    if (size_ == 0) return std::nullopt;
+    T* slot = head_->Slot(head_->begin);
+    std::optional<T> value(std::move(*slot));
+    slot->~T();
+    ++head_->begin;
+    --size_;
+    if (head_->begin == head_->end) ReleaseHead(pool);
+    return value;
+  }
+
+  T& Front() { return *head_->Slot(head_->begin); }
+
+  // Appends all of `other` (O(1)); `other` becomes empty.
+  void Splice(BlockChain& other) {
+    if (other.size_ == 0) return;
+    if (tail_ == nullptr) {
+      head_ = other.head_;
+    } else {
+      tail_->next = other.head_;
+    }
+    tail_ = other.tail_;
+    size_ += other.size_;
+    other.head_ = other.tail_ = nullptr;
+    other.size_ = 0;
+  }
+
+  // Destroys every value (each exactly once) and returns the blocks.
+  void Clear(BlockPool<T>& pool) {
+    while (head_ != nullptr) {
+      for (uint32_t i = head_->begin; i < head_->end; ++i) {
+        head_->Slot(i)->~T();
+      }
+      head_->begin = head_->end;
+      ReleaseHead(pool);
+    }
+    size_ = 0;
+  }
+
+ private:
+  void ReleaseHead(BlockPool<T>& pool) {
+    Block<T>* done = head_;
+    head_ = done->next;
+    if (head_ == nullptr) tail_ = nullptr;
+    pool.Put(done);
+  }
+
+  Block<T>* head_ = nullptr;
+  Block<T>* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace troupe::internal
+
+#endif  // TROUPE_CHANNELS_BLOCK_CHAIN_H_

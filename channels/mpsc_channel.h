@@ -1,0 +1,470 @@
+// MpscChannel: the shared core of a bounded multi-producer single-consumer
+// channel. Sender, Receiver and Permit (mpsc.h) are thin handles on it.
+//
+// Storage and the receiver's batch
+//   Senders append to `queue_` (a BlockChain) under `lock_`. The receiver
+//   pops from `local_`, a chain only it touches; when `local_` is empty it
+//   takes the whole shared queue in O(1) (Splice) under the lock. So a
+//   receiver that falls behind pays one lock hold per batch, not per
+//   message.
+//
+// Capacity and back-pressure
+//   occupied = sent_ - received_ - released_ counts queued messages (shared
+//   or in the receiver's batch) plus reserved permits; it never exceeds
+//   capacity_. sent_ and released_ change under the lock; received_ is
+//   written only by the receiver (no lock, one store per message).
+//   A sender that finds the channel full, or finds others already waiting
+//   (FIFO fairness: nobody overtakes a waiting sender), queues a SendWaiter
+//   - intrusive, in its own frame - and sleeps. Whoever frees room admits
+//   waiters in order: their values move into the queue and they wake with
+//   their send already done.
+//
+// The one lock-free race (Dekker): a sender queues itself and then sets
+//   has_waiters_; the receiver stores received_ and then reads has_waiters_.
+//   Both are seq_cst and the sender re-checks occupied (reading received_)
+//   after setting the flag, under the lock, admitting itself if room
+//   appeared. So either the receiver sees the flag and admits, or the
+//   sender sees the room: no sender sleeps on a channel with room.
+//
+// Receiver parking
+//   The receiver parks by storing a RecvWaiter in rx_waiter_ under the
+//   lock; the next push takes it (marking it notified) and wakes it after
+//   unlocking.
+//
+// Closing
+//   Close() (the receiver) refuses new sends and fails every waiting
+//   sender, handing values back; what is queued still drains. When the
+//   last Sender (or Permit) goes, the receiver sees end-of-stream after the
+//   queue drains. Dropping the receiver destroys every queued value once.
+//
+// Thread contract: methods marked "receiver" are called only by the one
+// Receiver; the rest by any thread.
+#ifndef TROUPE_CHANNELS_MPSC_CHANNEL_H_
+#define TROUPE_CHANNELS_MPSC_CHANNEL_H_
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "channels/block_chain.h"
+#include "channels/waker.h"
+#include "executor/spin_lock.h"
+
+namespace troupe::internal {
+
+inline constexpr uint32_t kMaxBlockSlots = 32;
+
+template <typename T>
+struct SendWaiter {
+  enum : uint32_t { kIdle, kQueued, kDone, kClosed };
+  SendWaiter* next = nullptr;  // guarded by the channel lock
+  SendWaiter* prev = nullptr;  // guarded by the channel lock
+  WaitTarget target;
+  // The value to send; null for a reservation (Reserve/TryReserve).
+  std::optional<T>* value = nullptr;
+  // Written under the lock; read with acquire by the waiter. Once it leaves
+  // kQueued the channel never touches this waiter again.
+  std::atomic<uint32_t> state{kIdle};
+};
+
+struct RecvWaiter {
+  WaitTarget target;
+  std::atomic<bool> notified{false};
+};
+
+// Wake-ups gathered under the lock, delivered after it.
+class WakeBatch {
+ public:
+  static constexpr int kMax = 16;
+  bool full() const { return n_ == kMax; }
+  // One slot is kept for the receiver's wake-up.
+  bool nearly_full() const { return n_ >= kMax - 1; }
+  void Add(Waker w) { wakers_[n_++] = std::move(w); }
+  void WakeAll() {
+    for (int i = 0; i < n_; ++i) wakers_[i].Wake();
+    n_ = 0;
+  }
+
+ private:
+  std::array<Waker, kMax> wakers_;
+  int n_ = 0;
+};
+
+template <typename T>
+class MpscChannel {
+ public:
+  enum class PushResult { kPushed, kFull, kClosed };
+
+  explicit MpscChannel(std::size_t capacity)
+      : capacity_(capacity),
+        pool_(BlockSlots(capacity)),
+        local_pool_(BlockSlots(capacity)) {}
+  MpscChannel(const MpscChannel&) = delete;
+  MpscChannel& operator=(const MpscChannel&) = delete;
+  ~MpscChannel() {
+    queue_.Clear(pool_);
+    local_.Clear(local_pool_);
+  }
+
+  // ---- handle bookkeeping (any thread) ----
+  void AddRef() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Release() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  void AddSender() { senders_.fetch_add(1, std::memory_order_relaxed); }
+  void DropSender() {
+    // Release: our pushes happen-before the receiver's acquire load that
+    // sees zero senders (and so the final drain sees them).
+    if (senders_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    Waker rx;
+    {
+      std::lock_guard<SpinLock> guard(lock_);
+      rx = TakeReceiverLocked();
+    }
+    rx.Wake();
+  }
+
+  std::size_t capacity() const { return capacity_; }
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  bool HasSenders() const {
+    return senders_.load(std::memory_order_acquire) > 0;
+  }
+  // Queued messages (approximate from other threads).
+  std::size_t Len() const {
+    const uint64_t occupied = sent_.load(std::memory_order_acquire) -
+                              received_.load(std::memory_order_acquire) -
+                              released_.load(std::memory_order_acquire);
+    const uint64_t permits = permits_out_.load(std::memory_order_acquire);
+    return occupied > permits ? static_cast<std::size_t>(occupied - permits)
+                              : 0;
+  }
+
+  // ---- sending (any thread) ----
+
+  // Pushes without waiting. The value is moved only on kPushed.
+  PushResult TryPush(std::optional<T>& value) {
+    Waker rx;
+    {
+      std::lock_guard<SpinLock> guard(lock_);
+      if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
+      if (waiters_head_ != nullptr || Occupied() >= capacity_) {
+        return PushResult::kFull;
+      }
+      PushLocked(std::move(*value));
+      value.reset();
+      rx = TakeReceiverLocked();
+    }
+    rx.Wake();
+    return PushResult::kPushed;
+  }
+
+  // Reserves a slot without waiting (a Permit).
+  PushResult TryReserveSlot() {
+    std::lock_guard<SpinLock> guard(lock_);
+    if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
+    if (waiters_head_ != nullptr || Occupied() >= capacity_) {
+      return PushResult::kFull;
+    }
+    sent_.store(sent_.load(std::memory_order_relaxed) + 1,
+                std::memory_order_release);
+    permits_out_.store(permits_out_.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_release);
+    return PushResult::kPushed;
+  }
+
+  // Pushes, or queues `w` (FIFO) to wait for room. kFull means queued: the
+  // caller sleeps until w->state leaves kQueued.
+  PushResult PushOrQueue(SendWaiter<T>* w) {
+    WakeBatch batch;
+    PushResult result;
+    {
+      std::lock_guard<SpinLock> guard(lock_);
+      if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
+      if (waiters_head_ == nullptr && Occupied() < capacity_) {
+        AcceptLocked(w);
+        if (Waker rx = TakeReceiverLocked()) batch.Add(std::move(rx));
+        result = PushResult::kPushed;
+      } else {
+        w->next = nullptr;
+        w->prev = waiters_tail_;
+        if (waiters_tail_ != nullptr) {
+          waiters_tail_->next = w;
+        } else {
+          waiters_head_ = w;
+        }
+        waiters_tail_ = w;
+        w->state.store(SendWaiter<T>::kQueued, std::memory_order_relaxed);
+        // Dekker with the receiver (see the file comment): flag first, then
+        // re-check the room by admitting whoever fits.
+        has_waiters_.store(true, std::memory_order_seq_cst);
+        AdmitLocked(batch, w);
+        result = w->state.load(std::memory_order_relaxed) ==
+                         SendWaiter<T>::kQueued
+                     ? PushResult::kFull
+                     : PushResult::kPushed;
+      }
+    }
+    batch.WakeAll();
+    return result;
+  }
+
+  // Takes `w` out of the wait queue if it is still there (an abandoned or
+  // timed-out send). Returns true if it was: its send did not happen.
+  bool Unqueue(SendWaiter<T>* w) {
+    if (w->state.load(std::memory_order_acquire) != SendWaiter<T>::kQueued) {
+      return false;
+    }
+    std::lock_guard<SpinLock> guard(lock_);
+    if (w->state.load(std::memory_order_relaxed) != SendWaiter<T>::kQueued) {
+      return false;
+    }
+    if (w->prev != nullptr) {
+      w->prev->next = w->next;
+    } else {
+      waiters_head_ = w->next;
+    }
+    if (w->next != nullptr) {
+      w->next->prev = w->prev;
+    } else {
+      waiters_tail_ = w->prev;
+    }
+    if (waiters_head_ == nullptr) {
+      has_waiters_.store(false, std::memory_order_relaxed);
+    }
+    w->state.store(SendWaiter<T>::kIdle, std::memory_order_relaxed);
+    return true;
+  }
+
+  // A permit's send: the slot is already reserved.
+  void PushReserved(T&& value) {
+    Waker rx;
+    {
+      std::lock_guard<SpinLock> guard(lock_);
+      permits_out_.store(permits_out_.load(std::memory_order_relaxed) - 1,
+                         std::memory_order_release);
+      if (closed_.load(std::memory_order_relaxed)) {
+        // Closed meanwhile: the value is dropped like any queued value
+        // would be when the receiver leaves; the slot is released.
+        released_.store(released_.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_release);
+        return;
+      }
+      queue_.Push(std::move(value), pool_);
+      rx = TakeReceiverLocked();
+    }
+    rx.Wake();
+  }
+
+  // A permit dropped unused: its slot returns to the channel.
+  void ReleaseReserved() {
+    WakeBatch batch;
+    {
+      std::lock_guard<SpinLock> guard(lock_);
+      permits_out_.store(permits_out_.load(std::memory_order_relaxed) - 1,
+                         std::memory_order_release);
+      released_.store(released_.load(std::memory_order_relaxed) + 1,
+                      std::memory_order_release);
+      AdmitLocked(batch, nullptr);
+    }
+    batch.WakeAll();
+  }
+
+  // ---- receiving (the receiver only) ----
+
+  // Pops the next value: the receiver's batch first, then the whole shared
+  // queue. Empty if nothing is queued.
+  std::optional<T> TryPop() {
+    if (local_.empty() && !Refill()) return std::nullopt;
+    std::optional<T> value = local_.Pop(local_pool_);
+    Consumed(1);
+    return value;
+  }
+
+  // True once closed (or without senders) and fully drained. Call after
+  // TryPop returned false.
+  bool Finished() {
+    if (!closed() && HasSenders()) return false;
+    // The last push happened before the close we observed: look again.
+    return local_.empty() && !Refill();
+  }
+
+  // Parks the receiver in `rw`. Returns false (not parked) if a value or
+  // the end of the stream is there to be seen.
+  bool ParkReceiver(RecvWaiter* rw) {
+    std::lock_guard<SpinLock> guard(lock_);
+    if (!queue_.empty() || closed_.load(std::memory_order_relaxed) ||
+        senders_.load(std::memory_order_acquire) == 0) {
+      return false;
+    }
+    rw->notified.store(false, std::memory_order_relaxed);
+    rx_waiter_ = rw;
+    return true;
+  }
+  // Withdraws a parked receiver (an abandoned Recv).
+  void UnparkReceiver(RecvWaiter* rw) {
+    if (rw->notified.load(std::memory_order_acquire)) return;
+    std::lock_guard<SpinLock> guard(lock_);
+    if (rx_waiter_ == rw) rx_waiter_ = nullptr;
+  }
+
+  // The receiver closes: no new sends; waiting senders fail (their values
+  // stay with them); queued values still drain.
+  void Close() {
+    WakeBatch batch;
+    for (;;) {
+      {
+        std::lock_guard<SpinLock> guard(lock_);
+        closed_.store(true, std::memory_order_release);
+        while (waiters_head_ != nullptr && !batch.full()) {
+          SendWaiter<T>* w = waiters_head_;
+          waiters_head_ = w->next;
+          if (waiters_head_ != nullptr) {
+            waiters_head_->prev = nullptr;
+          } else {
+            waiters_tail_ = nullptr;
+          }
+          batch.Add(Waker::Prepare(&w->target));
+          w->state.store(SendWaiter<T>::kClosed, std::memory_order_release);
+        }
+        if (waiters_head_ == nullptr) {
+          has_waiters_.store(false, std::memory_order_relaxed);
+          break;
+        }
+      }
+      batch.WakeAll();
+    }
+    batch.WakeAll();
+  }
+
+  // The receiver is gone: close and destroy every queued value once.
+  void CloseAndDrain() {
+    Close();
+    std::lock_guard<SpinLock> guard(lock_);
+    queue_.Clear(pool_);
+    local_.Clear(local_pool_);
+  }
+
+ private:
+  using SpinLock = troupe::internal::SpinLock;
+
+  static uint32_t BlockSlots(std::size_t capacity) {
+    return capacity < kMaxBlockSlots ? static_cast<uint32_t>(capacity)
+                                     : kMaxBlockSlots;
+  }
+
+  // Under the lock (reads received_ with seq_cst: see the Dekker note).
+  uint64_t Occupied() const {
+    return sent_.load(std::memory_order_relaxed) -
+           received_.load(std::memory_order_seq_cst) -
+           released_.load(std::memory_order_relaxed);
+  }
+
+  void PushLocked(T&& value) {
+    queue_.Push(std::move(value), pool_);
+    sent_.store(sent_.load(std::memory_order_relaxed) + 1,
+                std::memory_order_release);
+  }
+
+  // Completes waiter `w`'s send or reservation (room is known to exist).
+  void AcceptLocked(SendWaiter<T>* w) {
+    if (w->value != nullptr) {
+      PushLocked(std::move(**w->value));
+      w->value->reset();
+    } else {
+      sent_.store(sent_.load(std::memory_order_relaxed) + 1,
+                  std::memory_order_release);
+      permits_out_.store(permits_out_.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_release);
+    }
+  }
+
+  // Admits queued senders in FIFO order while there is room. `self`, if
+  // not null, is the calling sender: it needs no wake-up.
+  void AdmitLocked(WakeBatch& batch, SendWaiter<T>* self) {
+    bool pushed = false;
+    while (waiters_head_ != nullptr && Occupied() < capacity_ &&
+           !batch.nearly_full()) {
+      SendWaiter<T>* w = waiters_head_;
+      waiters_head_ = w->next;
+      if (waiters_head_ != nullptr) {
+        waiters_head_->prev = nullptr;
+      } else {
+        waiters_tail_ = nullptr;
+      }
+      pushed |= w->value != nullptr;
+      AcceptLocked(w);
+      if (w != self) batch.Add(Waker::Prepare(&w->target));
+      // Last touch of the waiter: after this store it may be destroyed.
+      w->state.store(SendWaiter<T>::kDone, std::memory_order_release);
+    }
+    if (waiters_head_ == nullptr) {
+      has_waiters_.store(false, std::memory_order_relaxed);
+    }
+    if (pushed) {
+      if (Waker rx = TakeReceiverLocked()) batch.Add(std::move(rx));
+    }
+  }
+
+  Waker TakeReceiverLocked() {
+    RecvWaiter* rw = rx_waiter_;
+    if (rw == nullptr) return Waker();
+    rx_waiter_ = nullptr;
+    Waker w = Waker::Prepare(&rw->target);
+    rw->notified.store(true, std::memory_order_release);
+    return w;
+  }
+
+  // Receiver: takes the shared queue. Returns false if it was empty.
+  bool Refill() {
+    std::lock_guard<SpinLock> guard(lock_);
+    local_pool_.TransferTo(pool_);
+    local_.Splice(queue_);
+    return !local_.empty();
+  }
+
+  // Receiver: `n` values left the channel; admit waiting senders.
+  void Consumed(uint64_t n) {
+    // seq_cst store then seq_cst load: the receiver's half of the Dekker
+    // pattern described at the top.
+    received_.store(received_.load(std::memory_order_relaxed) + n,
+                    std::memory_order_seq_cst);
+    if (!has_waiters_.load(std::memory_order_seq_cst)) return;
+    WakeBatch batch;
+    bool more = true;
+    while (more) {
+      {
+        std::lock_guard<SpinLock> guard(lock_);
+        AdmitLocked(batch, nullptr);
+        more = batch.nearly_full() && waiters_head_ != nullptr;
+      }
+      batch.WakeAll();
+    }
+  }
+
+  const std::size_t capacity_;
+  SpinLock lock_;
+  BlockChain<T> queue_;                  // guarded by lock_
+  BlockPool<T> pool_;                    // guarded by lock_
+  SendWaiter<T>* waiters_head_ = nullptr;  // guarded by lock_
+  SendWaiter<T>* waiters_tail_ = nullptr;  // guarded by lock_
+  RecvWaiter* rx_waiter_ = nullptr;        // guarded by lock_
+  std::atomic<uint64_t> sent_{0};         // written under lock_
+  std::atomic<uint64_t> released_{0};     // written under lock_
+  std::atomic<uint64_t> permits_out_{0};  // written under lock_
+  alignas(64) std::atomic<uint64_t> received_{0};  // receiver only
+  std::atomic<bool> has_waiters_{false};
+  std::atomic<bool> closed_{false};
+  std::atomic<int64_t> senders_{1};
+  std::atomic<int64_t> refs_{2};  // one Sender + the Receiver
+  // Receiver-owned.
+  alignas(64) BlockChain<T> local_;
+  BlockPool<T> local_pool_;
+};
+
+}  // namespace troupe::internal
+
+#endif  // TROUPE_CHANNELS_MPSC_CHANNEL_H_
