@@ -276,18 +276,18 @@ class Sender {
     }
   }
 
-  SendAwaiter<T> Send(T value) {
+  SendAwaiter<T> Send(T value) const {
     return SendAwaiter<T>(ch_, std::optional<T>(std::move(value)),
                           /*reserve=*/false, std::nullopt);
   }
-  SendAwaiter<T> SendTimeout(T value, Duration timeout) {
+  SendAwaiter<T> SendTimeout(T value, Duration timeout) const {
     Scheduler* s = Scheduler::Current();
     const Instant now =
         s != nullptr ? s->clock().Now() : SystemClock::Get()->Now();
     return SendAwaiter<T>(ch_, std::optional<T>(std::move(value)),
                           /*reserve=*/false, now + timeout);
   }
-  SendResult<T> TrySend(T value) {
+  SendResult<T> TrySend(T value) const {
     std::optional<T> v(std::move(value));
     switch (ch_->TryPush(v)) {
       case internal::MpscChannel<T>::PushResult::kPushed:
@@ -300,7 +300,7 @@ class Sender {
     return SendResult<T>::Fail(SendError::kClosed, std::move(*v));
   }
   // For plain threads: blocks the thread while the channel is full.
-  SendResult<T> BlockingSend(T value) {
+  SendResult<T> BlockingSend(T value) const {
     std::optional<T> v(std::move(value));
     internal::SendWaiter<T> w;
     w.value = &v;
@@ -322,8 +322,8 @@ class Sender {
     return SendResult<T>::Ok();
   }
 
-  ReserveAwaiter<T> Reserve() { return ReserveAwaiter<T>(ch_); }
-  absl::StatusOr<Permit<T>> TryReserve() {
+  ReserveAwaiter<T> Reserve() const { return ReserveAwaiter<T>(ch_); }
+  absl::StatusOr<Permit<T>> TryReserve() const {
     switch (ch_->TryReserveSlot()) {
       case internal::MpscChannel<T>::PushResult::kPushed:
         return Permit<T>(ch_);
@@ -339,6 +339,13 @@ class Sender {
   std::size_t Len() const { return ch_->Len(); }
   std::size_t Capacity() const { return ch_->capacity(); }
   bool SameChannel(const Sender& o) const { return ch_ == o.ch_; }
+  explicit operator bool() const { return ch_ != nullptr; }
+
+  // A new sender on `ch`, unless all of its senders are gone (then empty).
+  // For layers built on the channel core (actor references).
+  static Sender FromChannel(internal::MpscChannel<T>* ch) {
+    return ch->TryAddSender() ? Sender(ch) : Sender();
+  }
 
   static absl::Status ClosedError() {
     return absl::FailedPreconditionError(
@@ -472,6 +479,8 @@ class Receiver {
 
   void Close() { ch_->Close(); }
   bool IsClosed() const { return ch_->closed() || !ch_->HasSenders(); }
+  // The channel core, for layers built on it (the actor mailbox).
+  internal::MpscChannel<T>* channel() const { return ch_; }
   std::size_t Len() const { return ch_->Len(); }
   std::size_t Capacity() const { return ch_->capacity(); }
 

@@ -293,17 +293,61 @@ class MpscChannel {
   }
 
   // Parks the receiver in `rw`. Returns false (not parked) if a value or
-  // the end of the stream is there to be seen.
-  bool ParkReceiver(RecvWaiter* rw) {
+  // the end of the stream is there to be seen, or `other_work()` (checked
+  // under the lock) says the receiver has something else to do - a second
+  // event source that wakes the receiver through WakeReceiver() after
+  // publishing its event, so the check under the lock cannot miss it.
+  template <typename OtherWork>
+  bool ParkReceiver(RecvWaiter* rw, OtherWork&& other_work) {
     std::lock_guard<SpinLock> guard(lock_);
     if (!queue_.empty() || closed_.load(std::memory_order_relaxed) ||
-        senders_.load(std::memory_order_acquire) == 0) {
+        senders_.load(std::memory_order_acquire) == 0 || other_work()) {
       return false;
     }
     rw->notified.store(false, std::memory_order_relaxed);
     rx_waiter_ = rw;
     return true;
   }
+  bool ParkReceiver(RecvWaiter* rw) {
+    return ParkReceiver(rw, [] { return false; });
+  }
+
+  // Parks the receiver even if values are queued (a receiver that must not
+  // take them yet, such as a failed actor awaiting its supervisor); only
+  // `other_work()` prevents it. Any push still wakes it.
+  template <typename OtherWork>
+  bool ParkReceiverAlways(RecvWaiter* rw, OtherWork&& other_work) {
+    std::lock_guard<SpinLock> guard(lock_);
+    if (other_work()) return false;
+    rw->notified.store(false, std::memory_order_relaxed);
+    rx_waiter_ = rw;
+    return true;
+  }
+
+  // Wakes a parked receiver without sending it anything (see ParkReceiver).
+  void WakeReceiver() {
+    Waker rx;
+    {
+      std::lock_guard<SpinLock> guard(lock_);
+      rx = TakeReceiverLocked();
+    }
+    rx.Wake();
+  }
+
+  // Adds a sender unless every sender is already gone (the channel then
+  // stays finished). Used to mint senders from a weak reference.
+  bool TryAddSender() {
+    int64_t n = senders_.load(std::memory_order_relaxed);
+    while (n > 0) {
+      if (senders_.compare_exchange_weak(n, n + 1,
+                                         std::memory_order_relaxed)) {
+        AddRef();
+        return true;
+      }
+    }
+    return false;
+  }
+
   // Withdraws a parked receiver (an abandoned Recv).
   void UnparkReceiver(RecvWaiter* rw) {
     if (rw->notified.load(std::memory_order_acquire)) return;

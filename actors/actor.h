@@ -1,0 +1,165 @@
+// Actors: objects whose state only their own handlers touch, one message
+// at a time, so that state needs no locks.
+//
+// Defining an actor is plain C++: derive from Actor<Self> and write one
+// Handle overload per message type. A handler returns a value (the reply
+// to an Ask) or void, or is a coroutine returning Task<R>:
+//
+//   struct Increment { int by = 1; };
+//   struct Get {};
+//   class Counter : public troupe::Actor<Counter> {
+//    public:
+//     void Handle(Increment m) { count_ += m.by; }
+//     int Handle(Get) { return count_; }
+//    private:
+//     int count_ = 0;
+//   };
+//
+//   ActorRef<Counter> c = system.Spawn<Counter>();
+//   co_await c.Send(Increment{2});
+//   absl::StatusOr<int> n = co_await c.Ask(Get{});   // 2
+//
+// Contract
+//   - Exclusive state: a handler, including every co_await inside an async
+//     handler, finishes before the next message is handled. (An async
+//     handler that awaits another actor's reply keeps the actor busy until
+//     the reply comes: that is the price of lock-free state.)
+//   - Per-sender ordering: messages from one sender are handled in the
+//     order sent.
+//   - ActorRef<A> accepts only messages A handles: anything else is a
+//     compile error naming the message type.
+//   - Failure: a handler that throws fails the actor; its parent's
+//     SupervisorStrategy restarts it (fresh state, same mailbox), stops it,
+//     resumes it or escalates. An ask whose handler threw completes with
+//     HandlerFailed; asks still queued when an actor stops complete with
+//     ActorStopped. Asks never hang.
+//   - Lifecycle hooks, all optional, each a plain function or a coroutine:
+//     OnStart(), OnStop(), OnRestart(absl::Status why).
+//   - An actor stops when it calls Stop(), when its parent stops, at system
+//     shutdown, or once no ActorRef to it remains and its mailbox is empty.
+//     WeakActorRef does not keep it alive.
+//   - Inside an actor (handlers and hooks; not the constructor): Self(),
+//     Stop(), SpawnChild<C>(...), SendAfter, SendInterval, CancelTimer,
+//     Watch, Link, system().
+#ifndef TROUPE_ACTORS_ACTOR_H_
+#define TROUPE_ACTORS_ACTOR_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "actors/actor_cell.h"
+#include "actors/actor_ref.h"
+#include "actors/actor_system.h"
+#include "actors/envelope.h"
+#include "executor/sleep.h"
+
+namespace troupe {
+
+template <typename Derived>
+class Actor {
+ public:
+  Actor() = default;
+  Actor(const Actor&) = delete;
+  Actor& operator=(const Actor&) = delete;
+
+  // A reference to this actor (strong: holding it in the actor's own state
+  // keeps the actor alive until it calls Stop()).
+  ActorRef<Derived> Self() const {
+    return ActorRef<Derived>(Cell()->shared_from_this_typed(),
+                             Cell()->MintSender());
+  }
+  const std::string& name() const { return Cell()->name(); }
+  ActorSystem& system() const { return Cell()->system(); }
+
+  // Stops this actor after the current message (queued messages still
+  // run; new ones are refused).
+  void Stop() { Cell()->RequestSelfStop(); }
+
+  // Spawns a child supervised by this actor (ChildSupervision()).
+  template <typename C, typename... Args>
+  ActorRef<C> SpawnChild(SpawnOptions options, Args&&... args) {
+    return system().template SpawnUnder<C>(Cell()->shared_from_this(),
+                                           std::move(options),
+                                           std::forward<Args>(args)...);
+  }
+  template <typename C, typename... Args>
+  ActorRef<C> SpawnChild(Args&&... args) {
+    return SpawnChild<C>(SpawnOptions{}, std::forward<Args>(args)...);
+  }
+
+  // Sends `message` to this actor after `delay`, through the control lane
+  // (never blocked by a full mailbox). Cancelled when the actor stops.
+  template <typename M>
+  TimerId SendAfter(Duration delay, M message) {
+    static_assert(Handles<Derived, M>, "SendAfter: no Handle(M) for M");
+    auto cell = Cell()->weak_from_this_typed();
+    return Cell()->AddTimer(Spawn(
+        [](std::weak_ptr<ActorCell<Derived>> weak, Duration d,
+           M m) -> Task<void> {
+          co_await SleepFor(d);
+          if (auto c = weak.lock()) {
+            c->PushControl(
+                std::make_unique<typename ActorCell<Derived>::TimerMessage>(
+                    internal::Envelope<Derived>::Tell(std::move(m))));
+          }
+        }(std::move(cell), delay, std::move(message))));
+  }
+
+  // Sends a copy of `message` every `period` (first after one period).
+  template <typename M>
+  TimerId SendInterval(Duration period, M message) {
+    static_assert(Handles<Derived, M>, "SendInterval: no Handle(M) for M");
+    auto cell = Cell()->weak_from_this_typed();
+    return Cell()->AddTimer(Spawn(
+        [](std::weak_ptr<ActorCell<Derived>> weak, Duration p,
+           M m) -> Task<void> {
+          Interval every(p, MissedTick::kSkip);
+          co_await every.Tick();  // the first tick is immediate
+          for (;;) {
+            co_await every.Tick();
+            auto c = weak.lock();
+            if (!c) co_return;
+            c->PushControl(
+                std::make_unique<typename ActorCell<Derived>::TimerMessage>(
+                    internal::Envelope<Derived>::Tell(M(m))));
+          }
+        }(std::move(cell), period, std::move(message))));
+  }
+
+  void CancelTimer(TimerId id) { Cell()->CancelTimer(id); }
+
+  // Death watch: a Terminated message arrives when `other` stops (if this
+  // actor has a Handle(Terminated)).
+  template <typename B>
+  void Watch(const ActorRef<B>& other) {
+    other.cell()->AddWatcher(Cell()->shared_from_this(), /*link=*/false);
+  }
+  template <typename B>
+  void Unwatch(const ActorRef<B>& other) {
+    other.cell()->RemoveWatcher(Cell());
+  }
+  // Link: if either actor fails and stops, the other fails too.
+  template <typename B>
+  void Link(const ActorRef<B>& other) {
+    other.cell()->AddWatcher(Cell()->shared_from_this(), /*link=*/true);
+    Cell()->AddWatcher(other.cell(), /*link=*/true);
+  }
+
+ private:
+  friend class ActorCell<Derived>;
+  ActorCell<Derived>* Cell() const {
+    // Set by the runtime before OnStart; never in the constructor.
+    return cell_;
+  }
+  ActorCell<Derived>* cell_ = nullptr;
+};
+
+}  // namespace troupe
+
+#endif  // TROUPE_ACTORS_ACTOR_H_

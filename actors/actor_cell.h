@@ -1,0 +1,388 @@
+// ActorCell<A>: an actor of type A at run time - its instance, its mailbox
+// (a bounded mpsc channel of Envelope<A>) and its runner, the one task that
+// ever touches the instance.
+//
+// The runner's loop (one turn per message; exclusive access to the state):
+//   1. control messages first (stop, restart, failures of children, death
+//      watch, timers);
+//   2. if failed: wait for the parent's decision (control only);
+//   3. otherwise the next mailbox message; its handler runs to completion -
+//      including every co_await inside an async handler - before the next
+//      message is taken. That is the default, documented contract: state
+//      needs no locks, even across awaits.
+//   The runner drains up to the cooperative budget of messages per turn and
+//   then yields, so one busy actor cannot starve the others on its worker.
+//
+// Stop protocol (HandleStop, then Terminate):
+//   1. the mailbox closes to new messages; what is queued still runs (a
+//      healthy actor drains; a failed one drops its messages, and every
+//      dropped ask is answered "actor stopped");
+//   2. timers are cancelled;
+//   3. children are stopped and awaited (children before parents);
+//   4. OnStop() runs, the instance is destroyed;
+//   5. watchers get Terminated, the parent forgets the child, the registry
+//      forgets the name, Terminated() completes.
+#ifndef TROUPE_ACTORS_ACTOR_CELL_H_
+#define TROUPE_ACTORS_ACTOR_CELL_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "actors/cell.h"
+#include "actors/envelope.h"
+#include "actors/supervision.h"
+#include "actors/type_name.h"
+#include "channels/mpsc.h"
+#include "executor/coop.h"
+#include "executor/join_handle.h"
+#include "executor/sleep.h"
+#include "executor/yield.h"
+
+namespace troupe {
+
+template <typename A>
+class ActorRef;
+
+// Delivered to an actor that watches another (see Actor::Watch) when that
+// actor stops. reason is OK for a normal stop.
+struct Terminated {
+  ActorId id;
+  std::string name;
+  absl::Status reason;
+};
+
+using TimerId = uint64_t;
+
+template <typename A>
+class ActorCell final : public CellBase {
+ public:
+  using Factory = std::function<std::unique_ptr<A>()>;
+  using Mail = internal::Envelope<A>;
+
+  ActorCell(ActorSystem* system, std::string name,
+            std::shared_ptr<CellBase> parent, Factory factory,
+            std::size_t capacity)
+      : CellBase(system, std::move(name), TypeName<A>(), std::move(parent)),
+        factory_(std::move(factory)) {
+    auto channel = MakeMpsc<Mail>(capacity == 0 ? 1 : capacity).value();
+    tx_ = std::move(channel.first);
+    rx_ = std::move(channel.second);
+    ch_ = rx_.channel();
+    if constexpr (requires { A::ChildSupervision(); }) {
+      child_strategy_ = A::ChildSupervision();
+    }
+  }
+
+  std::shared_ptr<ActorCell> shared_from_this_typed() {
+    return std::static_pointer_cast<ActorCell>(shared_from_this());
+  }
+  std::weak_ptr<ActorCell> weak_from_this_typed() {
+    return shared_from_this_typed();
+  }
+
+  // Starts the runner on `scheduler`. Called once, by the spawner.
+  void Start(Scheduler& scheduler) {
+    std::shared_ptr<ActorCell> self =
+        std::static_pointer_cast<ActorCell>(shared_from_this());
+    runner_ = JoinHandle<void>(internal::SpawnOn(scheduler, Run(self), true));
+  }
+
+  // The spawner's sender (the first strong reference); taken once.
+  Sender<Mail> TakeInitialSender() { return std::move(tx_); }
+  // A new strong reference, unless the actor can no longer receive.
+  Sender<Mail> MintSender() { return Sender<Mail>::FromChannel(ch_); }
+
+  uint64_t MailboxDepth() const override { return ch_->Len(); }
+  std::size_t MailboxCapacity() const { return ch_->capacity(); }
+  void CloseMailbox() override { ch_->Close(); }
+  void AbortRunner() override { runner_.Abort(); }
+
+  // ---- used by Actor<A> from inside the actor (runner) ----
+  A* instance() { return instance_.get(); }
+  TimerId AddTimer(JoinHandle<void> handle) {
+    std::erase_if(timers_, [](auto& t) { return t.second.IsFinished(); });
+    timers_.emplace_back(++next_timer_, std::move(handle));
+    return next_timer_;
+  }
+  void CancelTimer(TimerId id) {
+    for (auto& [tid, handle] : timers_) {
+      if (tid == id) handle.Abort();
+    }
+  }
+  void RequestSelfStop() { self_stop_ = true; }
+
+  // A timer's message, applied on the runner like a mailbox message.
+  class TimerMessage final : public ControlMessage {
+   public:
+    explicit TimerMessage(Mail mail) : mail_(std::move(mail)) {}
+    Task<void> Apply(CellBase& cell) override {
+      return static_cast<ActorCell&>(cell).HandleTimer(std::move(mail_));
+    }
+
+   private:
+    Mail mail_;
+  };
+
+ protected:
+  void WakeRunner() override { ch_->WakeReceiver(); }
+  const SupervisorStrategy& child_strategy() const override {
+    return child_strategy_;
+  }
+
+  Task<void> HandleStop(absl::Status reason) override {
+    if (state() == ActorState::kStopping) co_return;
+    const bool healthy = state() != ActorState::kFailed && instance_;
+    set_state(ActorState::kStopping);
+    stop_reason_ = std::move(reason);
+    ch_->Close();
+    if (!healthy) DropMailbox();
+    draining_ = true;
+  }
+
+  Task<void> HandleRestart(absl::Status reason, Duration backoff) override {
+    if (state() == ActorState::kStopping || state() == ActorState::kStopped) {
+      co_return;
+    }
+    co_await StopChildren(reason);
+    co_await DestroyInstance();
+    if (backoff > Duration::zero()) co_await SleepFor(backoff);
+    restarts_.store(restarts_.load(std::memory_order_relaxed) + 1,
+                    std::memory_order_relaxed);
+    co_await CreateInstance(&reason);
+  }
+
+  void HandleResume() override {
+    if (state() == ActorState::kFailed) set_state(ActorState::kRunning);
+  }
+
+  Task<void> DeliverTerminated(ActorId who, std::string who_name,
+                               absl::Status reason, bool linked) override {
+    if (linked && !reason.ok()) {
+      Fail(absl::Status(reason.code(),
+                        absl::StrCat("linked actor ", who_name,
+                                     " failed: ", reason.message())));
+      co_return;
+    }
+    if constexpr (Handles<A, ::troupe::Terminated>) {
+      if (instance_ && state() == ActorState::kRunning) {
+        co_await HandleMessage(
+            Mail::Tell(::troupe::Terminated{who, std::move(who_name),
+                                            std::move(reason)}));
+      }
+    }
+  }
+
+ private:
+  Task<void> HandleTimer(Mail mail) {
+    if (instance_ && state() == ActorState::kRunning) {
+      co_await HandleMessage(std::move(mail));
+    }
+  }
+
+  // Waits for a mailbox message, a control message or the end of the
+  // mailbox. In control-only mode (failed), mailbox messages do not count.
+  class NextEvent final : public ParkedAwaiter {
+   public:
+    NextEvent(ActorCell* cell, bool control_only)
+        : cell_(cell), control_only_(control_only) {}
+    NextEvent(const NextEvent&) = delete;
+    NextEvent& operator=(const NextEvent&) = delete;
+    ~NextEvent() {
+      if (parked_) cell_->ch_->UnparkReceiver(&waiter_);
+    }
+    bool await_ready() { return Poll(); }
+    bool await_suspend(std::coroutine_handle<> handle) {
+      TaskHeader* self = CurrentTask();
+      self->SetResumePoint(handle, this);
+      waiter_.target.task = self;
+      return Park();
+    }
+    bool Ready() override {
+      if (parked_ && !waiter_.notified.load(std::memory_order_acquire)) {
+        return false;
+      }
+      parked_ = false;
+      return Poll() || !Park();
+    }
+    std::optional<Mail> await_resume() { return std::move(mail_); }
+
+   private:
+    bool Poll() {
+      if (cell_->HasControl()) return true;
+      if (control_only_) return false;
+      mail_ = cell_->ch_->TryPop();
+      return mail_.has_value() || cell_->ch_->Finished();
+    }
+    // True if parked.
+    bool Park() {
+      for (;;) {
+        if (control_only_) {
+          // Park regardless of queued mail; pushes still wake us (then
+          // Ready() parks again unless there is control work).
+          if (cell_->ch_->ParkReceiverAlways(
+                  &waiter_, [this] { return cell_->HasControl(); })) {
+            parked_ = true;
+            return true;
+          }
+          return false;
+        }
+        if (cell_->ch_->ParkReceiver(&waiter_,
+                                     [this] { return cell_->HasControl(); })) {
+          parked_ = true;
+          return true;
+        }
+        if (Poll()) return false;
+      }
+    }
+
+    ActorCell* const cell_;
+    const bool control_only_;
+    internal::RecvWaiter waiter_;
+    std::optional<Mail> mail_;
+    bool parked_ = false;
+  };
+
+  static Task<void> Run(std::shared_ptr<ActorCell> self) {
+    co_await self->RunLoop();
+  }
+
+  Task<void> RunLoop() {
+    co_await CreateInstance(nullptr);
+    for (;;) {
+      if (HasControl()) {
+        if (std::unique_ptr<ControlMessage> c = PopControl()) {
+          co_await c->Apply(*this);
+        }
+        continue;
+      }
+      if (self_stop_ && state() != ActorState::kStopping) {
+        self_stop_ = false;
+        co_await HandleStop(absl::OkStatus());
+        continue;
+      }
+      if (state() == ActorState::kFailed) {
+        (void)co_await NextEvent(this, /*control_only=*/true);
+        continue;
+      }
+      std::optional<Mail> mail = co_await NextEvent(this, false);
+      if (!mail.has_value()) {
+        if (HasControl()) continue;
+        if (ch_->Finished()) break;  // closed or unreferenced, and drained
+        continue;
+      }
+      NoteMailboxDepth(ch_->Len() + 1);
+      co_await HandleMessage(std::move(*mail));
+      if (!ConsumeBudget()) co_await YieldNow();
+    }
+    co_await Terminate();
+  }
+
+  Task<void> HandleMessage(Mail mail) {
+    BeginMessage(mail.type_name());
+    const bool sample = (++sample_counter_ % kHandlerSampleEvery) == 0;
+    const Instant start = sample ? Clock().Now() : Instant();
+    absl::Status failure;
+    try {
+      typename Mail::Dispatched d = mail.Dispatch(*instance_);
+      if (d.pending.has_value()) co_await std::move(*d.pending);
+    } catch (const std::exception& e) {
+      failure = internal::HandlerFailedError(
+          absl::StrCat(mail.type_name(), ": ", e.what()));
+    } catch (...) {
+      failure = internal::HandlerFailedError(
+          absl::StrCat(mail.type_name(), ": unknown exception"));
+    }
+    if (sample) RecordHandlerTime(Clock().Now() - start);
+    EndMessage();
+    if (!failure.ok()) Fail(std::move(failure));
+  }
+
+  troupe::Clock& Clock() { return CurrentClock(); }
+
+  // Constructs the instance and runs OnRestart/OnStart. A failure there is
+  // a failure of the actor.
+  Task<void> CreateInstance(const absl::Status* restart_reason) {
+    absl::Status failure;
+    try {
+      instance_ = factory_();
+      instance_->cell_ = this;
+      if constexpr (requires(A& a, absl::Status s) { a.OnRestart(s); }) {
+        if (restart_reason != nullptr) {
+          co_await AwaitIfTask(instance_->OnRestart(*restart_reason));
+        }
+      }
+      if constexpr (requires(A& a) { a.OnStart(); }) {
+        co_await AwaitIfTask(instance_->OnStart());
+      }
+    } catch (const std::exception& e) {
+      failure = internal::HandlerFailedError(absl::StrCat("start: ", e.what()));
+    }
+    if (!failure.ok()) {
+      Fail(std::move(failure));
+    } else if (state() != ActorState::kStopping) {
+      set_state(ActorState::kRunning);
+    }
+  }
+
+  Task<void> DestroyInstance() {
+    if (!instance_) co_return;
+    if constexpr (requires(A& a) { a.OnStop(); }) {
+      try {
+        co_await AwaitIfTask(instance_->OnStop());
+      } catch (const std::exception&) {
+        // A failing OnStop cannot stop the stop.
+      }
+    }
+    instance_.reset();
+  }
+
+  template <typename R>
+  static Task<void> AwaitIfTask(R&& r) {
+    if constexpr (IsTask<std::decay_t<R>>::value) {
+      co_await std::forward<R>(r);
+    } else {
+      co_return;
+    }
+  }
+
+  void DropMailbox() {
+    while (ch_->TryPop().has_value()) {
+    }
+  }
+
+  Task<void> Terminate() {
+    for (auto& [id, handle] : timers_) handle.Abort();
+    timers_.clear();
+    co_await StopChildren(stop_reason_);
+    co_await DestroyInstance();
+    ch_->Close();
+    DropMailbox();
+    FinishTermination(stop_reason_);
+  }
+
+  Factory factory_;
+  Sender<Mail> tx_;
+  Receiver<Mail> rx_;
+  internal::MpscChannel<Mail>* ch_ = nullptr;
+  std::unique_ptr<A> instance_;
+  JoinHandle<void> runner_;
+  SupervisorStrategy child_strategy_;
+  std::vector<std::pair<TimerId, JoinHandle<void>>> timers_;
+  TimerId next_timer_ = 0;
+  absl::Status stop_reason_;
+  uint64_t sample_counter_ = 0;
+  bool draining_ = false;
+  bool self_stop_ = false;
+};
+
+}  // namespace troupe
+
+#endif  // TROUPE_ACTORS_ACTOR_CELL_H_

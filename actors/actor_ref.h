@@ -1,0 +1,207 @@
+// ActorRef<A>: a typed, strong reference to an actor. WeakActorRef<A>: one
+// that does not keep the actor alive.
+//
+// Contract:
+//   - Send/TrySend/Ask accept only message types A handles; anything else
+//     fails to compile with a message naming the type.
+//   - co_await ref.Send(m) waits for mailbox space (back-pressure) and
+//     returns OK, or FailedPrecondition ("mailbox closed") if the actor no
+//     longer accepts messages. ref.TrySend(m) never waits:
+//     ResourceExhausted (full) or FailedPrecondition (closed).
+//   - co_await ref.Ask(m) -> absl::StatusOr<R> (absl::Status for a void
+//     handler). Errors, by code (see IsActorStopped & co. below):
+//       FailedPrecondition  mailbox closed (the ask was never queued)
+//       Aborted             actor stopped before answering
+//       DeadlineExceeded    Ask(m, timeout) timed out
+//       Internal            the handler failed (threw)
+//   - ref.RunOnActor(fn): runs fn(A&) in the actor's own turn (as a
+//     message), returns what fn returns, like an ask.
+//   - BlockingSend / BlockingAsk for plain threads outside the runtime.
+//   - Copies are cheap (two reference counts); refs compare and hash by
+//     actor identity.
+#ifndef TROUPE_ACTORS_ACTOR_REF_H_
+#define TROUPE_ACTORS_ACTOR_REF_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "actors/actor_cell.h"
+#include "actors/envelope.h"
+#include "channels/mpsc.h"
+#include "channels/oneshot.h"
+#include "executor/runtime.h"
+#include "executor/sleep.h"
+
+namespace troupe {
+
+bool IsMailboxClosed(const absl::Status& s);
+bool IsActorStopped(const absl::Status& s);
+bool IsHandlerFailed(const absl::Status& s);
+absl::Status MailboxClosedError(const std::string& actor);
+
+template <typename A>
+class ActorRef {
+ public:
+  using Mail = internal::Envelope<A>;
+
+  ActorRef() = default;
+  ActorRef(std::shared_ptr<ActorCell<A>> cell, Sender<Mail> tx)
+      : cell_(std::move(cell)), tx_(std::move(tx)) {}
+
+  bool valid() const { return cell_ != nullptr && static_cast<bool>(tx_); }
+  explicit operator bool() const { return valid(); }
+  ActorId id() const { return cell_ ? cell_->id() : 0; }
+  const std::string& name() const { return cell_->name(); }
+  const std::shared_ptr<ActorCell<A>>& cell() const { return cell_; }
+  std::size_t MailboxDepth() const { return cell_->MailboxDepth(); }
+
+  friend bool operator==(const ActorRef& a, const ActorRef& b) {
+    return a.id() == b.id();
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const ActorRef& r) {
+    return H::combine(std::move(h), r.id());
+  }
+
+  // co_await Send(m) -> absl::Status.
+  class TellAwaiter {
+   public:
+    TellAwaiter(const Sender<Mail>& tx, Mail mail, const ActorRef* ref)
+        : inner_(tx.Send(std::move(mail))), ref_(ref) {}
+    bool await_ready() { return inner_.await_ready(); }
+    bool await_suspend(std::coroutine_handle<> h) {
+      return inner_.await_suspend(h);
+    }
+    absl::Status await_resume() {
+      SendResult<Mail> r = inner_.await_resume();
+      if (r.ok()) return absl::OkStatus();
+      return MailboxClosedError(ref_->name());
+    }
+
+   private:
+    SendAwaiter<Mail> inner_;
+    const ActorRef* ref_;
+  };
+
+  template <typename M>
+  TellAwaiter Send(M message) const {
+    static_assert(Handles<A, M>,
+                  "ActorRef<A>::Send(M): the actor type A has no Handle(M) "
+                  "for this message type M");
+    return TellAwaiter(tx_, Mail::Tell(std::move(message)), this);
+  }
+
+  template <typename M>
+  absl::Status TrySend(M message) const {
+    static_assert(Handles<A, M>,
+                  "ActorRef<A>::TrySend(M): the actor type A has no "
+                  "Handle(M) for this message type M");
+    SendResult<Mail> r = tx_.TrySend(Mail::Tell(std::move(message)));
+    if (r.ok()) return absl::OkStatus();
+    if (r.IsFull()) {
+      return absl::ResourceExhaustedError("mailbox of " + name() + " is full");
+    }
+    return MailboxClosedError(name());
+  }
+
+  // For plain threads: waits (blocking the thread) for mailbox space.
+  template <typename M>
+  absl::Status BlockingSend(M message) const {
+    static_assert(Handles<A, M>,
+                  "ActorRef<A>::BlockingSend(M): no Handle(M) for M");
+    SendResult<Mail> r = tx_.BlockingSend(Mail::Tell(std::move(message)));
+    return r.ok() ? absl::OkStatus() : MailboxClosedError(name());
+  }
+
+  template <typename M>
+  Task<AskResult<ReplyType<A, M>>> Ask(M message) const {
+    static_assert(Handles<A, M>,
+                  "ActorRef<A>::Ask(M): the actor type A has no Handle(M) "
+                  "for this message type M");
+    return AskMail<M>(std::move(message));
+  }
+
+  template <typename M>
+  Task<AskResult<ReplyType<A, M>>> Ask(M message, Duration timeout) const {
+    using R = ReplyType<A, M>;
+    Task<AskResult<R>> ask = Ask(std::move(message));
+    auto timed = co_await Timeout(timeout, std::move(ask));
+    if (!timed.ok()) {
+      co_return absl::DeadlineExceededError("ask to " + name() +
+                                            " timed out");
+    }
+    co_return std::move(*timed);
+  }
+
+  // Runs fn(A&) in the actor's turn; returns its result like an ask.
+  template <typename F>
+  auto RunOnActor(F fn) const {
+    return AskMail<RunClosure<F>>(RunClosure<F>{std::move(fn)});
+  }
+
+  // For plain threads: an ask that blocks the calling thread.
+  template <typename M>
+  AskResult<ReplyType<A, M>> BlockingAsk(Runtime& runtime, M message) const {
+    return runtime.BlockOn(Ask(std::move(message)));
+  }
+
+ private:
+  template <typename M>
+  Task<AskResult<ReplyType<A, M>>> AskMail(M message) const {
+    using R = ReplyType<A, M>;
+    auto [reply_tx, reply_rx] = MakeOneshot<AskResult<R>>();
+    // Copies: the ask may outlive the reference it was made from.
+    Sender<Mail> tx = tx_;
+    std::shared_ptr<ActorCell<A>> cell = cell_;
+    SendResult<Mail> sent = co_await tx.Send(
+        Mail::template Ask<M, R>(std::move(message), std::move(reply_tx)));
+    if (!sent.ok()) co_return MailboxClosedError(cell->name());
+    absl::StatusOr<AskResult<R>> reply = co_await reply_rx;
+    if (!reply.ok()) {
+      co_return internal::ActorStoppedError("the actor " + cell->name() +
+                                            " stopped before answering");
+    }
+    co_return std::move(*reply);
+  }
+
+  std::shared_ptr<ActorCell<A>> cell_;
+  Sender<Mail> tx_;
+};
+
+template <typename A>
+class WeakActorRef {
+ public:
+  WeakActorRef() = default;
+  explicit WeakActorRef(const ActorRef<A>& ref)
+      : cell_(ref.cell()), id_(ref.id()) {}
+  ActorId id() const { return id_; }
+  // A strong reference, if the actor can still receive messages.
+  ActorRef<A> Lock() const {
+    std::shared_ptr<ActorCell<A>> cell = cell_.lock();
+    if (!cell) return ActorRef<A>();
+    Sender<typename ActorRef<A>::Mail> tx = cell->MintSender();
+    if (!tx) return ActorRef<A>();
+    return ActorRef<A>(std::move(cell), std::move(tx));
+  }
+
+ private:
+  std::weak_ptr<ActorCell<A>> cell_;
+  ActorId id_ = 0;
+};
+
+}  // namespace troupe
+
+template <typename A>
+struct std::hash<troupe::ActorRef<A>> {
+  std::size_t operator()(const troupe::ActorRef<A>& r) const noexcept {
+    return std::hash<troupe::ActorId>()(r.id());
+  }
+};
+
+#endif  // TROUPE_ACTORS_ACTOR_REF_H_

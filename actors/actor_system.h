@@ -1,0 +1,180 @@
+// ActorSystem: the root of the supervision tree. Spawns top-level actors,
+// keeps the registry of names, runs the watchdog, reports metrics, and
+// shuts everything down gracefully.
+//
+// Graceful shutdown (Shutdown(deadline)), in order:
+//   1. stop intake: every mailbox closes to new messages;
+//   2. every top-level actor is asked to stop; each stops its children
+//      first, then drains what its mailbox already holds;
+//   3. whatever has not finished when the deadline passes is reported
+//      (name, type, mailbox depth) and its runner aborted.
+//
+// Watchdog: a handler running longer than `watchdog_threshold` (default
+// 100 ms) is logged once, naming the actor and the message type.
+//
+// Example:
+//   Runtime runtime;
+//   ActorSystem system(runtime);
+//   ActorRef<Counter> c = system.Spawn<Counter>();
+//   ...
+//   ShutdownReport report = system.BlockingShutdown(std::chrono::seconds(5));
+#ifndef TROUPE_ACTORS_ACTOR_SYSTEM_H_
+#define TROUPE_ACTORS_ACTOR_SYSTEM_H_
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <typeindex>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "actors/actor_cell.h"
+#include "actors/actor_ref.h"
+#include "actors/cell.h"
+#include "actors/supervision.h"
+#include "executor/runtime.h"
+
+namespace troupe {
+
+template <typename A>
+class Actor;
+
+struct SpawnOptions {
+  std::string name;          // empty: "<Type>-<id>"
+  std::size_t mailbox_capacity = 0;  // 0: the system default (1,024)
+};
+
+struct ActorSystemOptions {
+  std::size_t default_mailbox_capacity = 1024;
+  // For top-level actors (their parent is the system).
+  SupervisorStrategy top_level_supervision;
+  Duration watchdog_threshold = std::chrono::milliseconds(100);
+  bool watchdog = true;
+  // Where diagnostics go (default: stderr).
+  std::function<void(const std::string&)> log;
+};
+
+struct ShutdownReport {
+  struct Straggler {
+    std::string name;
+    std::string type;
+    uint64_t mailbox_depth;
+  };
+  bool clean = true;  // every actor stopped before the deadline
+  std::vector<Straggler> stragglers;
+  std::string ToString() const;
+};
+
+class ActorSystem {
+ public:
+  explicit ActorSystem(Runtime& runtime, ActorSystemOptions options = {});
+  ~ActorSystem();
+  ActorSystem(const ActorSystem&) = delete;
+  ActorSystem& operator=(const ActorSystem&) = delete;
+
+  // Spawns a top-level actor, constructed from `args` (and constructed
+  // again from copies of them on every restart).
+  template <typename A, typename... Args>
+  ActorRef<A> Spawn(Args&&... args) {
+    return SpawnUnder<A>(root_, SpawnOptions{}, std::forward<Args>(args)...);
+  }
+  template <typename A, typename... Args>
+  ActorRef<A> SpawnNamed(SpawnOptions options, Args&&... args) {
+    return SpawnUnder<A>(root_, std::move(options),
+                         std::forward<Args>(args)...);
+  }
+
+  // Registry. Register fails with AlreadyExists if a live actor holds the
+  // name; Lookup fails with NotFound, or InvalidArgument if the actor
+  // registered under `name` is not an A.
+  template <typename A>
+  absl::Status Register(const std::string& name, const ActorRef<A>& ref) {
+    return RegisterCell(name, ref.cell(), std::type_index(typeid(A)));
+  }
+  template <typename A>
+  absl::StatusOr<ActorRef<A>> Lookup(const std::string& name) {
+    absl::StatusOr<std::shared_ptr<CellBase>> cell =
+        LookupCell(name, std::type_index(typeid(A)), TypeName<A>());
+    if (!cell.ok()) return cell.status();
+    auto typed = std::static_pointer_cast<ActorCell<A>>(*cell);
+    auto tx = typed->MintSender();
+    if (!tx) return absl::NotFoundError("actor '" + name + "' has stopped");
+    return ActorRef<A>(std::move(typed), std::move(tx));
+  }
+
+  // Graceful shutdown (see the file comment). Idempotent.
+  Task<ShutdownReport> Shutdown(Duration deadline);
+  // The same from a plain thread.
+  ShutdownReport BlockingShutdown(Duration deadline);
+
+  std::vector<ActorStats> Stats() const;
+  // Actor and runtime metrics in the Prometheus text format.
+  std::string RenderPrometheus() const;
+
+  Runtime& runtime() { return runtime_; }
+  Clock& clock() { return runtime_.scheduler().clock(); }
+  const ActorSystemOptions& options() const { return options_; }
+  std::size_t NumActors() const;
+
+  // ---- internal ----
+  template <typename A, typename... Args>
+  ActorRef<A> SpawnUnder(std::shared_ptr<CellBase> parent,
+                         SpawnOptions options, Args&&... args);
+  void Unregister(CellBase* cell);
+  void Log(const std::string& line) const;
+
+ private:
+  class Root;
+  absl::Status RegisterCell(const std::string& name,
+                            std::shared_ptr<CellBase> cell,
+                            std::type_index type);
+  absl::StatusOr<std::shared_ptr<CellBase>> LookupCell(
+      const std::string& name, std::type_index type, const char* type_name);
+  void Track(const std::shared_ptr<CellBase>& cell);
+  Task<void> Watchdog();
+
+  Runtime& runtime_;
+  const ActorSystemOptions options_;
+  std::shared_ptr<CellBase> root_;  // a Root
+  mutable std::mutex mu_;
+  struct Named {
+    std::weak_ptr<CellBase> cell;
+    std::type_index type;
+  };
+  absl::flat_hash_map<std::string, Named> registry_;           // mu_
+  absl::flat_hash_map<ActorId, std::weak_ptr<CellBase>> all_;  // mu_
+  bool shut_down_ = false;                                     // mu_
+  CancellationToken stop_watchdog_;
+  JoinHandle<void> watchdog_;
+};
+
+template <typename A, typename... Args>
+ActorRef<A> ActorSystem::SpawnUnder(std::shared_ptr<CellBase> parent,
+                                    SpawnOptions options, Args&&... args) {
+  static_assert(std::is_base_of_v<Actor<A>, A>,
+                "an actor type A must derive from troupe::Actor<A>");
+  typename ActorCell<A>::Factory factory =
+      [... captured = std::decay_t<Args>(std::forward<Args>(args))]() {
+        return std::make_unique<A>(captured...);
+      };
+  const std::size_t capacity = options.mailbox_capacity != 0
+                                   ? options.mailbox_capacity
+                                   : options_.default_mailbox_capacity;
+  auto cell = std::make_shared<ActorCell<A>>(
+      this, std::move(options.name), parent, std::move(factory), capacity);
+  Sender<typename ActorRef<A>::Mail> tx = cell->TakeInitialSender();
+  parent->AddChild(cell);
+  Track(cell);
+  cell->Start(runtime_.scheduler());
+  return ActorRef<A>(std::move(cell), std::move(tx));
+}
+
+}  // namespace troupe
+
+#endif  // TROUPE_ACTORS_ACTOR_SYSTEM_H_

@@ -1,0 +1,307 @@
+#include "actors/cell.h"
+
+#include <algorithm>
+#include <bit>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "actors/actor_system.h"
+
+namespace troupe {
+namespace {
+
+std::atomic<ActorId> g_next_id{1};
+
+class StopRequest final : public ControlMessage {
+ public:
+  explicit StopRequest(absl::Status reason) : reason_(std::move(reason)) {}
+  Task<void> Apply(CellBase& cell) override {
+    return cell.HandleStop(std::move(reason_));
+  }
+
+ private:
+  absl::Status reason_;
+};
+
+class RestartRequest final : public ControlMessage {
+ public:
+  RestartRequest(absl::Status reason, Duration backoff)
+      : reason_(std::move(reason)), backoff_(backoff) {}
+  Task<void> Apply(CellBase& cell) override {
+    return cell.HandleRestart(std::move(reason_), backoff_);
+  }
+
+ private:
+  absl::Status reason_;
+  Duration backoff_;
+};
+
+class ResumeRequest final : public ControlMessage {
+ public:
+  Task<void> Apply(CellBase& cell) override {
+    cell.HandleResume();
+    co_return;
+  }
+};
+
+class ChildFailedNotice final : public ControlMessage {
+ public:
+  ChildFailedNotice(std::shared_ptr<CellBase> child, absl::Status why)
+      : child_(std::move(child)), why_(std::move(why)) {}
+  Task<void> Apply(CellBase& cell) override {
+    return cell.SuperviseChild(std::move(child_), std::move(why_));
+  }
+
+ private:
+  std::shared_ptr<CellBase> child_;
+  absl::Status why_;
+};
+
+class TerminatedNotice final : public ControlMessage {
+ public:
+  TerminatedNotice(ActorId who, std::string name, absl::Status reason,
+                   bool link)
+      : who_(who), name_(std::move(name)), reason_(std::move(reason)),
+        link_(link) {}
+  Task<void> Apply(CellBase& cell) override {
+    return cell.DeliverTerminated(who_, std::move(name_), std::move(reason_),
+                                  link_);
+  }
+
+ private:
+  ActorId who_;
+  std::string name_;
+  absl::Status reason_;
+  bool link_;
+};
+
+}  // namespace
+
+CellBase::CellBase(ActorSystem* system, std::string name, std::string type,
+                   std::shared_ptr<CellBase> parent)
+    : system_(system),
+      id_(g_next_id.fetch_add(1, std::memory_order_relaxed)),
+      name_(name.empty() ? absl::StrCat(type, "-", id_) : std::move(name)),
+      type_(std::move(type)),
+      parent_(parent) {}
+
+CellBase::~CellBase() = default;
+
+absl::Status CellBase::termination_reason() const {
+  std::lock_guard<std::mutex> guard(mu_);
+  return reason_;
+}
+
+void CellBase::PushControl(std::unique_ptr<ControlMessage> message) {
+  {
+    std::lock_guard<internal::SpinLock> guard(control_lock_);
+    control_.push_back(std::move(message));
+    // Published before waking the runner: its park check (under the
+    // mailbox lock) sees this flag or our wake-up finds it parked.
+    control_pending_.store(true, std::memory_order_release);
+  }
+  WakeRunner();
+}
+
+std::unique_ptr<ControlMessage> CellBase::PopControl() {
+  std::lock_guard<internal::SpinLock> guard(control_lock_);
+  if (control_.empty()) return nullptr;
+  std::unique_ptr<ControlMessage> m = std::move(control_.front());
+  control_.pop_front();
+  if (control_.empty()) {
+    control_pending_.store(false, std::memory_order_release);
+  }
+  return m;
+}
+
+void CellBase::RequestStop(absl::Status reason) {
+  PushControl(std::make_unique<StopRequest>(std::move(reason)));
+}
+void CellBase::RequestRestart(absl::Status reason, Duration backoff) {
+  PushControl(std::make_unique<RestartRequest>(std::move(reason), backoff));
+}
+void CellBase::RequestResume() { PushControl(std::make_unique<ResumeRequest>()); }
+
+void CellBase::ChildFailed(std::shared_ptr<CellBase> child, absl::Status why) {
+  PushControl(std::make_unique<ChildFailedNotice>(std::move(child),
+                                                  std::move(why)));
+}
+
+void CellBase::AddWatcher(std::shared_ptr<CellBase> watcher, bool link) {
+  absl::Status already;
+  {
+    std::lock_guard<std::mutex> guard(mu_);
+    if (!IsTerminated()) {
+      watchers_.push_back(Watcher{watcher, link});
+      return;
+    }
+    already = reason_;
+  }
+  // Already gone: the notice is due at once.
+  watcher->PushControl(
+      std::make_unique<TerminatedNotice>(id_, name_, already, link));
+}
+
+void CellBase::RemoveWatcher(CellBase* watcher) {
+  std::lock_guard<std::mutex> guard(mu_);
+  std::erase_if(watchers_, [watcher](const Watcher& w) {
+    auto locked = w.cell.lock();
+    return locked == nullptr || locked.get() == watcher;
+  });
+}
+
+void CellBase::AddChild(std::shared_ptr<CellBase> child) {
+  std::lock_guard<std::mutex> guard(mu_);
+  children_.push_back(std::move(child));
+}
+
+void CellBase::RemoveChild(CellBase* child) {
+  std::lock_guard<std::mutex> guard(mu_);
+  std::erase_if(children_, [child](const std::shared_ptr<CellBase>& c) {
+    return c.get() == child;
+  });
+}
+
+std::vector<std::shared_ptr<CellBase>> CellBase::Children() const {
+  std::lock_guard<std::mutex> guard(mu_);
+  return children_;
+}
+
+Task<void> CellBase::StopChildren(const absl::Status& reason) {
+  std::vector<std::shared_ptr<CellBase>> children = Children();
+  for (auto& child : children) child->RequestStop(reason);
+  for (auto& child : children) co_await child->Terminated();
+}
+
+void CellBase::FinishTermination(absl::Status reason) {
+  std::vector<Watcher> watchers;
+  {
+    std::lock_guard<std::mutex> guard(mu_);
+    reason_ = reason;
+    watchers.swap(watchers_);
+  }
+  set_state(ActorState::kStopped);
+  for (Watcher& w : watchers) {
+    if (auto cell = w.cell.lock()) {
+      cell->PushControl(
+          std::make_unique<TerminatedNotice>(id_, name_, reason, w.link));
+    }
+  }
+  system_->Unregister(this);
+  terminated_.Cancel();
+  if (auto parent = parent_.lock()) parent->RemoveChild(this);
+}
+
+void CellBase::Fail(absl::Status why) {
+  failure_ = why;
+  set_state(ActorState::kFailed);
+  if (auto parent = parent_.lock()) {
+    parent->ChildFailed(shared_from_this(), std::move(why));
+  } else {
+    RequestStop(std::move(why));  // the parent is gone: nobody to decide
+  }
+}
+
+Task<void> CellBase::SuperviseChild(std::shared_ptr<CellBase> child,
+                                    absl::Status why) {
+  SuperviseChildNow(std::move(child), std::move(why));
+  co_return;
+}
+
+void CellBase::SuperviseChildNow(std::shared_ptr<CellBase> child,
+                                 absl::Status why) {
+  const SupervisorStrategy& strategy = child_strategy();
+  Directive directive = strategy.Decide(why);
+  Duration backoff = Duration::zero();
+  if (directive == Directive::kRestart) {
+    auto it = std::find_if(
+        restart_history_.begin(), restart_history_.end(),
+        [&](const RestartHistory& h) { return h.child == child->id(); });
+    if (it == restart_history_.end()) {
+      restart_history_.push_back(RestartHistory{child->id(), {}, 0});
+      it = restart_history_.end() - 1;
+    }
+    const Instant now = system_->clock().Now();
+    while (!it->times.empty() && now - it->times.front() > strategy.within) {
+      it->times.pop_front();
+    }
+    if (static_cast<int>(it->times.size()) >= strategy.max_restarts) {
+      // Too many restarts: escalate (the system root stops the child).
+      directive = IsRoot() ? Directive::kStop : Directive::kEscalate;
+    } else {
+      it->times.push_back(now);
+      backoff = strategy.BackoffFor(static_cast<int>(it->times.size()));
+    }
+  }
+  std::vector<std::shared_ptr<CellBase>> targets;
+  if (strategy.scope == SupervisionScope::kAllForOne &&
+      directive != Directive::kEscalate && directive != Directive::kResume) {
+    targets = Children();
+  } else {
+    targets.push_back(child);
+  }
+  switch (directive) {
+    case Directive::kRestart:
+      for (auto& t : targets) t->RequestRestart(why, backoff);
+      break;
+    case Directive::kResume:
+      child->RequestResume();
+      break;
+    case Directive::kStop:
+      for (auto& t : targets) t->RequestStop(why);
+      break;
+    case Directive::kEscalate:
+      if (IsRoot()) {
+        child->RequestStop(why);
+      } else {
+        Fail(absl::Status(why.code(), absl::StrCat("child ", child->name(),
+                                                   " failed: ",
+                                                   why.message())));
+      }
+      break;
+  }
+}
+
+void CellBase::EndMessage() {
+  current_message_.store(nullptr, std::memory_order_release);
+  handler_seq_.store(handler_seq_.load(std::memory_order_relaxed) + 1,
+                     std::memory_order_release);
+  messages_handled_.store(
+      messages_handled_.load(std::memory_order_relaxed) + 1,
+      std::memory_order_relaxed);
+}
+
+void CellBase::RecordHandlerTime(Duration d) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d);
+  const uint64_t v = us.count() < 0 ? 0 : static_cast<uint64_t>(us.count());
+  int bucket = v == 0 ? 0 : std::bit_width(v);
+  if (bucket >= ActorStats::kBuckets) bucket = ActorStats::kBuckets - 1;
+  handler_buckets_[bucket].store(
+      handler_buckets_[bucket].load(std::memory_order_relaxed) + 1,
+      std::memory_order_relaxed);
+}
+
+void CellBase::NoteMailboxDepth(uint64_t depth) {
+  if (depth > mailbox_high_water_.load(std::memory_order_relaxed)) {
+    mailbox_high_water_.store(depth, std::memory_order_relaxed);
+  }
+}
+
+ActorStats CellBase::Stats() const {
+  ActorStats s;
+  s.id = id_;
+  s.name = name_;
+  s.type = type_;
+  s.state = state();
+  s.messages_handled = messages_handled_.load(std::memory_order_relaxed);
+  s.mailbox_depth = MailboxDepth();
+  s.mailbox_high_water = mailbox_high_water_.load(std::memory_order_relaxed);
+  s.restarts = restarts_.load(std::memory_order_relaxed);
+  for (int i = 0; i < ActorStats::kBuckets; ++i) {
+    s.handler_time_buckets[i] =
+        handler_buckets_[i].load(std::memory_order_relaxed);
+  }
+  return s;
+}
+
+}  // namespace troupe

@@ -1,0 +1,206 @@
+// CellBase: what every actor is to the rest of the system, whatever its
+// type: identity, place in the supervision tree, lifecycle state, the
+// control lane, watchers, statistics. ActorCell<A> (actor_cell.h) adds the
+// typed mailbox and the instance.
+//
+// The control lane carries system messages - stop, restart, child failure
+// and termination, death-watch notices, timer messages - outside the
+// bounded mailbox, so a full mailbox can never block a stop or a death
+// notice. It is a short FIFO under a spin lock (control messages are rare);
+// pushing wakes the actor's runner through its mailbox channel.
+//
+// Thread contract: methods marked "runner" run on the actor's own runner
+// task (one at a time); the rest are thread-safe.
+#ifndef TROUPE_ACTORS_CELL_H_
+#define TROUPE_ACTORS_CELL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "actors/supervision.h"
+#include "executor/cancellation_token.h"
+#include "executor/clock.h"
+#include "executor/spin_lock.h"
+#include "executor/task.h"
+
+namespace troupe {
+
+class ActorSystem;
+class CellBase;
+
+using ActorId = uint64_t;
+
+// A control-lane message. Apply runs on the receiving actor's runner.
+class ControlMessage {
+ public:
+  virtual ~ControlMessage() = default;
+  virtual Task<void> Apply(CellBase& cell) = 0;
+};
+
+enum class ActorState {
+  kStarting,
+  kRunning,
+  kFailed,    // waiting for its parent's decision
+  kStopping,  // draining its mailbox
+  kStopped,
+};
+
+// Per-actor counters (a snapshot; see ActorSystem::ActorStats).
+struct ActorStats {
+  ActorId id = 0;
+  std::string name;
+  std::string type;
+  ActorState state = ActorState::kStarting;
+  uint64_t messages_handled = 0;
+  uint64_t mailbox_depth = 0;
+  uint64_t mailbox_high_water = 0;
+  uint64_t restarts = 0;
+  // Sampled handler times (1 in kHandlerSampleEvery messages), log2
+  // buckets of microseconds: [0] < 1 us, [1] < 2 us, ... [15] >= 16 ms.
+  static constexpr int kBuckets = 16;
+  uint64_t handler_time_buckets[kBuckets] = {};
+};
+
+class CellBase : public std::enable_shared_from_this<CellBase> {
+ public:
+  static constexpr int kHandlerSampleEvery = 16;
+
+  CellBase(ActorSystem* system, std::string name, std::string type,
+           std::shared_ptr<CellBase> parent);
+  virtual ~CellBase();
+  CellBase(const CellBase&) = delete;
+  CellBase& operator=(const CellBase&) = delete;
+
+  ActorId id() const { return id_; }
+  const std::string& name() const { return name_; }
+  const std::string& type() const { return type_; }
+  ActorSystem& system() const { return *system_; }
+  ActorState state() const { return state_.load(std::memory_order_acquire); }
+  bool IsTerminated() const { return terminated_.IsCancelled(); }
+  // Why it stopped (OK for a normal stop); valid once terminated.
+  absl::Status termination_reason() const;
+  // Completes when the actor has fully stopped.
+  CancellationToken::Awaiter Terminated() const {
+    return terminated_.Cancelled();
+  }
+
+  // ---- control lane (any thread) ----
+  void PushControl(std::unique_ptr<ControlMessage> message);
+  bool HasControl() const {
+    return control_pending_.load(std::memory_order_acquire);
+  }
+
+  // ---- requests (any thread); each travels on the control lane ----
+  void RequestStop(absl::Status reason);
+  void RequestRestart(absl::Status reason, Duration backoff);
+  void RequestResume();
+  // A child reports its failure to this (its parent).
+  virtual void ChildFailed(std::shared_ptr<CellBase> child, absl::Status why);
+  // Death watch: `watcher` gets a Terminated notice when this stops.
+  void AddWatcher(std::shared_ptr<CellBase> watcher, bool link);
+  void RemoveWatcher(CellBase* watcher);
+
+  // ---- typed hooks, implemented by ActorCell<A> ----
+  virtual uint64_t MailboxDepth() const = 0;
+  // Closes the mailbox to new sends (shutdown step "stop intake").
+  virtual void CloseMailbox() = 0;
+  // Aborts the runner (shutdown deadline passed).
+  virtual void AbortRunner() = 0;
+  // Delivers a Terminated notice about `who` (runner).
+  virtual Task<void> DeliverTerminated(ActorId who, std::string who_name,
+                                       absl::Status reason, bool linked) = 0;
+  // Lifecycle requests, applied on the runner.
+  virtual Task<void> HandleStop(absl::Status reason) = 0;
+  virtual Task<void> HandleRestart(absl::Status reason, Duration backoff) = 0;
+  virtual void HandleResume() = 0;
+  // The parent's side of a child failure, applied on the parent's runner.
+  Task<void> SuperviseChild(std::shared_ptr<CellBase> child, absl::Status why);
+  // The decision itself (synchronous; the system root calls it directly).
+  void SuperviseChildNow(std::shared_ptr<CellBase> child, absl::Status why);
+  virtual bool IsRoot() const { return false; }
+
+  ActorStats Stats() const;
+  std::vector<std::shared_ptr<CellBase>> Children() const;
+  std::shared_ptr<CellBase> parent() const { return parent_.lock(); }
+
+  // The message type being handled, and a sequence that moves with every
+  // message (the watchdog compares snapshots).
+  const char* current_message() const {
+    return current_message_.load(std::memory_order_acquire);
+  }
+  uint64_t handler_sequence() const {
+    return handler_seq_.load(std::memory_order_acquire);
+  }
+
+ protected:
+  friend class ActorSystem;
+
+  // ---- runner side ----
+  std::unique_ptr<ControlMessage> PopControl();
+  void AddChild(std::shared_ptr<CellBase> child);
+  void RemoveChild(CellBase* child);
+  // Stops every child and waits for them (children before parents).
+  Task<void> StopChildren(const absl::Status& reason);
+  // Final bookkeeping after the instance is gone: watchers, parent.
+  void FinishTermination(absl::Status reason);
+  // Wakes the runner if it is parked on its mailbox.
+  virtual void WakeRunner() = 0;
+
+  void set_state(ActorState s) { state_.store(s, std::memory_order_release); }
+  void BeginMessage(const char* type) {
+    current_message_.store(type, std::memory_order_release);
+  }
+  void EndMessage();
+  void RecordHandlerTime(Duration d);
+  void NoteMailboxDepth(uint64_t depth);
+
+  virtual const SupervisorStrategy& child_strategy() const = 0;
+  // This actor fails (its own handler threw, or escalation).
+  void Fail(absl::Status why);
+
+  ActorSystem* const system_;
+  const ActorId id_;
+  const std::string name_;
+  const std::string type_;
+  const std::weak_ptr<CellBase> parent_;
+  std::atomic<ActorState> state_{ActorState::kStarting};
+  CancellationToken terminated_;
+  absl::Status failure_;  // runner only
+
+  mutable internal::SpinLock control_lock_;
+  std::deque<std::unique_ptr<ControlMessage>> control_;  // control_lock_
+  std::atomic<bool> control_pending_{false};
+
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<CellBase>> children_;  // mu_
+  struct Watcher {
+    std::weak_ptr<CellBase> cell;
+    bool link;
+  };
+  std::vector<Watcher> watchers_;  // mu_
+  absl::Status reason_;            // mu_, set at termination
+  // Restart bookkeeping per child id: timestamps of recent restarts.
+  struct RestartHistory {
+    ActorId child;
+    std::deque<Instant> times;
+    int consecutive = 0;
+  };
+  std::vector<RestartHistory> restart_history_;  // runner only
+
+  std::atomic<const char*> current_message_{nullptr};
+  std::atomic<uint64_t> handler_seq_{0};
+  std::atomic<uint64_t> messages_handled_{0};
+  std::atomic<uint64_t> mailbox_high_water_{0};
+  std::atomic<uint64_t> restarts_{0};
+  std::atomic<uint64_t> handler_buckets_[ActorStats::kBuckets] = {};
+};
+
+}  // namespace troupe
+
+#endif  // TROUPE_ACTORS_CELL_H_

@@ -1,0 +1,307 @@
+// Envelope<A>: one message for an actor of type A, type-erased so that a
+// single mailbox channel carries every message type A handles.
+//
+// Small messages (up to kInlineBytes) live inside the envelope - inside the
+// mailbox's block storage - so a tell allocates nothing; larger ones are
+// boxed on the heap. An envelope knows how to run its handler on an A
+// (Dispatch), what its message type is called (for diagnostics) and how to
+// answer an ask: the reply slot travels inside the envelope, and an
+// envelope destroyed without being handled (actor stopped, mailbox
+// drained at shutdown) makes the asker see "actor stopped", never a hang.
+//
+// Handlers may be plain functions or coroutines: Dispatch returns either
+// "done" or a Task<void> for the actor to await, so synchronous handlers
+// never pay for a coroutine frame.
+#ifndef TROUPE_ACTORS_ENVELOPE_H_
+#define TROUPE_ACTORS_ENVELOPE_H_
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "actors/type_name.h"
+#include "channels/oneshot.h"
+#include "executor/task.h"
+
+namespace troupe {
+
+template <typename T>
+struct IsTask : std::false_type {};
+template <typename T>
+struct IsTask<Task<T>> : std::true_type {};
+
+// A closure queued into an actor's own turn (ActorRef::RunOnActor).
+template <typename F>
+struct RunClosure {
+  F fn;
+};
+template <typename T>
+struct IsRunClosure : std::false_type {};
+template <typename F>
+struct IsRunClosure<RunClosure<F>> : std::true_type {};
+
+// Calls the handler for `m`: A::Handle(m), or the closure with the actor.
+template <typename A, typename M>
+decltype(auto) InvokeHandler(A& actor, M&& m) {
+  if constexpr (IsRunClosure<std::decay_t<M>>::value) {
+    return m.fn(actor);
+  } else {
+    return actor.Handle(std::forward<M>(m));
+  }
+}
+
+// The value a handler produces for an ask: R for `R Handle(M)` and for
+// `Task<R> Handle(M)`.
+template <typename A, typename M>
+using HandlerResult =
+    decltype(InvokeHandler(std::declval<A&>(), std::declval<M>()));
+
+template <typename R>
+struct UnwrapTask {
+  using type = R;
+};
+template <typename R>
+struct UnwrapTask<Task<R>> {
+  using type = R;
+};
+
+template <typename A, typename M>
+using ReplyType = typename UnwrapTask<HandlerResult<A, M>>::type;
+
+// What an ask returns: StatusOr<R>, or Status for a void handler.
+template <typename R>
+using AskResult =
+    std::conditional_t<std::is_void_v<R>, absl::Status, absl::StatusOr<R>>;
+
+// A has a handler for M: `A::Handle(M)` is callable.
+template <typename A, typename M>
+concept Handles = requires(A& a, M m) { a.Handle(std::move(m)); };
+
+namespace internal {
+
+absl::Status ActorStoppedError(const std::string& detail);
+absl::Status HandlerFailedError(const std::string& what);
+
+template <typename A>
+class Envelope {
+ public:
+  static constexpr std::size_t kInlineBytes = 48;
+
+  // Outcome of Dispatch: completed, or a coroutine to await.
+  struct Dispatched {
+    std::optional<Task<void>> pending;
+  };
+
+  Envelope() = default;
+  Envelope(Envelope&& other) noexcept { MoveFrom(other); }
+  Envelope& operator=(Envelope&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      MoveFrom(other);
+    }
+    return *this;
+  }
+  Envelope(const Envelope&) = delete;
+  Envelope& operator=(const Envelope&) = delete;
+  ~Envelope() { Reset(); }
+
+  template <typename M>
+  static Envelope Tell(M message) {
+    Envelope e;
+    e.Emplace<Payload<M, void, false>>(std::move(message));
+    return e;
+  }
+
+  template <typename M, typename R>
+  static Envelope Ask(M message, OneshotSender<AskResult<R>> reply) {
+    Envelope e;
+    e.Emplace<Payload<M, R, true>>(std::move(message), std::move(reply));
+    return e;
+  }
+
+  explicit operator bool() const { return ops_ != nullptr; }
+  const char* type_name() const {
+    return ops_ != nullptr ? ops_->type_name : "";
+  }
+
+  // Runs the handler on `actor`. A handler exception is reported to the
+  // asker (if any) and rethrown, so the actor fails.
+  Dispatched Dispatch(A& actor) { return ops_->dispatch(Storage(), actor); }
+
+ private:
+  struct Ops {
+    Dispatched (*dispatch)(void* payload, A& actor);
+    void (*move)(void* from, void* to);
+    void (*destroy)(void* payload);
+    const char* type_name;
+    bool boxed;
+  };
+
+  // A message (and, for an ask, its reply slot).
+  template <typename M, typename R, bool kAsk>
+  struct Payload {
+    explicit Payload(M m) : message(std::move(m)) {}
+    Payload(M m, OneshotSender<AskResult<R>> r)
+        : message(std::move(m)), reply(std::move(r)) {}
+    Payload(Payload&& other) noexcept
+        : message(std::move(other.message)),
+          reply(std::move(other.reply)),
+          pending_reply(std::exchange(other.pending_reply, false)) {}
+    ~Payload() {
+      // Never handled (the actor stopped first): say so rather than let
+      // the asker wait forever. Send() on a spent sender is never reached.
+      if (kAsk && pending_reply) {
+        (void)reply.Send(AskResult<R>(ActorStoppedError(
+            std::string("the actor stopped before handling ") +
+            TypeName<M>())));
+      }
+    }
+
+    M message;
+    OneshotSender<AskResult<R>> reply;
+    bool pending_reply = kAsk;
+
+    void Answer(AskResult<R> result) {
+      pending_reply = false;
+      (void)reply.Send(std::move(result));
+    }
+  };
+
+  template <typename P>
+  static constexpr bool kFitsInline =
+      sizeof(P) <= kInlineBytes && alignof(P) <= alignof(std::max_align_t) &&
+      std::is_nothrow_move_constructible_v<P>;
+
+  template <typename P, typename... Args>
+  void Emplace(Args&&... args) {
+    if constexpr (kFitsInline<P>) {
+      new (inline_) P(std::forward<Args>(args)...);
+    } else {
+      boxed_ = new P(std::forward<Args>(args)...);
+    }
+    ops_ = &kOps<P>;
+  }
+
+  template <typename P>
+  static P* Get(void* storage) {
+    return static_cast<P*>(storage);
+  }
+
+  template <typename M, typename R, bool kAsk>
+  static Dispatched DispatchPayload(void* storage, A& actor) {
+    using P = Payload<M, R, kAsk>;
+    P* p = Get<P>(storage);
+    using H = HandlerResult<A, M>;
+    if constexpr (IsTask<H>::value) {
+      return Dispatched{AwaitHandler<P, R, kAsk>(p, InvokeHandler(actor, std::move(p->message)))};
+    } else {
+      if constexpr (kAsk) {
+        try {
+          if constexpr (std::is_void_v<R>) {
+            InvokeHandler(actor, std::move(p->message));
+            p->Answer(absl::OkStatus());
+          } else {
+            p->Answer(AskResult<R>(InvokeHandler(actor, std::move(p->message))));
+          }
+        } catch (const std::exception& e) {
+          p->Answer(AskResult<R>(HandlerFailedError(e.what())));
+          throw;
+        } catch (...) {
+          p->Answer(AskResult<R>(HandlerFailedError("unknown exception")));
+          throw;
+        }
+      } else {
+        (void)InvokeHandler(actor, std::move(p->message));
+      }
+      return Dispatched{};
+    }
+  }
+
+  // Awaits an async handler and answers the ask. The payload outlives the
+  // await: the actor keeps the envelope until the returned task is done.
+  template <typename P, typename R, bool kAsk, typename H>
+  static Task<void> AwaitHandler(P* p, H handler) {
+    if constexpr (kAsk) {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          co_await std::move(handler);
+          p->Answer(absl::OkStatus());
+        } else {
+          // Not inside one expression: GCC 12 mishandles temporaries in a
+          // full-expression that contains co_await.
+          R value = co_await std::move(handler);
+          p->Answer(AskResult<R>(std::move(value)));
+        }
+      } catch (const std::exception& e) {
+        p->Answer(AskResult<R>(HandlerFailedError(e.what())));
+        throw;
+      } catch (...) {
+        p->Answer(AskResult<R>(HandlerFailedError("unknown exception")));
+        throw;
+      }
+    } else {
+      (void)co_await std::move(handler);
+    }
+  }
+
+  template <typename P>
+  static constexpr Ops MakeOps();
+
+  template <typename M, typename R, bool kAsk>
+  static constexpr Ops MakeOpsFor(Payload<M, R, kAsk>*) {
+    using P = Payload<M, R, kAsk>;
+    return Ops{
+        &DispatchPayload<M, R, kAsk>,
+        [](void* from, void* to) {
+          new (to) P(std::move(*Get<P>(from)));
+          Get<P>(from)->~P();
+        },
+        [](void* storage) {
+          if constexpr (kFitsInline<P>) {
+            Get<P>(storage)->~P();
+          } else {
+            delete Get<P>(storage);
+          }
+        },
+        TypeName<M>(),
+        !kFitsInline<P>,
+    };
+  }
+  template <typename P>
+  static constexpr Ops kOps = MakeOpsFor(static_cast<P*>(nullptr));
+
+  void* Storage() { return ops_->boxed ? boxed_ : static_cast<void*>(inline_); }
+
+  void MoveFrom(Envelope& other) {
+    ops_ = std::exchange(other.ops_, nullptr);
+    if (ops_ == nullptr) return;
+    if (ops_->boxed) {
+      boxed_ = std::exchange(other.boxed_, nullptr);
+    } else {
+      ops_->move(other.inline_, inline_);
+    }
+  }
+  void Reset() {
+    if (ops_ == nullptr) return;
+    ops_->destroy(Storage());
+    ops_ = nullptr;
+  }
+
+  const Ops* ops_ = nullptr;
+  union {
+    alignas(std::max_align_t) unsigned char inline_[kInlineBytes];
+    void* boxed_;
+  };
+};
+
+}  // namespace internal
+}  // namespace troupe
+
+#endif  // TROUPE_ACTORS_ENVELOPE_H_
