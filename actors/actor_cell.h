@@ -26,6 +26,8 @@
 #define TROUPE_ACTORS_ACTOR_CELL_H_
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,6 +56,8 @@ class ActorRef;
 // Delivered to an actor that watches another (see Actor::Watch) when that
 // actor stops. reason is OK for a normal stop.
 struct Terminated {
+  Terminated(ActorId i, std::string n, absl::Status r)
+      : id(i), name(std::move(n)), reason(std::move(r)) {}
   ActorId id;
   std::string name;
   absl::Status reason;
@@ -78,6 +82,14 @@ class ActorCell final : public CellBase {
     ch_ = rx_.channel();
     if constexpr (requires { A::ChildSupervision(); }) {
       child_strategy_ = A::ChildSupervision();
+    }
+  }
+
+  ~ActorCell() override {
+    if (state() != ActorState::kStopped && runner_.valid()) {
+      std::fprintf(stderr, "troupe: BUG: actor cell %s destroyed while running\n",
+                   name().c_str());
+      std::abort();
     }
   }
 
@@ -316,11 +328,12 @@ class ActorCell final : public CellBase {
       instance_->cell_ = this;
       if constexpr (requires(A& a, absl::Status s) { a.OnRestart(s); }) {
         if (restart_reason != nullptr) {
-          co_await AwaitIfTask(instance_->OnRestart(*restart_reason));
+          co_await CallHook(
+              [&] { return instance_->OnRestart(*restart_reason); });
         }
       }
       if constexpr (requires(A& a) { a.OnStart(); }) {
-        co_await AwaitIfTask(instance_->OnStart());
+        co_await CallHook([&] { return instance_->OnStart(); });
       }
     } catch (const std::exception& e) {
       failure = internal::HandlerFailedError(absl::StrCat("start: ", e.what()));
@@ -336,7 +349,7 @@ class ActorCell final : public CellBase {
     if (!instance_) co_return;
     if constexpr (requires(A& a) { a.OnStop(); }) {
       try {
-        co_await AwaitIfTask(instance_->OnStop());
+        co_await CallHook([&] { return instance_->OnStop(); });
       } catch (const std::exception&) {
         // A failing OnStop cannot stop the stop.
       }
@@ -344,11 +357,14 @@ class ActorCell final : public CellBase {
     instance_.reset();
   }
 
-  template <typename R>
-  static Task<void> AwaitIfTask(R&& r) {
-    if constexpr (IsTask<std::decay_t<R>>::value) {
-      co_await std::forward<R>(r);
+  // Runs a lifecycle hook that is either a plain function or a coroutine.
+  template <typename F>
+  static Task<void> CallHook(F hook) {
+    using R = std::invoke_result_t<F>;
+    if constexpr (IsTask<R>::value) {
+      co_await hook();
     } else {
+      hook();
       co_return;
     }
   }

@@ -94,6 +94,10 @@ class ActorRef {
     static_assert(Handles<A, M>,
                   "ActorRef<A>::Send(M): the actor type A has no Handle(M) "
                   "for this message type M");
+    static_assert(kAwaitSafeMessage<M>,
+                  "ActorRef<A>::Send(M): M is an aggregate with non-trivial "
+                  "members; g++ 12 destroys those twice inside co_await. "
+                  "Give M a constructor (see envelope.h).");
     return TellAwaiter(tx_, Mail::Tell(std::move(message)), this);
   }
 
@@ -124,6 +128,10 @@ class ActorRef {
     static_assert(Handles<A, M>,
                   "ActorRef<A>::Ask(M): the actor type A has no Handle(M) "
                   "for this message type M");
+    static_assert(kAwaitSafeMessage<M>,
+                  "ActorRef<A>::Ask(M): M is an aggregate with non-trivial "
+                  "members; g++ 12 destroys those twice inside co_await. "
+                  "Give M a constructor (see envelope.h).");
     return AskMail<M>(std::move(message));
   }
 

@@ -80,6 +80,21 @@ template <typename R>
 using AskResult =
     std::conditional_t<std::is_void_v<R>, absl::Status, absl::StatusOr<R>>;
 
+// g++ 12 destroys the members of an aggregate temporary twice when the
+// temporary is created inside a co_await expression (`co_await
+// ref.Send(Msg{name})` with a std::string member corrupts the heap; see
+// tests/actors/gcc_aggregate_bug_test.cc). Messages sent through the
+// awaitable APIs must therefore not be aggregates with non-trivial members
+// there: give such a message a constructor (then `Msg{name}` is a
+// constructor call, which g++ handles correctly).
+template <typename M>
+inline constexpr bool kAwaitSafeMessage =
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ <= 12
+    !(std::is_aggregate_v<M> && !std::is_trivially_destructible_v<M>);
+#else
+    true;
+#endif
+
 // A has a handler for M: `A::Handle(M)` is callable.
 template <typename A, typename M>
 concept Handles = requires(A& a, M m) { a.Handle(std::move(m)); };

@@ -48,7 +48,7 @@ std::vector<uint8_t> ClientFrames(size_t payload, Opcode opcode,
                                               : MaskKey{0x1f, 0x2e, 0x3d, 0x4c};
   const std::string body = Text(payload);
   std::string wire;
-  *count = std::max<size_t>(1, (256 * 1024) / (payload + 8));
+  *count = std::max<size_t>(1, (size_t{256} * 1024) / (payload + 8));
   for (size_t i = 0; i < *count; ++i) {
     AppendFrame(&wire, opcode, AsBytes(body), true, false, key);
   }
@@ -79,22 +79,23 @@ void ParseFrames(benchmark::State& state, Opcode opcode) {
       break;
     }
   }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count));
-  state.SetBytesProcessed(
-      static_cast<int64_t>(state.iterations() * wire.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(count));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(wire.size()));
 }
 
 // Binary frames: header decoding + in-place unmasking + delivery.
 void BM_ParseBinaryFrames(benchmark::State& state) {
   ParseFrames(state, Opcode::kBinary);
 }
-BENCHMARK(BM_ParseBinaryFrames)->Arg(32)->Arg(16 * 1024);
+BENCHMARK(BM_ParseBinaryFrames)->Arg(32)->Arg(int64_t{16} * 1024);
 
 // Text frames: the same plus UTF-8 validation of every payload.
 void BM_ParseTextFrames(benchmark::State& state) {
   ParseFrames(state, Opcode::kText);
 }
-BENCHMARK(BM_ParseTextFrames)->Arg(32)->Arg(16 * 1024);
+BENCHMARK(BM_ParseTextFrames)->Arg(32)->Arg(int64_t{16} * 1024);
 
 void BM_ApplyMask(benchmark::State& state) {
   std::vector<uint8_t> data(static_cast<size_t>(state.range(0)), 'a');
@@ -103,27 +104,27 @@ void BM_ApplyMask(benchmark::State& state) {
     ApplyMask(data, key);
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(
-      static_cast<int64_t>(state.iterations() * data.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(data.size()));
 }
-BENCHMARK(BM_ApplyMask)->Arg(32)->Arg(16 * 1024);
+BENCHMARK(BM_ApplyMask)->Arg(32)->Arg(int64_t{16} * 1024);
 
 void BM_Utf8ValidateAscii(benchmark::State& state) {
   const std::string text = Text(static_cast<size_t>(state.range(0)));
   for (auto _ : state) benchmark::DoNotOptimize(IsValidUtf8(text));
-  state.SetBytesProcessed(
-      static_cast<int64_t>(state.iterations() * text.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(text.size()));
 }
-BENCHMARK(BM_Utf8ValidateAscii)->Arg(32)->Arg(16 * 1024);
+BENCHMARK(BM_Utf8ValidateAscii)->Arg(32)->Arg(int64_t{16} * 1024);
 
 void BM_Utf8ValidateMixed(benchmark::State& state) {
   const std::string text = MixedText(static_cast<size_t>(state.range(0)));
   if (!IsValidUtf8(text)) state.SkipWithError("invalid input");
   for (auto _ : state) benchmark::DoNotOptimize(IsValidUtf8(text));
-  state.SetBytesProcessed(
-      static_cast<int64_t>(state.iterations() * text.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(text.size()));
 }
-BENCHMARK(BM_Utf8ValidateMixed)->Arg(32)->Arg(16 * 1024);
+BENCHMARK(BM_Utf8ValidateMixed)->Arg(32)->Arg(int64_t{16} * 1024);
 
 // Framing one outgoing server message (header only: the payload goes out
 // by writev from the caller's buffer).
@@ -141,7 +142,7 @@ void BM_WriteServerMessage(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
-BENCHMARK(BM_WriteServerMessage)->Arg(32)->Arg(16 * 1024);
+BENCHMARK(BM_WriteServerMessage)->Arg(32)->Arg(int64_t{16} * 1024);
 
 void BM_ParseUpgradeRequestAndAnswer(benchmark::State& state) {
   const std::string request =

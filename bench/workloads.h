@@ -31,6 +31,7 @@ class WorkloadRegistry {
 
 void RegisterExecutorWorkloads(WorkloadRegistry& registry);
 void RegisterChannelWorkloads(WorkloadRegistry& registry);
+void RegisterActorWorkloads(WorkloadRegistry& registry);
 
 }  // namespace troupe::bench
 

@@ -178,3 +178,58 @@ TYPED_TEST(ActorTest, BlockingVariantsWorkFromAPlainThread) {
 
 }  // namespace
 }  // namespace troupe
+
+namespace troupe {
+namespace {
+
+class Pong;
+struct Ball {
+  int n;
+};
+class Ping : public Actor<Ping> {
+ public:
+  void Handle(ActorRef<Pong> p) { pong_ = std::move(p); }
+  Task<void> Handle(Ball b);
+  ActorRef<Pong> pong_;
+  std::shared_ptr<OneshotSender<int>> done_;
+  void Handle(std::shared_ptr<OneshotSender<int>> d) { done_ = std::move(d); }
+};
+class Pong : public Actor<Pong> {
+ public:
+  void Handle(ActorRef<Ping> p) { ping_ = std::move(p); }
+  Task<void> Handle(Ball b) { (void)co_await ping_.Send(Ball{b.n}); }
+  ActorRef<Ping> ping_;
+};
+Task<void> Ping::Handle(Ball b) {
+  if (b.n == 0) {
+    (void)done_->Send(1);
+    co_return;
+  }
+  (void)co_await pong_.Send(Ball{b.n - 1});
+}
+
+TEST(ActorLifecycle, ActorsThatReferenceEachOtherStopOnRequest) {
+  Runtime runtime({.worker_threads = 2});
+  ActorSystem system(runtime);
+  for (int round = 0; round < 20; ++round) {
+    ActorRef<Ping> ping = system.Spawn<Ping>();
+    ActorRef<Pong> pong = system.Spawn<Pong>();
+    auto body = [](ActorRef<Ping> ping, ActorRef<Pong> pong) -> Task<int> {
+      auto [tx, rx] = MakeOneshot<int>();
+      (void)co_await ping.Send(pong);
+      (void)co_await pong.Send(ping);
+      (void)co_await ping.Send(std::make_shared<OneshotSender<int>>(std::move(tx)));
+      (void)co_await ping.Send(Ball{1000});
+      absl::StatusOr<int> r = co_await rx;
+      ping.cell()->RequestStop(absl::OkStatus());
+      pong.cell()->RequestStop(absl::OkStatus());
+      co_await ping.cell()->Terminated();
+      co_await pong.cell()->Terminated();
+      co_return r.ok() ? *r : -1;
+    };
+    EXPECT_EQ(runtime.BlockOn(body(ping, pong)), 1);
+  }
+}
+
+}  // namespace
+}  // namespace troupe
