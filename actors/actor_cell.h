@@ -224,14 +224,16 @@ class ActorCell final : public CellBase {
       parked_ = false;
       return Poll() || !Park();
     }
-    std::optional<Mail> await_resume() { return std::move(mail_); }
+    // The next message, in place in the mailbox (the runner pops it when
+    // done with it), or nullptr (control work, or the mailbox is over).
+    Mail* await_resume() { return mail_; }
 
    private:
     bool Poll() {
       if (cell_->HasControl()) return true;
       if (control_only_) return false;
-      mail_ = cell_->ch_->TryPop();
-      return mail_.has_value() || cell_->ch_->Finished();
+      mail_ = cell_->ch_->Front();
+      return mail_ != nullptr || cell_->ch_->Finished();
     }
     // True if parked.
     bool Park() {
@@ -258,7 +260,7 @@ class ActorCell final : public CellBase {
     ActorCell* const cell_;
     const bool control_only_;
     internal::RecvWaiter waiter_;
-    std::optional<Mail> mail_;
+    Mail* mail_ = nullptr;
     bool parked_ = false;
   };
 
@@ -284,27 +286,37 @@ class ActorCell final : public CellBase {
         (void)co_await NextEvent(this, /*control_only=*/true);
         continue;
       }
-      std::optional<Mail> mail = co_await NextEvent(this, false);
-      if (!mail.has_value()) {
+      Mail* mail = co_await NextEvent(this, false);
+      if (mail == nullptr) {
         if (HasControl()) continue;
         if (ch_->Finished()) break;  // closed or unreferenced, and drained
         continue;
       }
-      NoteMailboxDepth(ch_->Len() + 1);
-      co_await HandleMessage(std::move(*mail));
+      // The message is handled where it lies in the mailbox. Synchronous
+      // handlers complete here, without a coroutine frame; only an async
+      // handler's task is awaited (the message stays put meanwhile).
+      if (std::optional<Task<void>> pending = Dispatch(*mail)) {
+        co_await FinishAsync(std::move(*pending), mail->type_name());
+      }
+      ch_->PopFront();
       if (!ConsumeBudget()) co_await YieldNow();
     }
     co_await Terminate();
   }
 
-  Task<void> HandleMessage(Mail mail) {
+  // Runs the handler for `mail`. Returns the task still to await if the
+  // handler is a coroutine (the message is then still in progress).
+  std::optional<Task<void>> Dispatch(Mail& mail) {
     BeginMessage(mail.type_name());
-    const bool sample = (++sample_counter_ % kHandlerSampleEvery) == 0;
-    const Instant start = sample ? Clock().Now() : Instant();
+    sampling_ = (++sample_counter_ % kHandlerSampleEvery) == 0;
+    if (sampling_) {
+      sample_start_ = Clock().Now();
+      NoteMailboxDepth(ch_->Len() + 1);
+    }
     absl::Status failure;
     try {
       typename Mail::Dispatched d = mail.Dispatch(*instance_);
-      if (d.pending.has_value()) co_await std::move(*d.pending);
+      if (d.pending.has_value()) return std::move(d.pending);
     } catch (const std::exception& e) {
       failure = internal::HandlerFailedError(
           absl::StrCat(mail.type_name(), ": ", e.what()));
@@ -312,9 +324,35 @@ class ActorCell final : public CellBase {
       failure = internal::HandlerFailedError(
           absl::StrCat(mail.type_name(), ": unknown exception"));
     }
-    if (sample) RecordHandlerTime(Clock().Now() - start);
+    FinishMessage(std::move(failure));
+    return std::nullopt;
+  }
+
+  Task<void> FinishAsync(Task<void> pending, const char* type_name) {
+    absl::Status failure;
+    try {
+      co_await std::move(pending);
+    } catch (const std::exception& e) {
+      failure = internal::HandlerFailedError(
+          absl::StrCat(type_name, ": ", e.what()));
+    } catch (...) {
+      failure = internal::HandlerFailedError(
+          absl::StrCat(type_name, ": unknown exception"));
+    }
+    FinishMessage(std::move(failure));
+  }
+
+  void FinishMessage(absl::Status failure) {
+    if (sampling_) RecordHandlerTime(Clock().Now() - sample_start_);
     EndMessage();
     if (!failure.ok()) Fail(std::move(failure));
+  }
+
+  // A message that arrived on the control lane (a timer, a Terminated).
+  Task<void> HandleMessage(Mail mail) {
+    if (std::optional<Task<void>> pending = Dispatch(mail)) {
+      co_await FinishAsync(std::move(*pending), mail.type_name());
+    }
   }
 
   troupe::Clock& Clock() { return CurrentClock(); }
@@ -395,6 +433,8 @@ class ActorCell final : public CellBase {
   TimerId next_timer_ = 0;
   absl::Status stop_reason_;
   uint64_t sample_counter_ = 0;
+  bool sampling_ = false;
+  Instant sample_start_;
   bool draining_ = false;
   bool self_stop_ = false;
 };

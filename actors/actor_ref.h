@@ -79,8 +79,7 @@ class ActorRef {
       return inner_.await_suspend(h);
     }
     absl::Status await_resume() {
-      SendResult<Mail> r = inner_.await_resume();
-      if (r.ok()) return absl::OkStatus();
+      if (inner_.Delivered()) return absl::OkStatus();
       return MailboxClosedError(ref_->name());
     }
 

@@ -16,6 +16,7 @@
 #define TROUPE_ACTORS_ENVELOPE_H_
 
 #include <cstddef>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
@@ -130,14 +131,14 @@ class Envelope {
   template <typename M>
   static Envelope Tell(M message) {
     Envelope e;
-    e.Emplace<Payload<M, void, false>>(std::move(message));
+    e.Emplace<TellPayload<M>>(std::move(message));
     return e;
   }
 
   template <typename M, typename R>
   static Envelope Ask(M message, OneshotSender<AskResult<R>> reply) {
     Envelope e;
-    e.Emplace<Payload<M, R, true>>(std::move(message), std::move(reply));
+    e.Emplace<AskPayload<M, R>>(std::move(message), std::move(reply));
     return e;
   }
 
@@ -159,20 +160,27 @@ class Envelope {
     bool boxed;
   };
 
-  // A message (and, for an ask, its reply slot).
-  template <typename M, typename R, bool kAsk>
-  struct Payload {
-    explicit Payload(M m) : message(std::move(m)) {}
-    Payload(M m, OneshotSender<AskResult<R>> r)
+  // A told message: just the message (trivially movable when M is, so a
+  // tell of a plain struct moves as a memcpy).
+  template <typename M>
+  struct TellPayload {
+    explicit TellPayload(M m) : message(std::move(m)) {}
+    M message;
+  };
+
+  // An asked message and its reply slot.
+  template <typename M, typename R>
+  struct AskPayload {
+    AskPayload(M m, OneshotSender<AskResult<R>> r)
         : message(std::move(m)), reply(std::move(r)) {}
-    Payload(Payload&& other) noexcept
+    AskPayload(AskPayload&& other) noexcept
         : message(std::move(other.message)),
           reply(std::move(other.reply)),
           pending_reply(std::exchange(other.pending_reply, false)) {}
-    ~Payload() {
+    ~AskPayload() {
       // Never handled (the actor stopped first): say so rather than let
-      // the asker wait forever. Send() on a spent sender is never reached.
-      if (kAsk && pending_reply) {
+      // the asker wait forever.
+      if (pending_reply) {
         (void)reply.Send(AskResult<R>(ActorStoppedError(
             std::string("the actor stopped before handling ") +
             TypeName<M>())));
@@ -181,12 +189,27 @@ class Envelope {
 
     M message;
     OneshotSender<AskResult<R>> reply;
-    bool pending_reply = kAsk;
+    bool pending_reply = true;
 
     void Answer(AskResult<R> result) {
       pending_reply = false;
       (void)reply.Send(std::move(result));
     }
+  };
+
+  template <typename P>
+  struct PayloadTraits;
+  template <typename M>
+  struct PayloadTraits<TellPayload<M>> {
+    using Message = M;
+    using Reply = void;
+    static constexpr bool kAsk = false;
+  };
+  template <typename M, typename R>
+  struct PayloadTraits<AskPayload<M, R>> {
+    using Message = M;
+    using Reply = R;
+    static constexpr bool kAsk = true;
   };
 
   template <typename P>
@@ -211,7 +234,7 @@ class Envelope {
 
   template <typename M, typename R, bool kAsk>
   static Dispatched DispatchPayload(void* storage, A& actor) {
-    using P = Payload<M, R, kAsk>;
+    using P = std::conditional_t<kAsk, AskPayload<M, R>, TellPayload<M>>;
     P* p = Get<P>(storage);
     using H = HandlerResult<A, M>;
     if constexpr (IsTask<H>::value) {
@@ -266,31 +289,36 @@ class Envelope {
     }
   }
 
-  template <typename P>
-  static constexpr Ops MakeOps();
-
-  template <typename M, typename R, bool kAsk>
-  static constexpr Ops MakeOpsFor(Payload<M, R, kAsk>*) {
-    using P = Payload<M, R, kAsk>;
+  template <typename P, typename M, typename R, bool kAsk>
+  static constexpr Ops MakeOpsFor() {
+    constexpr bool kTrivial = kFitsInline<P> &&
+                              std::is_trivially_copyable_v<P> &&
+                              std::is_trivially_destructible_v<P>;
     return Ops{
         &DispatchPayload<M, R, kAsk>,
-        [](void* from, void* to) {
-          new (to) P(std::move(*Get<P>(from)));
-          Get<P>(from)->~P();
-        },
-        [](void* storage) {
-          if constexpr (kFitsInline<P>) {
-            Get<P>(storage)->~P();
-          } else {
-            delete Get<P>(storage);
-          }
-        },
+        // Null: a plain memcpy of the inline bytes moves it.
+        kTrivial ? nullptr
+                 : +[](void* from, void* to) {
+                     new (to) P(std::move(*Get<P>(from)));
+                     Get<P>(from)->~P();
+                   },
+        // Null: nothing to destroy.
+        kTrivial ? nullptr
+                 : +[](void* storage) {
+                     if constexpr (kFitsInline<P>) {
+                       Get<P>(storage)->~P();
+                     } else {
+                       delete Get<P>(storage);
+                     }
+                   },
         TypeName<M>(),
         !kFitsInline<P>,
     };
   }
   template <typename P>
-  static constexpr Ops kOps = MakeOpsFor(static_cast<P*>(nullptr));
+  static constexpr Ops kOps = MakeOpsFor<P, typename PayloadTraits<P>::Message,
+                                         typename PayloadTraits<P>::Reply,
+                                         PayloadTraits<P>::kAsk>();
 
   void* Storage() { return ops_->boxed ? boxed_ : static_cast<void*>(inline_); }
 
@@ -299,13 +327,15 @@ class Envelope {
     if (ops_ == nullptr) return;
     if (ops_->boxed) {
       boxed_ = std::exchange(other.boxed_, nullptr);
+    } else if (ops_->move == nullptr) {
+      std::memcpy(inline_, other.inline_, kInlineBytes);
     } else {
       ops_->move(other.inline_, inline_);
     }
   }
   void Reset() {
     if (ops_ == nullptr) return;
-    ops_->destroy(Storage());
+    if (ops_->destroy != nullptr) ops_->destroy(Storage());
     ops_ = nullptr;
   }
 

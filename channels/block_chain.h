@@ -149,6 +149,14 @@ class BlockChain {
 
   T& Front() { return *head_->Slot(head_->begin); }
 
+  // Destroys the front value in place (after it was used there).
+  void DropFront(BlockPool<T>& pool) {
+    head_->Slot(head_->begin)->~T();
+    ++head_->begin;
+    --size_;
+    if (head_->begin == head_->end) ReleaseHead(pool);
+  }
+
   // Appends all of `other` (O(1)); `other` becomes empty.
   void Splice(BlockChain& other) {
     if (other.size_ == 0) return;

@@ -174,17 +174,37 @@ class SendAwaiter final : public ParkedAwaiter {
     }
     return SendResult<T>::Ok();
   }
+  // Whether the value was delivered, without materialising a SendResult
+  // (the actor layer's tell needs only this).
+  bool Delivered() {
+    return !timed_out_ && !closed_now_ &&
+           waiter_.state.load(std::memory_order_acquire) != Waiter::kClosed;
+  }
   bool Reserved() {
     return !timed_out_ && !closed_now_ &&
            waiter_.state.load(std::memory_order_acquire) == Waiter::kDone;
   }
 
  private:
-  // Tries to complete without waiting. True if done (sent or failed).
+  // Tries to complete without waiting (no suspension at all on the fast
+  // path). True if done: sent, or failed because the channel is closed.
   bool Attempt() {
-    if (ch_->closed()) {
-      closed_now_ = true;
-      return true;
+    if (waiter_.value == nullptr) {  // a reservation: always via Park
+      if (ch_->closed()) {
+        closed_now_ = true;
+        return true;
+      }
+      return false;
+    }
+    switch (ch_->TryPush(value_)) {
+      case Channel::PushResult::kPushed:
+        waiter_.state.store(Waiter::kDone, std::memory_order_relaxed);
+        return true;
+      case Channel::PushResult::kClosed:
+        closed_now_ = true;
+        return true;
+      case Channel::PushResult::kFull:
+        break;
     }
     return false;
   }

@@ -76,21 +76,34 @@ struct RecvWaiter {
   std::atomic<bool> notified{false};
 };
 
-// Wake-ups gathered under the lock, delivered after it.
+// Wake-ups gathered under the lock, delivered after it. Storage is raw:
+// constructing one costs nothing, so every send can afford one.
 class WakeBatch {
  public:
   static constexpr int kMax = 16;
+  WakeBatch() = default;
+  WakeBatch(const WakeBatch&) = delete;
+  WakeBatch& operator=(const WakeBatch&) = delete;
+  ~WakeBatch() { WakeAll(); }
+
   bool full() const { return n_ == kMax; }
   // One slot is kept for the receiver's wake-up.
   bool nearly_full() const { return n_ >= kMax - 1; }
-  void Add(Waker w) { wakers_[n_++] = std::move(w); }
+  void Add(Waker w) { new (&slots_[n_++]) Waker(std::move(w)); }
   void WakeAll() {
-    for (int i = 0; i < n_; ++i) wakers_[i].Wake();
+    for (int i = 0; i < n_; ++i) {
+      Waker* w = std::launder(reinterpret_cast<Waker*>(&slots_[i]));
+      w->Wake();
+      w->~Waker();
+    }
     n_ = 0;
   }
 
  private:
-  std::array<Waker, kMax> wakers_;
+  struct alignas(Waker) Slot {
+    unsigned char bytes[sizeof(Waker)];
+  };
+  Slot slots_[kMax];
   int n_ = 0;
 };
 
@@ -280,8 +293,28 @@ class MpscChannel {
   std::optional<T> TryPop() {
     if (local_.empty() && !Refill()) return std::nullopt;
     std::optional<T> value = local_.Pop(local_pool_);
-    Consumed(1);
+    // Room is given back in batches (one seq_cst store per kConsumedBatch
+    // messages), at once when the batch runs dry or a sender is waiting.
+    if (++unreported_ >= kConsumedBatch || local_.empty() ||
+        has_waiters_.load(std::memory_order_relaxed)) {
+      Consumed(std::exchange(unreported_, 0));
+    }
     return value;
+  }
+
+  // In-place receiving, for a receiver that uses each value where it lies
+  // (the actor runner): Front() is the next value or nullptr; the value
+  // stays valid, at the same address, until PopFront().
+  T* Front() {
+    if (local_.empty() && !Refill()) return nullptr;
+    return &local_.Front();
+  }
+  void PopFront() {
+    local_.DropFront(local_pool_);
+    if (++unreported_ >= kConsumedBatch || local_.empty() ||
+        has_waiters_.load(std::memory_order_relaxed)) {
+      Consumed(std::exchange(unreported_, 0));
+    }
   }
 
   // True once closed (or without senders) and fully drained. Call after
@@ -505,6 +538,8 @@ class MpscChannel {
   std::atomic<int64_t> senders_{1};
   std::atomic<int64_t> refs_{2};  // one Sender + the Receiver
   // Receiver-owned.
+  static constexpr uint64_t kConsumedBatch = 16;
+  uint64_t unreported_ = 0;
   alignas(64) BlockChain<T> local_;
   BlockPool<T> local_pool_;
 };
