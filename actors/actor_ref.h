@@ -35,6 +35,7 @@
 #include "actors/envelope.h"
 #include "channels/mpsc.h"
 #include "channels/oneshot.h"
+#include "executor/coop.h"
 #include "executor/runtime.h"
 #include "executor/sleep.h"
 
@@ -69,27 +70,53 @@ class ActorRef {
     return H::combine(std::move(h), r.id());
   }
 
-  // co_await Send(m) -> absl::Status.
+  // co_await Send(m) -> absl::Status. The fast path builds the envelope
+  // directly in the mailbox and never suspends; a full mailbox falls back
+  // to a queued SendAwaiter (back-pressure, FIFO among waiting senders).
+  template <typename M>
   class TellAwaiter {
    public:
-    TellAwaiter(const Sender<Mail>& tx, Mail mail, const ActorRef* ref)
-        : inner_(tx.Send(std::move(mail))), ref_(ref) {}
-    bool await_ready() { return inner_.await_ready(); }
+    TellAwaiter(const ActorRef* ref, M message)
+        : ref_(ref), message_(std::move(message)) {}
+    TellAwaiter(const TellAwaiter&) = delete;
+    TellAwaiter& operator=(const TellAwaiter&) = delete;
+
+    bool await_ready() {
+      if (ConsumeBudget()) {
+        switch (ref_->tx_.channel()->TryPushWith(
+            [this] { return Mail::Tell(std::move(message_)); })) {
+          case internal::MpscChannel<Mail>::PushResult::kPushed:
+            return true;
+          case internal::MpscChannel<Mail>::PushResult::kClosed:
+            closed_ = true;
+            return true;
+          case internal::MpscChannel<Mail>::PushResult::kFull:
+            break;
+        }
+      }
+      slow_.emplace(ref_->tx_.channel(),
+                    std::optional<Mail>(Mail::Tell(std::move(message_))),
+                    /*reserve=*/false, std::nullopt);
+      return slow_->await_ready();
+    }
     bool await_suspend(std::coroutine_handle<> h) {
-      return inner_.await_suspend(h);
+      return slow_->await_suspend(h);
     }
     absl::Status await_resume() {
-      if (inner_.Delivered()) return absl::OkStatus();
+      const bool delivered = slow_.has_value() ? slow_->Delivered() : !closed_;
+      if (delivered) return absl::OkStatus();
       return MailboxClosedError(ref_->name());
     }
 
    private:
-    SendAwaiter<Mail> inner_;
-    const ActorRef* ref_;
+    const ActorRef* const ref_;
+    M message_;
+    std::optional<SendAwaiter<Mail>> slow_;
+    bool closed_ = false;
   };
 
   template <typename M>
-  TellAwaiter Send(M message) const {
+  TellAwaiter<M> Send(M message) const {
     static_assert(Handles<A, M>,
                   "ActorRef<A>::Send(M): the actor type A has no Handle(M) "
                   "for this message type M");
@@ -97,7 +124,7 @@ class ActorRef {
                   "ActorRef<A>::Send(M): M is an aggregate with non-trivial "
                   "members; g++ 12 destroys those twice inside co_await. "
                   "Give M a constructor (see envelope.h).");
-    return TellAwaiter(tx_, Mail::Tell(std::move(message)), this);
+    return TellAwaiter<M>(this, std::move(message));
   }
 
   template <typename M>

@@ -61,7 +61,7 @@ struct ActorStats {
   uint64_t mailbox_depth = 0;
   uint64_t mailbox_high_water = 0;
   uint64_t restarts = 0;
-  // Sampled handler times (1 in kHandlerSampleEvery messages), log2
+  // Sampled handler times (1 in CellBase::kHandlerSampleEvery), log2
   // buckets of microseconds: [0] < 1 us, [1] < 2 us, ... [15] >= 16 ms.
   static constexpr int kBuckets = 16;
   uint64_t handler_time_buckets[kBuckets] = {};
@@ -69,7 +69,7 @@ struct ActorStats {
 
 class CellBase : public std::enable_shared_from_this<CellBase> {
  public:
-  static constexpr int kHandlerSampleEvery = 16;
+  static constexpr int kHandlerSampleEvery = 256;
 
   CellBase(ActorSystem* system, std::string name, std::string type,
            std::shared_ptr<CellBase> parent);

@@ -119,6 +119,14 @@ class BlockChain {
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
 
+  // Appends the value `make()` returns, constructed in place.
+  template <typename Make>
+  void PushWith(Make&& make, BlockPool<T>& pool) {
+    new (NextSlot(pool)) T(make());
+    ++tail_->end;
+    ++size_;
+  }
+
   template <typename U>
   void Push(U&& value, BlockPool<T>& pool) {
     if (tail_ == nullptr || tail_->end == pool.slots_per_block()) {
@@ -134,6 +142,22 @@ class BlockChain {
     ++tail_->end;
     ++size_;
   }
+
+ private:
+  void* NextSlot(BlockPool<T>& pool) {
+    if (tail_ == nullptr || tail_->end == pool.slots_per_block()) {
+      Block<T>* b = pool.Get();
+      if (tail_ == nullptr) {
+        head_ = b;
+      } else {
+        tail_->next = b;
+      }
+      tail_ = b;
+    }
+    return tail_->Slot(tail_->end);
+  }
+
+ public:
 
   // Removes and returns the front value (empty if the chain is).
   std::optional<T> Pop(BlockPool<T>& pool) {

@@ -361,6 +361,9 @@ class Sender {
   bool SameChannel(const Sender& o) const { return ch_ == o.ch_; }
   explicit operator bool() const { return ch_ != nullptr; }
 
+  // The channel core, for layers built on it (actor references).
+  internal::MpscChannel<T>* channel() const { return ch_; }
+
   // A new sender on `ch`, unless all of its senders are gone (then empty).
   // For layers built on the channel core (actor references).
   static Sender FromChannel(internal::MpscChannel<T>* ch) {

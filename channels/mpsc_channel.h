@@ -175,6 +175,26 @@ class MpscChannel {
     return PushResult::kPushed;
   }
 
+  // TryPush for a value built in place by `make()` (called only if there
+  // is room, under the lock: keep it cheap).
+  template <typename Make>
+  PushResult TryPushWith(Make&& make) {
+    Waker rx;
+    {
+      std::lock_guard<SpinLock> guard(lock_);
+      if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
+      if (waiters_head_ != nullptr || Occupied() >= capacity_) {
+        return PushResult::kFull;
+      }
+      queue_.PushWith(make, pool_);
+      sent_.store(sent_.load(std::memory_order_relaxed) + 1,
+                  std::memory_order_release);
+      rx = TakeReceiverLocked();
+    }
+    rx.Wake();
+    return PushResult::kPushed;
+  }
+
   // Reserves a slot without waiting (a Permit).
   PushResult TryReserveSlot() {
     std::lock_guard<SpinLock> guard(lock_);
