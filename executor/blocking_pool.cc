@@ -39,6 +39,11 @@ absl::Status BlockingPool::Submit(Job job) {
   }
   c.queue.push_back(std::move(job));
   if (c.idle > 0) {
+    // Claim an idle thread for this job now, not when it wakes: a job
+    // submitted before then must not count on the same thread (it would
+    // queue behind this one while the bound allows it a thread of its own).
+    --c.idle;
+    ++c.notified;
     c.work_cv.notify_one();
   } else if (c.threads < c.options.max_threads) {
     ++c.threads;
@@ -63,9 +68,15 @@ void BlockingPool::ThreadMain(std::shared_ptr<Core> core) {
     if (c.shutdown) break;
     ++c.idle;
     const bool woke = c.work_cv.wait_for(lock, c.options.keep_alive, [&c] {
-      return !c.queue.empty() || c.shutdown;
+      return c.notified > 0 || c.shutdown;
     });
-    --c.idle;
+    if (c.notified > 0) {
+      // Claimed by Submit, which already took us off the idle count. (A
+      // busy thread may have taken the job meanwhile: then we idle again.)
+      --c.notified;
+      continue;
+    }
+    --c.idle;          // leaving the idle count on our own
     if (!woke) break;  // idle for keep_alive: retire
   }
   --c.threads;

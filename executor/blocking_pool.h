@@ -87,7 +87,8 @@ class BlockingPool {
     std::condition_variable exit_cv;  // a thread exited
     std::deque<Job> queue;            // guarded by mu
     int threads = 0;                  // guarded by mu
-    int idle = 0;                     // guarded by mu
+    int idle = 0;                     // guarded by mu; waiting, unclaimed
+    int notified = 0;                 // guarded by mu; claimed by Submit
     bool shutdown = false;            // guarded by mu
   };
   static void ThreadMain(std::shared_ptr<Core> core);

@@ -51,11 +51,15 @@ void Runtime::WaitForBlockOn(BlockOnState& state) {
   Runtime* const saved = tls_runtime;
   tls_runtime = this;
   if (scheduler_->flavor() == Flavor::kCurrentThread) {
+    // Returns once done - or once the runtime shuts down (or is driven by
+    // another thread), with the wrapper still to finish or be destroyed
+    // elsewhere.
     scheduler_->RunUntil(state.done);
-  } else {
-    while (state.word.load(std::memory_order_acquire) == 0) {
-      internal::FutexWait(&state.word, 0, std::nullopt);
-    }
+  }
+  // Either way the wrapper's guard fires last (see DoneGuard): only then is
+  // nothing left that could touch `state`.
+  while (state.word.load(std::memory_order_acquire) == 0) {
+    internal::FutexWait(&state.word, 0, std::nullopt);
   }
   tls_runtime = saved;
   // Pairs with the guard's release store: the result is visible.

@@ -14,7 +14,9 @@
 //     CancelledError if the runtime shut down first.
 //   - Shutdown() follows the protocol in scheduler.h: unfinished tasks are
 //     destroyed (not resumed). ShutdownTimeout(d) first gives them up to d
-//     to finish. The blocking pool is joined; a blocking job still running
+//     to finish. Both must be called from outside the runtime: from one of
+//     its tasks (or worker threads) they throw std::logic_error and change
+//     nothing. The blocking pool is joined; a blocking job still running
 //     when the deadline passes is left to finish on its detached thread.
 //
 // Example, the one-line entry point:
@@ -89,22 +91,44 @@ class Runtime {
     std::atomic<uint32_t> word{0};
     bool finished = false;  // the task ran to its end (value or exception)
   };
-  // Sets `done` however the wrapper ends: completion or destruction.
-  struct DoneGuard {
-    BlockOnState* state;
-    Scheduler* scheduler;
-    ~DoneGuard() {
+  // Tells the BlockOn caller that the wrapper is over, however it ended: it
+  // ran to its end or was destroyed at a suspension point (the wrapper's
+  // local FireOnExit fires it), or it was destroyed before it ever ran - a
+  // spawn refused at shutdown, or a queued wrapper dropped by it. Only a
+  // parameter covers that last case: a coroutine destroyed before its first
+  // resumption destroys its parameters but never constructed its locals.
+  // Fires once; a moved-from guard does nothing. Firing is the last access
+  // to the state: the BlockOn caller may return (freeing it) at once.
+  class DoneGuard {
+   public:
+    DoneGuard(BlockOnState* state, Scheduler* scheduler)
+        : state_(state), scheduler_(scheduler) {}
+    DoneGuard(DoneGuard&& other) noexcept
+        : state_(std::exchange(other.state_, nullptr)),
+          scheduler_(other.scheduler_) {}
+    DoneGuard& operator=(DoneGuard&&) = delete;
+    ~DoneGuard() { Fire(); }
+
+    BlockOnState* state() const { return state_; }
+    void Fire() {
+      BlockOnState* const state = std::exchange(state_, nullptr);
+      if (state == nullptr) return;
       state->done.store(true, std::memory_order_release);
       state->word.store(1, std::memory_order_release);
       internal::FutexWake(&state->word, 1);
-      if (scheduler->flavor() == Flavor::kCurrentThread) scheduler->WakeAll();
+      if (scheduler_->flavor() == Flavor::kCurrentThread) {
+        scheduler_->WakeAll();
+      }
     }
+
+   private:
+    BlockOnState* state_;
+    Scheduler* scheduler_;
   };
   template <typename T>
-  static Task<void> BlockOnWrapper(Task<T> task, BlockOnState* state,
+  static Task<void> BlockOnWrapper(Task<T> task, DoneGuard done,
                                    std::optional<internal::Stored<T>>* value,
-                                   std::exception_ptr* error,
-                                   Scheduler* scheduler);
+                                   std::exception_ptr* error);
   void CheckNotOnWorker(const char* what) const;
   void WaitForBlockOn(BlockOnState& state);
 
@@ -113,11 +137,16 @@ class Runtime {
 };
 
 template <typename T>
-Task<void> Runtime::BlockOnWrapper(Task<T> task, BlockOnState* state,
+Task<void> Runtime::BlockOnWrapper(Task<T> task, DoneGuard done,
                                    std::optional<internal::Stored<T>>* value,
-                                   std::exception_ptr* error,
-                                   Scheduler* scheduler) {
-  DoneGuard guard{state, scheduler};
+                                   std::exception_ptr* error) {
+  // Fires `done` as soon as the body is over (returned, threw, or was
+  // destroyed mid-way), rather than when the parameters go.
+  struct FireOnExit {
+    DoneGuard* done;
+    ~FireOnExit() { done->Fire(); }
+  } fire_on_exit{&done};
+  BlockOnState* const state = done.state();
   try {
     if constexpr (std::is_void_v<T>) {
       co_await std::move(task);
@@ -137,10 +166,13 @@ T Runtime::BlockOn(Task<T> task) {
   BlockOnState state;
   std::optional<internal::Stored<T>> value;
   std::exception_ptr error;
-  internal::SpawnOn(*scheduler_,
-                    BlockOnWrapper<T>(std::move(task), &state, &value, &error,
-                                      scheduler_.get()),
-                    /*with_handle=*/false);
+  // The guard is built outside any co_await (GCC 12 and coroutine
+  // arguments with destructors) and moved into the wrapper's frame.
+  internal::SpawnOn(
+      *scheduler_,
+      BlockOnWrapper<T>(std::move(task), DoneGuard(&state, scheduler_.get()),
+                        &value, &error),
+      /*with_handle=*/false);
   WaitForBlockOn(state);
   if (error) std::rethrow_exception(error);
   if (!state.finished || !value.has_value()) throw CancelledError();

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <stdexcept>
+#include <string>
 
 #include "executor/coop.h"
 #include "executor/futex.h"
@@ -277,6 +279,8 @@ void Scheduler::RunTask(Worker* w, TaskHeader* task) {
   Execute(w, task);
   int lifo_polls = 0;
   while (TaskHeader* next = w->lifo) {
+    // Shutting down: leave it in the slot for step 4 to drop unrun.
+    if (shutdown_.load(std::memory_order_acquire)) break;
     w->lifo = nullptr;
     if (!HasBudget() || ++lifo_polls > kMaxLifoPolls) {
       // Out of budget or LIFO turns: to the back of the queue, so other
@@ -399,7 +403,35 @@ bool Scheduler::TransitionFromParked(Worker* w) {
 
 // ---- current-thread driving ------------------------------------------------
 
+bool Scheduler::TryAcquireDriver() {
+  uint32_t expected = 0;
+  // Acquire pairs with ReleaseDriver: the previous driver's work on the
+  // worker's queues is visible to the next.
+  return driving_.compare_exchange_strong(
+      expected, 1, std::memory_order_acquire, std::memory_order_relaxed);
+}
+
+void Scheduler::ReleaseDriver() {
+  driving_.store(0, std::memory_order_release);
+  internal::FutexWake(&driving_, INT_MAX);
+}
+
 void Scheduler::RunUntil(const std::atomic<bool>& done) {
+  // One driver at a time. Another thread may hold the worker (a
+  // ShutdownTimeout's grace period): it runs our task too, so wait for
+  // `done`, for shutdown, or for the worker to come free.
+  while (!TryAcquireDriver()) {
+    if (done.load(std::memory_order_acquire) ||
+        shutdown_.load(std::memory_order_acquire)) {
+      return;
+    }
+    internal::FutexWait(&driving_, 1, std::chrono::milliseconds(1));
+  }
+  DriveUntil(done);
+  ReleaseDriver();
+}
+
+void Scheduler::DriveUntil(const std::atomic<bool>& done) {
   Worker* w = workers_[0].get();
   Context& c = Ctx();
   const Context saved = c;
@@ -433,57 +465,76 @@ void Scheduler::RunUntil(const std::atomic<bool>& done) {
 
 // ---- shutdown --------------------------------------------------------------
 
+void Scheduler::CheckNotInside(const char* what) const {
+  // Checked before any state changes, so a refused call leaves the
+  // scheduler as it was (and shutting it down from outside still works).
+  if (OnWorkerThread()) {
+    throw std::logic_error(
+        std::string("troupe: ") + what +
+        " called from inside the runtime (a worker thread, or the thread "
+        "driving a current-thread runtime): it would join or destroy the "
+        "task calling it; shut the runtime down from outside");
+  }
+}
+
 void Scheduler::Shutdown() {
+  CheckNotInside("Shutdown");
   if (shutdown_done_.exchange(true)) return;
   DoShutdown();
 }
 
 void Scheduler::ShutdownAfter(Instant deadline) {
+  CheckNotInside("ShutdownTimeout");
   if (shutdown_done_.load()) return;
-  if (options_.flavor == Flavor::kCurrentThread) {
-    // Nobody else drives the worker: drive it here until every task is
-    // done or the deadline passes.
-    std::atomic<bool> never{false};
-    Worker* w = workers_[0].get();
-    Context& c = Ctx();
-    const Context saved = c;
-    c = Context{this, w, true};
-    while (TasksAlive() > 0 && clock_->Now() < deadline) {
-      ++w->tick;
-      if (w->tick % kEventInterval == 0) Maintenance(w);
-      if (TaskHeader* task = NextTask(w)) {
-        RunTask(w, task);
-        continue;
-      }
-      c.core_active = false;
-      w->parker.Park(deadline - clock_->Now());
-      c.core_active = true;
+  while (TasksAlive() > 0 && clock_->Now() < deadline) {
+    if (options_.flavor == Flavor::kCurrentThread && TryAcquireDriver()) {
+      // Nobody else drives the worker: drive it here until every task is
+      // done or the deadline passes.
+      DriveGracePeriod(deadline);
+      ReleaseDriver();
+      continue;
     }
-    c = saved;
-    (void)never;
-  } else {
-    while (TasksAlive() > 0 && clock_->Now() < deadline) {
-      internal::FutexWait(&idle_poll_word_, 0, std::chrono::milliseconds(1));
-    }
+    // The workers - or a BlockOn driving the current-thread worker on
+    // another thread - run the tasks meanwhile.
+    internal::FutexWait(&idle_poll_word_, 0, std::chrono::milliseconds(1));
   }
   Shutdown();
 }
 
-void Scheduler::DoShutdown() {
-  if (OnWorkerThread() && options_.flavor == Flavor::kMultiThread) {
-    throw std::logic_error(
-        "troupe: a runtime cannot be shut down from one of its own worker "
-        "threads (it would join itself); shut it down from outside");
+void Scheduler::DriveGracePeriod(Instant deadline) {
+  Worker* w = workers_[0].get();
+  Context& c = Ctx();
+  const Context saved = c;
+  c = Context{this, w, true};
+  while (TasksAlive() > 0 && clock_->Now() < deadline) {
+    ++w->tick;
+    if (w->tick % kEventInterval == 0) Maintenance(w);
+    if (TaskHeader* task = NextTask(w)) {
+      RunTask(w, task);
+      continue;
+    }
+    c.core_active = false;
+    w->parker.Park(deadline - clock_->Now());
+    c.core_active = true;
   }
+  c = saved;
+}
+
+void Scheduler::DoShutdown() {
   // Step 1: stop accepting.
   shutdown_.store(true, std::memory_order_release);
   owned_.Close();
   inject_.Close();
   // Step 2: wake every worker.
   WakeAll();
-  // Step 3: join the threads.
+  // Step 3: join the threads. A current-thread worker has no thread: wait
+  // instead until whoever drives it (a BlockOn on another thread) has seen
+  // the shutdown and let go.
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
+  }
+  while (driving_.load(std::memory_order_acquire) != 0) {
+    internal::FutexWait(&driving_, 1, std::nullopt);
   }
   // Step 4: drop queued references. No worker runs any more, so this
   // thread may act as every queue's owner.

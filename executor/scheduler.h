@@ -43,8 +43,11 @@
 // tests/executor/shutdown_test.cc):
 //   1. Stop accepting: new spawns are cancelled on the spot (OwnedTasks
 //      and the injection queue are closed).
-//   2. Wake every worker; each leaves its loop at the next tick.
-//   3. Join the worker threads (nothing runs tasks any more).
+//   2. Wake every worker; each leaves its loop at the next tick (without
+//      running what its LIFO slot holds).
+//   3. Join the worker threads - on a current-thread runtime, wait for the
+//      thread driving it (a BlockOn elsewhere) to let go - so nothing runs
+//      tasks any more.
 //   4. Drop every queued reference (LIFO slots, local queues, injection
 //      queue).
 //   5. Destroy every unfinished coroutine frame exactly once: each task
@@ -108,14 +111,17 @@ class Scheduler {
   void Schedule(TaskHeader* task, bool is_yield);
 
   // Current-thread flavour: runs the worker on the calling thread until
-  // `done` becomes true (checked after every task and every wake-up).
-  // Only one thread may drive it at a time.
+  // `done` becomes true (checked after every task and every wake-up) or the
+  // scheduler shuts down. One thread drives it at a time: while another
+  // does, this waits for `done` (the other driver runs every task).
   void RunUntil(const std::atomic<bool>& done);
 
   // Wakes whoever is waiting in RunUntil or parked, so that they re-check
   // their condition (used by BlockOn's completion).
   void WakeAll();
 
+  // Both throw std::logic_error, changing nothing, when called from inside
+  // the runtime (a worker thread, or a task of a current-thread runtime).
   void Shutdown();
   void ShutdownAfter(Instant deadline);
   bool IsShutdown() const {
@@ -170,7 +176,13 @@ class Scheduler {
   void NotifyIfWorkPending();
   void CancelTask(TaskHeader* task, bool holds_run_ref);
   void FinishTask(TaskHeader* task, bool holds_run_ref);
+  void CheckNotInside(const char* what) const;
   void DoShutdown();
+  // Current-thread flavour: the right to drive the worker (see driving_).
+  bool TryAcquireDriver();
+  void ReleaseDriver();
+  void DriveUntil(const std::atomic<bool>& done);
+  void DriveGracePeriod(Instant deadline);
 
   SchedulerOptions options_;
   void* owner_ = nullptr;
@@ -184,6 +196,11 @@ class Scheduler {
   std::atomic<bool> shutdown_{false};
   std::atomic<uint32_t> idle_poll_word_{0};  // ShutdownAfter's sleep
   std::atomic<bool> shutdown_done_{false};
+  // Current-thread flavour: 1 while a thread drives the worker (RunUntil,
+  // or ShutdownAfter's grace period). At most one does: the worker's
+  // queues have a single owner. Shutdown's step 3 waits for it to drop to
+  // 0 (a futex word: ReleaseDriver wakes the waiters).
+  std::atomic<uint32_t> driving_{0};
   std::atomic<bool> started_{false};
   // Spawns and completions on threads that are not workers (each worker
   // counts its own).
