@@ -99,16 +99,15 @@ class Actor {
   TimerId SendAfter(Duration delay, M message) {
     static_assert(Handles<Derived, M>, "SendAfter: no Handle(M) for M");
     auto cell = Cell()->weak_from_this_typed();
-    return Cell()->AddTimer(Spawn(
-        [](std::weak_ptr<ActorCell<Derived>> weak, Duration d,
-           M m) -> Task<void> {
-          co_await SleepFor(d);
-          if (auto c = weak.lock()) {
-            c->PushControl(
-                std::make_unique<typename ActorCell<Derived>::TimerMessage>(
-                    internal::Envelope<Derived>::Tell(std::move(m))));
-          }
-        }(std::move(cell), delay, std::move(message))));
+    return Cell()->AddTimer(Spawn([](std::weak_ptr<ActorCell<Derived>> weak,
+                                     Duration d, M m) -> Task<void> {
+      co_await SleepFor(d);
+      if (auto c = weak.lock()) {
+        c->PushControl(
+            std::make_unique<typename ActorCell<Derived>::TimerMessage>(
+                internal::Envelope<Derived>::Tell(std::move(m))));
+      }
+    }(std::move(cell), delay, std::move(message))));
   }
 
   // Sends a copy of `message` every `period` (first after one period).
@@ -116,20 +115,19 @@ class Actor {
   TimerId SendInterval(Duration period, M message) {
     static_assert(Handles<Derived, M>, "SendInterval: no Handle(M) for M");
     auto cell = Cell()->weak_from_this_typed();
-    return Cell()->AddTimer(Spawn(
-        [](std::weak_ptr<ActorCell<Derived>> weak, Duration p,
-           M m) -> Task<void> {
-          Interval every(p, MissedTick::kSkip);
-          co_await every.Tick();  // the first tick is immediate
-          for (;;) {
-            co_await every.Tick();
-            auto c = weak.lock();
-            if (!c) co_return;
-            c->PushControl(
-                std::make_unique<typename ActorCell<Derived>::TimerMessage>(
-                    internal::Envelope<Derived>::Tell(M(m))));
-          }
-        }(std::move(cell), period, std::move(message))));
+    return Cell()->AddTimer(Spawn([](std::weak_ptr<ActorCell<Derived>> weak,
+                                     Duration p, M m) -> Task<void> {
+      Interval every(p, MissedTick::kSkip);
+      co_await every.Tick();  // the first tick is immediate
+      for (;;) {
+        co_await every.Tick();
+        auto c = weak.lock();
+        if (!c) co_return;
+        c->PushControl(
+            std::make_unique<typename ActorCell<Derived>::TimerMessage>(
+                internal::Envelope<Derived>::Tell(M(m))));
+      }
+    }(std::move(cell), period, std::move(message))));
   }
 
   void CancelTimer(TimerId id) { Cell()->CancelTimer(id); }

@@ -87,7 +87,8 @@ class ActorCell final : public CellBase {
 
   ~ActorCell() override {
     if (state() != ActorState::kStopped && runner_.valid()) {
-      std::fprintf(stderr, "troupe: BUG: actor cell %s destroyed while running\n",
+      std::fprintf(stderr,
+                   "troupe: BUG: actor cell %s destroyed while running\n",
                    name().c_str());
       std::abort();
     }
@@ -185,9 +186,8 @@ class ActorCell final : public CellBase {
     }
     if constexpr (Handles<A, ::troupe::Terminated>) {
       if (instance_ && state() == ActorState::kRunning) {
-        co_await HandleMessage(
-            Mail::Tell(::troupe::Terminated{who, std::move(who_name),
-                                            std::move(reason)}));
+        co_await HandleMessage(Mail::Tell(
+            ::troupe::Terminated{who, std::move(who_name), std::move(reason)}));
       }
     }
   }
@@ -333,8 +333,8 @@ class ActorCell final : public CellBase {
     try {
       co_await std::move(pending);
     } catch (const std::exception& e) {
-      failure = internal::HandlerFailedError(
-          absl::StrCat(type_name, ": ", e.what()));
+      failure =
+          internal::HandlerFailedError(absl::StrCat(type_name, ": ", e.what()));
     } catch (...) {
       failure = internal::HandlerFailedError(
           absl::StrCat(type_name, ": unknown exception"));
@@ -364,13 +364,13 @@ class ActorCell final : public CellBase {
     try {
       instance_ = factory_();
       instance_->cell_ = this;
-      if constexpr (requires(A& a, absl::Status s) { a.OnRestart(s); }) {
+      if constexpr (requires(A & a, absl::Status s) { a.OnRestart(s); }) {
         if (restart_reason != nullptr) {
           co_await CallHook(
               [&] { return instance_->OnRestart(*restart_reason); });
         }
       }
-      if constexpr (requires(A& a) { a.OnStart(); }) {
+      if constexpr (requires(A & a) { a.OnStart(); }) {
         co_await CallHook([&] { return instance_->OnStart(); });
       }
     } catch (const std::exception& e) {
@@ -385,7 +385,7 @@ class ActorCell final : public CellBase {
 
   Task<void> DestroyInstance() {
     if (!instance_) co_return;
-    if constexpr (requires(A& a) { a.OnStop(); }) {
+    if constexpr (requires(A & a) { a.OnStop(); }) {
       try {
         co_await CallHook([&] { return instance_->OnStop(); });
       } catch (const std::exception&) {

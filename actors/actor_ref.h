@@ -167,8 +167,7 @@ class ActorRef {
     Task<AskResult<R>> ask = Ask(std::move(message));
     auto timed = co_await Timeout(timeout, std::move(ask));
     if (!timed.ok()) {
-      co_return absl::DeadlineExceededError("ask to " + name() +
-                                            " timed out");
+      co_return absl::DeadlineExceededError("ask to " + name() + " timed out");
     }
     co_return std::move(*timed);
   }

@@ -34,7 +34,8 @@ bool IsHandlerFailed(const absl::Status& s) {
 // no runner; it decides about failures on the spot, under a lock.
 class ActorSystem::Root final : public CellBase {
  public:
-  explicit Root(ActorSystem* system) : CellBase(system, "system", "system", nullptr) {}
+  explicit Root(ActorSystem* system)
+      : CellBase(system, "system", "system", nullptr) {}
   uint64_t MailboxDepth() const override { return 0; }
   void CloseMailbox() override {}
   void AbortRunner() override {}
@@ -133,8 +134,8 @@ absl::Status ActorSystem::RegisterCell(const std::string& name,
   if (it != registry_.end()) {
     auto existing = it->second.cell.lock();
     if (existing != nullptr && !existing->IsTerminated()) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "the name '", name, "' is taken by ", existing->name()));
+      return absl::AlreadyExistsError(
+          absl::StrCat("the name '", name, "' is taken by ", existing->name()));
     }
     registry_.erase(it);
   }
@@ -154,9 +155,8 @@ absl::StatusOr<std::shared_ptr<CellBase>> ActorSystem::LookupCell(
     return absl::NotFoundError(absl::StrCat("actor '", name, "' has stopped"));
   }
   if (it->second.type != type) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("actor '", name, "' is a ", cell->type(), ", not a ",
-                     type_name));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "actor '", name, "' is a ", cell->type(), ", not a ", type_name));
   }
   return cell;
 }

@@ -46,7 +46,7 @@ template <typename A>
 class Actor;
 
 struct SpawnOptions {
-  std::string name;          // empty: "<Type>-<id>"
+  std::string name;                  // empty: "<Type>-<id>"
   std::size_t mailbox_capacity = 0;  // 0: the system default (1,024)
 };
 
@@ -124,8 +124,8 @@ class ActorSystem {
 
   // ---- internal ----
   template <typename A, typename... Args>
-  ActorRef<A> SpawnUnder(std::shared_ptr<CellBase> parent,
-                         SpawnOptions options, Args&&... args);
+  ActorRef<A> SpawnUnder(std::shared_ptr<CellBase> parent, SpawnOptions options,
+                         Args&&... args);
   void Unregister(CellBase* cell);
   void Log(const std::string& line) const;
 
@@ -134,8 +134,9 @@ class ActorSystem {
   absl::Status RegisterCell(const std::string& name,
                             std::shared_ptr<CellBase> cell,
                             std::type_index type);
-  absl::StatusOr<std::shared_ptr<CellBase>> LookupCell(
-      const std::string& name, std::type_index type, const char* type_name);
+  absl::StatusOr<std::shared_ptr<CellBase>> LookupCell(const std::string& name,
+                                                       std::type_index type,
+                                                       const char* type_name);
   void Track(const std::shared_ptr<CellBase>& cell);
   Task<void> Watchdog();
 

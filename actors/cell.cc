@@ -61,7 +61,9 @@ class TerminatedNotice final : public ControlMessage {
  public:
   TerminatedNotice(ActorId who, std::string name, absl::Status reason,
                    bool link)
-      : who_(who), name_(std::move(name)), reason_(std::move(reason)),
+      : who_(who),
+        name_(std::move(name)),
+        reason_(std::move(reason)),
         link_(link) {}
   Task<void> Apply(CellBase& cell) override {
     return cell.DeliverTerminated(who_, std::move(name_), std::move(reason_),
@@ -120,11 +122,13 @@ void CellBase::RequestStop(absl::Status reason) {
 void CellBase::RequestRestart(absl::Status reason, Duration backoff) {
   PushControl(std::make_unique<RestartRequest>(std::move(reason), backoff));
 }
-void CellBase::RequestResume() { PushControl(std::make_unique<ResumeRequest>()); }
+void CellBase::RequestResume() {
+  PushControl(std::make_unique<ResumeRequest>());
+}
 
 void CellBase::ChildFailed(std::shared_ptr<CellBase> child, absl::Status why) {
-  PushControl(std::make_unique<ChildFailedNotice>(std::move(child),
-                                                  std::move(why)));
+  PushControl(
+      std::make_unique<ChildFailedNotice>(std::move(child), std::move(why)));
 }
 
 void CellBase::AddWatcher(std::shared_ptr<CellBase> watcher, bool link) {
@@ -254,9 +258,9 @@ void CellBase::SuperviseChildNow(std::shared_ptr<CellBase> child,
       if (IsRoot()) {
         child->RequestStop(why);
       } else {
-        Fail(absl::Status(why.code(), absl::StrCat("child ", child->name(),
-                                                   " failed: ",
-                                                   why.message())));
+        Fail(absl::Status(
+            why.code(),
+            absl::StrCat("child ", child->name(), " failed: ", why.message())));
       }
       break;
   }
@@ -266,9 +270,8 @@ void CellBase::EndMessage() {
   current_message_.store(nullptr, std::memory_order_release);
   handler_seq_.store(handler_seq_.load(std::memory_order_relaxed) + 1,
                      std::memory_order_release);
-  messages_handled_.store(
-      messages_handled_.load(std::memory_order_relaxed) + 1,
-      std::memory_order_relaxed);
+  messages_handled_.store(messages_handled_.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
 }
 
 void CellBase::RecordHandlerTime(Duration d) {

@@ -98,7 +98,9 @@ inline constexpr bool kAwaitSafeMessage =
 
 // A has a handler for M: `A::Handle(M)` is callable.
 template <typename A, typename M>
-concept Handles = requires(A& a, M m) { a.Handle(std::move(m)); };
+concept Handles = requires(A& a, M m) {
+  a.Handle(std::move(m));
+};
 
 namespace internal {
 
@@ -213,9 +215,9 @@ class Envelope {
   };
 
   template <typename P>
-  static constexpr bool kFitsInline =
-      sizeof(P) <= kInlineBytes && alignof(P) <= alignof(std::max_align_t) &&
-      std::is_nothrow_move_constructible_v<P>;
+  static constexpr bool kFitsInline = sizeof(P) <= kInlineBytes &&
+                                      alignof(P) <= alignof(std::max_align_t) &&
+                                      std::is_nothrow_move_constructible_v<P>;
 
   template <typename P, typename... Args>
   void Emplace(Args&&... args) {
@@ -238,7 +240,8 @@ class Envelope {
     P* p = Get<P>(storage);
     using H = HandlerResult<A, M>;
     if constexpr (IsTask<H>::value) {
-      return Dispatched{AwaitHandler<P, R, kAsk>(p, InvokeHandler(actor, std::move(p->message)))};
+      return Dispatched{AwaitHandler<P, R, kAsk>(
+          p, InvokeHandler(actor, std::move(p->message)))};
     } else {
       if constexpr (kAsk) {
         try {
@@ -246,7 +249,8 @@ class Envelope {
             InvokeHandler(actor, std::move(p->message));
             p->Answer(absl::OkStatus());
           } else {
-            p->Answer(AskResult<R>(InvokeHandler(actor, std::move(p->message))));
+            p->Answer(
+                AskResult<R>(InvokeHandler(actor, std::move(p->message))));
           }
         } catch (const std::exception& e) {
           p->Answer(AskResult<R>(HandlerFailedError(e.what())));
@@ -316,9 +320,9 @@ class Envelope {
     };
   }
   template <typename P>
-  static constexpr Ops kOps = MakeOpsFor<P, typename PayloadTraits<P>::Message,
-                                         typename PayloadTraits<P>::Reply,
-                                         PayloadTraits<P>::kAsk>();
+  static constexpr Ops kOps =
+      MakeOpsFor<P, typename PayloadTraits<P>::Message,
+                 typename PayloadTraits<P>::Reply, PayloadTraits<P>::kAsk>();
 
   void* Storage() { return ops_->boxed ? boxed_ : static_cast<void*>(inline_); }
 

@@ -457,18 +457,16 @@ double ActorMemory() {
 
 void RegisterActorWorkloads(WorkloadRegistry& registry) {
   registry.Add("actor_ping_pong", "Mrt/s", ActorPingPong);
-  registry.Add("actor_counting", "Mmsg/s", [] {
-    return Counting({.worker_threads = kWorkerThreads});
-  });
+  registry.Add("actor_counting", "Mmsg/s",
+               [] { return Counting({.worker_threads = kWorkerThreads}); });
   registry.Add("actor_fan_in", "Mmsg/s", ActorFanIn);
   registry.Add("actor_ring", "Mhop/s", ActorRing);
   registry.Add("actor_create", "kactor/s", ActorCreate);
   registry.Add("actor_ask_latency", "ns", ActorAskLatency);
   registry.Add("actor_memory", "B/actor", ActorMemory);
   registry.Add("st_ask_rate", "Mreq/s", StAskRate);
-  registry.Add("st_tell_rate", "Mmsg/s", [] {
-    return Counting({.flavor = Flavor::kCurrentThread});
-  });
+  registry.Add("st_tell_rate", "Mmsg/s",
+               [] { return Counting({.flavor = Flavor::kCurrentThread}); });
 }
 
 }  // namespace troupe::bench

@@ -88,16 +88,15 @@ double YieldMany(Runtime& rt) {
       std::atomic<int64_t> yields{0};
       const auto t0 = Clock::now();
       for (int t = 0; t < kTasks; ++t) {
-        SpawnDetached(
-            [](Countdown* c, std::atomic<int64_t>* y) -> Task<void> {
-              int64_t n = 0;
-              for (int i = 0; i < kYields; ++i) {
-                co_await YieldNow();
-                ++n;
-              }
-              y->fetch_add(n, std::memory_order_relaxed);
-              c->CountDown();
-            }(&countdown, &yields));
+        SpawnDetached([](Countdown* c, std::atomic<int64_t>* y) -> Task<void> {
+          int64_t n = 0;
+          for (int i = 0; i < kYields; ++i) {
+            co_await YieldNow();
+            ++n;
+          }
+          y->fetch_add(n, std::memory_order_relaxed);
+          c->CountDown();
+        }(&countdown, &yields));
       }
       (void)co_await countdown.done_rx;
       const auto elapsed = Clock::now() - t0;

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> wanted;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+    if (std::strcmp(argv[i], "--help") == 0 ||
+        std::strcmp(argv[i], "-h") == 0) {
       std::printf(
           "usage: workloads [--list] [WORKLOAD...]\n"
           "Runs troupe's versions of the reference workloads "

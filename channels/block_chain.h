@@ -158,7 +158,6 @@ class BlockChain {
   }
 
  public:
-
   // Removes and returns the front value (empty if the chain is).
   std::optional<T> Pop(BlockPool<T>& pool) {
     if (size_ == 0) return std::nullopt;

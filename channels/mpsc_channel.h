@@ -235,10 +235,10 @@ class MpscChannel {
         // re-check the room by admitting whoever fits.
         has_waiters_.store(true, std::memory_order_seq_cst);
         AdmitLocked(batch, w);
-        result = w->state.load(std::memory_order_relaxed) ==
-                         SendWaiter<T>::kQueued
-                     ? PushResult::kFull
-                     : PushResult::kPushed;
+        result =
+            w->state.load(std::memory_order_relaxed) == SendWaiter<T>::kQueued
+                ? PushResult::kFull
+                : PushResult::kPushed;
       }
     }
     batch.WakeAll();
@@ -392,8 +392,7 @@ class MpscChannel {
   bool TryAddSender() {
     int64_t n = senders_.load(std::memory_order_relaxed);
     while (n > 0) {
-      if (senders_.compare_exchange_weak(n, n + 1,
-                                         std::memory_order_relaxed)) {
+      if (senders_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) {
         AddRef();
         return true;
       }
@@ -544,14 +543,14 @@ class MpscChannel {
 
   const std::size_t capacity_;
   SpinLock lock_;
-  BlockChain<T> queue_;                  // guarded by lock_
-  BlockPool<T> pool_;                    // guarded by lock_
-  SendWaiter<T>* waiters_head_ = nullptr;  // guarded by lock_
-  SendWaiter<T>* waiters_tail_ = nullptr;  // guarded by lock_
-  RecvWaiter* rx_waiter_ = nullptr;        // guarded by lock_
-  std::atomic<uint64_t> sent_{0};         // written under lock_
-  std::atomic<uint64_t> released_{0};     // written under lock_
-  std::atomic<uint64_t> permits_out_{0};  // written under lock_
+  BlockChain<T> queue_;                            // guarded by lock_
+  BlockPool<T> pool_;                              // guarded by lock_
+  SendWaiter<T>* waiters_head_ = nullptr;          // guarded by lock_
+  SendWaiter<T>* waiters_tail_ = nullptr;          // guarded by lock_
+  RecvWaiter* rx_waiter_ = nullptr;                // guarded by lock_
+  std::atomic<uint64_t> sent_{0};                  // written under lock_
+  std::atomic<uint64_t> released_{0};              // written under lock_
+  std::atomic<uint64_t> permits_out_{0};           // written under lock_
   alignas(64) std::atomic<uint64_t> received_{0};  // receiver only
   std::atomic<bool> has_waiters_{false};
   std::atomic<bool> closed_{false};

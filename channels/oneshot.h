@@ -100,7 +100,8 @@ class OneshotState {
   bool Register(TaskHeader* task) {
     task->RefInc();
     waiter_ = task;
-    const uint32_t prev = state_.fetch_or(kRxWaiting, std::memory_order_acq_rel);
+    const uint32_t prev =
+        state_.fetch_or(kRxWaiting, std::memory_order_acq_rel);
     if (prev & (kValueSent | kTxClosed)) {
       // The sender finished before seeing us: nobody will wake us.
       state_.fetch_and(~kRxWaiting, std::memory_order_relaxed);

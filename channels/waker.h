@@ -26,8 +26,8 @@
 namespace troupe::internal {
 
 struct WaitTarget {
-  TaskHeader* task = nullptr;        // a waiting task, or
-  std::atomic<uint32_t> word{0};     // a blocked thread's futex word
+  TaskHeader* task = nullptr;     // a waiting task, or
+  std::atomic<uint32_t> word{0};  // a blocked thread's futex word
 
   // A blocked thread sleeps until Wake(): spurious wake-ups are absorbed.
   void BlockThread() {

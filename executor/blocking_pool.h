@@ -191,8 +191,8 @@ template <typename F, typename R = std::invoke_result_t<F>>
 absl::StatusOr<BlockingHandle<R>> SpawnBlocking(
     F fn, BlockingPool& pool = internal::CurrentBlockingPool()) {
   auto state = std::make_shared<internal::BlockingState<R>>();
-  absl::Status status = pool.Submit(
-      [state, fn = std::move(fn)](bool run) mutable {
+  absl::Status status =
+      pool.Submit([state, fn = std::move(fn)](bool run) mutable {
         if (!run) {
           state->dropped = true;
         } else {

@@ -70,9 +70,9 @@ class CancellationToken {
     ~Node();
     std::atomic<bool> cancelled{false};
     std::mutex mu;
-    Awaiter* waiters = nullptr;      // guarded by mu
-    std::vector<Node*> children;     // guarded by mu
-    std::shared_ptr<Node> parent;    // immutable
+    Awaiter* waiters = nullptr;    // guarded by mu
+    std::vector<Node*> children;   // guarded by mu
+    std::shared_ptr<Node> parent;  // immutable
   };
   explicit CancellationToken(std::shared_ptr<Node> node)
       : node_(std::move(node)) {}

@@ -66,7 +66,7 @@ class ManualClock final : public Clock {
   std::atomic<int64_t> now_ns_;
   std::mutex mu_;
   std::vector<std::pair<int, std::function<void()>>> listeners_;  // mu_
-  int next_id_ = 0;                                                // mu_
+  int next_id_ = 0;                                               // mu_
 };
 
 }  // namespace troupe

@@ -23,8 +23,9 @@
 // Memory ordering: the state word is accessed with seq_cst. Rule 2/3 form a
 // Dekker pattern with the run queues: a producer pushes a task and then
 // reads num_searching; a searcher decrements num_searching and then reads
-// the queues. seq_cst on both sides (and the read-modify-write in NotifyShouldWakeup) guarantees
-// at least one of them sees the other's write, so no work is stranded.
+// the queues. seq_cst on both sides (and the read-modify-write in
+// NotifyShouldWakeup) guarantees at least one of them sees the other's write,
+// so no work is stranded.
 #ifndef TROUPE_EXECUTOR_IDLE_H_
 #define TROUPE_EXECUTOR_IDLE_H_
 

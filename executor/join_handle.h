@@ -25,9 +25,9 @@
 #define TROUPE_EXECUTOR_JOIN_HANDLE_H_
 
 #include <cassert>
+#include <coroutine>
 #include <cstdio>
 #include <cstdlib>
-#include <coroutine>
 #include <exception>
 #include <new>
 #include <stdexcept>

@@ -148,7 +148,9 @@ class LocalQueue {
   }
 
  private:
-  static uint32_t Steal(uint64_t head) { return static_cast<uint32_t>(head >> 32); }
+  static uint32_t Steal(uint64_t head) {
+    return static_cast<uint32_t>(head >> 32);
+  }
   static uint32_t Real(uint64_t head) { return static_cast<uint32_t>(head); }
   static uint64_t Pack(uint32_t steal, uint32_t real) {
     return (static_cast<uint64_t>(steal) << 32) | real;

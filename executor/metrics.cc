@@ -27,8 +27,8 @@ void PerWorker(std::string& out, const RuntimeMetrics& m,
 std::string RenderPrometheus(const RuntimeMetrics& m,
                              const std::string& prefix) {
   std::string out;
-  auto scalar = [&](const std::string& name, const char* type,
-                    const char* help, auto value) {
+  auto scalar = [&](const std::string& name, const char* type, const char* help,
+                    auto value) {
     Header(out, prefix + name, type, help);
     absl::StrAppend(&out, prefix, name, " ", value, "\n");
   };
@@ -41,8 +41,8 @@ std::string RenderPrometheus(const RuntimeMetrics& m,
   scalar("_timers_pending", "gauge", "Registered timers.", m.timers_pending);
   scalar("_blocking_threads", "gauge", "Threads of the blocking pool.",
          m.blocking_threads);
-  scalar("_blocking_queue_depth", "gauge", "Jobs waiting for a blocking thread.",
-         m.blocking_queue_depth);
+  scalar("_blocking_queue_depth", "gauge",
+         "Jobs waiting for a blocking thread.", m.blocking_queue_depth);
   PerWorker(out, m, prefix + "_worker_tasks_run_total", "counter",
             "Task resumptions per worker.",
             [](const WorkerMetrics& w) { return w.tasks_run; });

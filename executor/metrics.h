@@ -17,14 +17,14 @@
 namespace troupe {
 
 struct WorkerMetrics {
-  uint64_t tasks_run = 0;       // task resumptions
+  uint64_t tasks_run = 0;  // task resumptions
   uint64_t steal_operations = 0;
-  uint64_t tasks_stolen = 0;    // tasks moved by those steals
+  uint64_t tasks_stolen = 0;  // tasks moved by those steals
   uint64_t parks = 0;
   uint64_t lifo_runs = 0;
-  uint64_t overflows = 0;       // tasks pushed to the injection queue
+  uint64_t overflows = 0;  // tasks pushed to the injection queue
   uint64_t local_queue_depth = 0;
-  uint64_t busy_ns = 0;         // time not parked
+  uint64_t busy_ns = 0;  // time not parked
 };
 
 struct RuntimeMetrics {

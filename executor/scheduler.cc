@@ -356,9 +356,8 @@ void Scheduler::FinishTask(TaskHeader* task, bool holds_run_ref) {
   // observes kComplete with acquire. Our references keep the header alive
   // while we wake the joiner.
   task->SetComplete();
-  const uintptr_t waiter =
-      task->join_waiter.exchange(TaskHeader::kJoinClosed,
-                                 std::memory_order_acq_rel);
+  const uintptr_t waiter = task->join_waiter.exchange(
+      TaskHeader::kJoinClosed, std::memory_order_acq_rel);
   if (waiter > TaskHeader::kJoinClosed) {
     TaskRef::Adopt(reinterpret_cast<TaskHeader*>(waiter)).Wake();
   }

@@ -124,9 +124,7 @@ class Scheduler {
   // the runtime (a worker thread, or a task of a current-thread runtime).
   void Shutdown();
   void ShutdownAfter(Instant deadline);
-  bool IsShutdown() const {
-    return shutdown_.load(std::memory_order_acquire);
-  }
+  bool IsShutdown() const { return shutdown_.load(std::memory_order_acquire); }
 
   // Is the calling thread one of this scheduler's workers?
   bool OnWorkerThread() const;

@@ -53,7 +53,9 @@ SignalState& State() {
 
 CancellationToken ShutdownToken() { return State().token; }
 
-int ReceivedShutdownSignal() { return g_signal.load(std::memory_order_relaxed); }
+int ReceivedShutdownSignal() {
+  return g_signal.load(std::memory_order_relaxed);
+}
 
 Task<int> ShutdownSignal() {
   CancellationToken token = ShutdownToken();

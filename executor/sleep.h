@@ -66,9 +66,7 @@ class SleepAwaiter final : public ParkedAwaiter {
     return true;
   }
   void await_resume() {}
-  bool Ready() override {
-    return entry_.fired.load(std::memory_order_acquire);
-  }
+  bool Ready() override { return entry_.fired.load(std::memory_order_acquire); }
 
  private:
   const Instant deadline_;

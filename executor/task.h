@@ -49,9 +49,9 @@ template <typename T>
 using ResultSlot = std::variant<std::monostate, Stored<T>, std::exception_ptr>;
 
 template <typename T>
-inline constexpr std::size_t kSlotBytes =
-    (sizeof(ResultSlot<T>) + alignof(FramePrefix) - 1) &
-    ~(alignof(FramePrefix) - 1);
+inline constexpr std::size_t kSlotBytes = (sizeof(ResultSlot<T>) +
+                                           alignof(FramePrefix) - 1) &
+                                          ~(alignof(FramePrefix) - 1);
 
 template <typename T>
 ResultSlot<T>* SlotOf(FramePrefix* prefix) {

@@ -96,8 +96,7 @@ class TaskHeader {
   static constexpr uint64_t kFlagMask = (1u << 16) - 1;
   static constexpr uint64_t kRefOne = 1u << 16;
 
-  TaskHeader(std::coroutine_handle<> root, uint64_t initial_refs,
-             bool joinable)
+  TaskHeader(std::coroutine_handle<> root, uint64_t initial_refs, bool joinable)
       : state_(kScheduled | initial_refs * kRefOne),
         root_(root),
         resume_(root),
@@ -222,11 +221,11 @@ class TaskHeader {
 // JoinHandle.
 struct alignas(16) FramePrefix {
   alignas(TaskHeader) unsigned char header[sizeof(TaskHeader)];
-  void* block;          // start of the allocation (the result slot)
-  void* frame;          // what operator new returned (checked at spawn)
+  void* block;  // start of the allocation (the result slot)
+  void* frame;  // what operator new returned (checked at spawn)
   void (*destroy_result)(FramePrefix*);  // destroys the slot's contents
-  uint32_t block_size;  // for FreeFrame
-  bool spawned;         // a TaskHeader lives in `header`
+  uint32_t block_size;                   // for FreeFrame
+  bool spawned;                          // a TaskHeader lives in `header`
   bool free_on_delete;  // the frame's operator delete frees the block
 
   static FramePrefix* Of(void* frame) {

@@ -12,8 +12,8 @@ constexpr Duration kTick = std::chrono::milliseconds(1);
 
 TimeDriver::TimeDriver(Clock* clock) : clock_(clock), origin_(clock->Now()) {
   if (clock_->IsManual()) {
-    clock_listener_ = static_cast<ManualClock*>(clock_)->AddListener(
-        [this] { Unpark(); });
+    clock_listener_ =
+        static_cast<ManualClock*>(clock_)->AddListener([this] { Unpark(); });
   }
 }
 

@@ -46,7 +46,8 @@ void TimerWheel::Remove(Entry* entry) {
     slots_[level][slot] = entry->next;
   }
   if (entry->next != nullptr) entry->next->prev = entry->prev;
-  if (slots_[level][slot] == nullptr) occupied_[level] &= ~(uint64_t{1} << slot);
+  if (slots_[level][slot] == nullptr)
+    occupied_[level] &= ~(uint64_t{1} << slot);
   entry->prev = entry->next = nullptr;
   entry->level = -1;
 }

@@ -68,6 +68,6 @@ int main(int argc, char** argv) {
       "for its count.\nUsage: counter [--senders=N] [--increments=N] "
       "[--worker_threads=N]");
   absl::ParseCommandLine(argc, argv);
-  return troupe::RunMain(AsyncMain,
-                         {.worker_threads = absl::GetFlag(FLAGS_worker_threads)});
+  return troupe::RunMain(
+      AsyncMain, {.worker_threads = absl::GetFlag(FLAGS_worker_threads)});
 }

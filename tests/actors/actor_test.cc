@@ -51,9 +51,7 @@ struct MultiThread {
   }
 };
 struct CurrentThread {
-  static RuntimeOptions Options() {
-    return {.flavor = Flavor::kCurrentThread};
-  }
+  static RuntimeOptions Options() { return {.flavor = Flavor::kCurrentThread}; }
 };
 
 template <typename F>
@@ -145,9 +143,8 @@ TYPED_TEST(ActorTest, RunOnActorMutatesStateInTheActorsTurn) {
   ActorRef<Counter> counter = this->system_.template Spawn<Counter>();
   auto body = [](ActorRef<Counter> c) -> Task<int> {
     (void)co_await c.Send(Increment{3});
-    absl::StatusOr<int> doubled = co_await c.RunOnActor([](Counter& self) {
-      return self.Handle(Get{}) * 2;
-    });
+    absl::StatusOr<int> doubled = co_await c.RunOnActor(
+        [](Counter& self) { return self.Handle(Get{}) * 2; });
     co_return doubled.ok() ? *doubled : -1;
   };
   EXPECT_EQ(this->runtime_.BlockOn(body(counter)), 6);
@@ -218,7 +215,8 @@ TEST(ActorLifecycle, ActorsThatReferenceEachOtherStopOnRequest) {
       auto [tx, rx] = MakeOneshot<int>();
       (void)co_await ping.Send(pong);
       (void)co_await pong.Send(ping);
-      (void)co_await ping.Send(std::make_shared<OneshotSender<int>>(std::move(tx)));
+      (void)co_await ping.Send(
+          std::make_shared<OneshotSender<int>>(std::move(tx)));
       (void)co_await ping.Send(Ball{1000});
       absl::StatusOr<int> r = co_await rx;
       ping.cell()->RequestStop(absl::OkStatus());

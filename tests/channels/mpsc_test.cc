@@ -29,9 +29,7 @@ struct MultiThread {
   }
 };
 struct CurrentThread {
-  static RuntimeOptions Options() {
-    return {.flavor = Flavor::kCurrentThread};
-  }
+  static RuntimeOptions Options() { return {.flavor = Flavor::kCurrentThread}; }
 };
 
 template <typename F>
@@ -215,9 +213,8 @@ TYPED_TEST(MpscTest, AnAbortedSendLosesNoValueAndLeaksNoSlot) {
   auto body = []() -> Task<bool> {
     auto [tx, rx] = MakeMpsc<int>(1).value();
     (void)co_await tx.Send(1);
-    JoinHandle<void> blocked = Spawn([](Sender<int> tx) -> Task<void> {
-      (void)co_await tx.Send(2);
-    }(tx));
+    JoinHandle<void> blocked = Spawn(
+        [](Sender<int> tx) -> Task<void> { (void)co_await tx.Send(2); }(tx));
     for (int k = 0; k < 20; ++k) co_await YieldNow();
     blocked.Abort();
     try {
@@ -274,7 +271,7 @@ TYPED_TEST(MpscTest, APermitHoldsASlotAndDroppingItReturnsTheSlot) {
     if (!p2.ok()) co_return false;
     p2->Send(7);
     std::optional<int> w = co_await rx.Recv();
-    co_return full_while_reserved && free_after_drop && v == 2 && w == 7;
+    co_return full_while_reserved&& free_after_drop&& v == 2 && w == 7;
   };
   EXPECT_TRUE(this->runtime_.BlockOn(body()));
 }
@@ -350,9 +347,11 @@ TEST(Mpsc, MixedThreadsAndTasksStressWithoutLoss) {
       for (int i = 0; i < kPerThread; ++i) (void)tx.BlockingSend(1);
     });
   }
-  runtime.Spawn([](Sender<int> tx) -> Task<void> {
-    for (int i = 0; i < kPerThread; ++i) (void)co_await tx.Send(1);
-  }(tx)).Detach();
+  runtime
+      .Spawn([](Sender<int> tx) -> Task<void> {
+        for (int i = 0; i < kPerThread; ++i) (void)co_await tx.Send(1);
+      }(tx))
+      .Detach();
   { auto drop = std::move(tx); }
   auto consume = [](Receiver<int>* rx) -> Task<int> {
     int sum = 0;

@@ -28,9 +28,7 @@ struct MultiThread {
   }
 };
 struct CurrentThread {
-  static RuntimeOptions Options() {
-    return {.flavor = Flavor::kCurrentThread};
-  }
+  static RuntimeOptions Options() { return {.flavor = Flavor::kCurrentThread}; }
 };
 
 template <typename F>
@@ -112,7 +110,8 @@ TYPED_TEST(RuntimeTest, ADetachedTaskStillRuns) {
     Spawn([](std::shared_ptr<std::atomic<bool>> g) -> Task<void> {
       g->store(true);
       co_return;
-    }(f)).Detach();
+    }(f))
+        .Detach();
     while (!f->load()) co_await YieldNow();
   };
   this->runtime_.BlockOn(outer(flag));
@@ -127,8 +126,8 @@ TYPED_TEST(RuntimeTest, AbortingAParkedTaskCancelsItAndTheJoinReportsIt) {
       std::shared_ptr<bool> f;
       ~Flag() { *f = true; }
     };
-    JoinHandle<void> h = Spawn(
-        [](CancellationToken t, Flag flag) -> Task<void> {
+    JoinHandle<void> h =
+        Spawn([](CancellationToken t, Flag flag) -> Task<void> {
           co_await t.Cancelled();
           (void)flag;
         }(never, Flag{destroyed}));
@@ -140,7 +139,7 @@ TYPED_TEST(RuntimeTest, AbortingAParkedTaskCancelsItAndTheJoinReportsIt) {
     } catch (const CancelledError&) {
       cancelled = true;
     }
-    co_return cancelled && *destroyed;
+    co_return cancelled&&* destroyed;
   };
   EXPECT_TRUE(this->runtime_.BlockOn(outer()));
 }
