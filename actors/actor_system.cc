@@ -50,7 +50,7 @@ class ActorSystem::Root final : public CellBase {
     system().Log(absl::StrCat("actor ", child->name(), " (", child->type(),
                               ") failed: ", why.ToString()));
     std::lock_guard<std::mutex> guard(supervise_mu_);
-    SuperviseChildNow(std::move(child), std::move(why));
+    SuperviseChildNow(child, why);
   }
   bool IsRoot() const override { return true; }
 
@@ -126,7 +126,7 @@ std::size_t ActorSystem::NumActors() const {
 }
 
 absl::Status ActorSystem::RegisterCell(const std::string& name,
-                                       std::shared_ptr<CellBase> cell,
+                                       const std::shared_ptr<CellBase>& cell,
                                        std::type_index type) {
   if (name.empty()) return absl::InvalidArgumentError("empty actor name");
   std::lock_guard<std::mutex> guard(mu_);

@@ -132,7 +132,7 @@ class ActorSystem {
  private:
   class Root;
   absl::Status RegisterCell(const std::string& name,
-                            std::shared_ptr<CellBase> cell,
+                            const std::shared_ptr<CellBase>& cell,
                             std::type_index type);
   absl::StatusOr<std::shared_ptr<CellBase>> LookupCell(const std::string& name,
                                                        std::type_index type,

@@ -80,7 +80,7 @@ class TerminatedNotice final : public ControlMessage {
 }  // namespace
 
 CellBase::CellBase(ActorSystem* system, std::string name, std::string type,
-                   std::shared_ptr<CellBase> parent)
+                   const std::shared_ptr<CellBase>& parent)
     : system_(system),
       id_(g_next_id.fetch_add(1, std::memory_order_relaxed)),
       name_(name.empty() ? absl::StrCat(type, "-", id_) : std::move(name)),
@@ -131,7 +131,7 @@ void CellBase::ChildFailed(std::shared_ptr<CellBase> child, absl::Status why) {
       std::make_unique<ChildFailedNotice>(std::move(child), std::move(why)));
 }
 
-void CellBase::AddWatcher(std::shared_ptr<CellBase> watcher, bool link) {
+void CellBase::AddWatcher(const std::shared_ptr<CellBase>& watcher, bool link) {
   absl::Status already;
   {
     std::lock_guard<std::mutex> guard(mu_);
@@ -177,7 +177,7 @@ Task<void> CellBase::StopChildren(const absl::Status& reason) {
   for (auto& child : children) co_await child->Terminated();
 }
 
-void CellBase::FinishTermination(absl::Status reason) {
+void CellBase::FinishTermination(const absl::Status& reason) {
   std::vector<Watcher> watchers;
   {
     std::lock_guard<std::mutex> guard(mu_);
@@ -208,12 +208,12 @@ void CellBase::Fail(absl::Status why) {
 
 Task<void> CellBase::SuperviseChild(std::shared_ptr<CellBase> child,
                                     absl::Status why) {
-  SuperviseChildNow(std::move(child), std::move(why));
+  SuperviseChildNow(child, why);
   co_return;
 }
 
-void CellBase::SuperviseChildNow(std::shared_ptr<CellBase> child,
-                                 absl::Status why) {
+void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
+                                 const absl::Status& why) {
   const SupervisorStrategy& strategy = child_strategy();
   Directive directive = strategy.Decide(why);
   Duration backoff = Duration::zero();
@@ -277,7 +277,7 @@ void CellBase::EndMessage() {
 void CellBase::RecordHandlerTime(Duration d) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d);
   const uint64_t v = us.count() < 0 ? 0 : static_cast<uint64_t>(us.count());
-  int bucket = v == 0 ? 0 : std::bit_width(v);
+  int bucket = v == 0 ? 0 : static_cast<int>(std::bit_width(v));
   if (bucket >= ActorStats::kBuckets) bucket = ActorStats::kBuckets - 1;
   handler_buckets_[bucket].store(
       handler_buckets_[bucket].load(std::memory_order_relaxed) + 1,

@@ -72,7 +72,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   static constexpr int kHandlerSampleEvery = 256;
 
   CellBase(ActorSystem* system, std::string name, std::string type,
-           std::shared_ptr<CellBase> parent);
+           const std::shared_ptr<CellBase>& parent);
   virtual ~CellBase();
   CellBase(const CellBase&) = delete;
   CellBase& operator=(const CellBase&) = delete;
@@ -103,7 +103,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // A child reports its failure to this (its parent).
   virtual void ChildFailed(std::shared_ptr<CellBase> child, absl::Status why);
   // Death watch: `watcher` gets a Terminated notice when this stops.
-  void AddWatcher(std::shared_ptr<CellBase> watcher, bool link);
+  void AddWatcher(const std::shared_ptr<CellBase>& watcher, bool link);
   void RemoveWatcher(CellBase* watcher);
 
   // ---- typed hooks, implemented by ActorCell<A> ----
@@ -122,7 +122,8 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // The parent's side of a child failure, applied on the parent's runner.
   Task<void> SuperviseChild(std::shared_ptr<CellBase> child, absl::Status why);
   // The decision itself (synchronous; the system root calls it directly).
-  void SuperviseChildNow(std::shared_ptr<CellBase> child, absl::Status why);
+  void SuperviseChildNow(const std::shared_ptr<CellBase>& child,
+                         const absl::Status& why);
   virtual bool IsRoot() const { return false; }
 
   ActorStats Stats() const;
@@ -148,7 +149,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // Stops every child and waits for them (children before parents).
   Task<void> StopChildren(const absl::Status& reason);
   // Final bookkeeping after the instance is gone: watchers, parent.
-  void FinishTermination(absl::Status reason);
+  void FinishTermination(const absl::Status& reason);
   // Wakes the runner if it is parked on its mailbox.
   virtual void WakeRunner() = 0;
 

@@ -120,7 +120,7 @@ class CountActor : public Actor<CountActor> {
   uint64_t count_ = 0;
 };
 
-double Counting(RuntimeOptions options) {
+double Counting(const RuntimeOptions& options) {
   static constexpr uint64_t kN = 10'000'000;
   Runtime rt(options);
   ActorSystem system(rt, {.watchdog = false});
@@ -245,6 +245,7 @@ double ActorRing() {
       auto [tx, rx] = MakeOneshot<uint64_t>();
       auto done = std::make_shared<OneshotSender<uint64_t>>(std::move(tx));
       std::vector<ActorRef<RingNode>> nodes;
+      nodes.reserve(kNodes);
       for (int i = 0; i < kNodes; ++i) {
         nodes.push_back(system->Spawn<RingNode>(done));
       }

@@ -52,6 +52,8 @@ absl::Status BlockingPool::Submit(Job job) {
   return absl::OkStatus();
 }
 
+// By value on purpose: the thread co-owns the core for its whole life.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 void BlockingPool::ThreadMain(std::shared_ptr<Core> core) {
   Core& c = *core;
   std::unique_lock<std::mutex> lock(c.mu);

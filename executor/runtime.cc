@@ -23,7 +23,7 @@ thread_local Runtime* tls_runtime = nullptr;
 
 }  // namespace
 
-Runtime::Runtime(RuntimeOptions options)
+Runtime::Runtime(const RuntimeOptions& options)
     : scheduler_(std::make_unique<Scheduler>(ToSchedulerOptions(options))),
       blocking_(std::make_unique<BlockingPool>(options.blocking)) {
   scheduler_->set_owner(this);

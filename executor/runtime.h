@@ -59,7 +59,7 @@ struct RuntimeOptions {
 
 class Runtime {
  public:
-  explicit Runtime(RuntimeOptions options = {});
+  explicit Runtime(const RuntimeOptions& options = {});
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;

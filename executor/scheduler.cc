@@ -359,7 +359,11 @@ void Scheduler::FinishTask(TaskHeader* task, bool holds_run_ref) {
   const uintptr_t waiter = task->join_waiter.exchange(
       TaskHeader::kJoinClosed, std::memory_order_acq_rel);
   if (waiter > TaskHeader::kJoinClosed) {
-    TaskRef::Adopt(reinterpret_cast<TaskHeader*>(waiter)).Wake();
+    // The join slot holds a TaskHeader* as an integer (tagged with
+    // kJoinClosed); this turns it back.
+    // NOLINTNEXTLINE(performance-no-int-to-ptr)
+    auto* joiner = reinterpret_cast<TaskHeader*>(waiter);
+    TaskRef::Adopt(joiner).Wake();
   }
   task->RefDec(refs);
 }

@@ -77,7 +77,7 @@ class TimeDriver final : public Driver {
   // Entries taken out of the wheel as due but not fired yet (level ==
   // kDueLevel), linked through prev/next in deadline order, fired from the
   // head. Guarded by mu_.
-  static constexpr int8_t kDueLevel = -2;
+  static constexpr int16_t kDueLevel = -2;
   TimerWheel::Entry* due_ = nullptr;
   TimerWheel::Entry* due_tail_ = nullptr;
   std::atomic<int64_t> pending_{0};

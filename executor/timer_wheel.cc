@@ -27,7 +27,7 @@ void TimerWheel::Insert(Entry* entry) {
   if (placement - elapsed_ >= kMaxTicks) placement = elapsed_ + kMaxTicks - 1;
   const int level = LevelFor(placement);
   const uint64_t slot = (placement >> (kSlotBits * level)) & (kSlots - 1);
-  entry->level = static_cast<int8_t>(level);
+  entry->level = static_cast<int16_t>(level);
   entry->slot = static_cast<uint8_t>(slot);
   entry->prev = nullptr;
   entry->next = slots_[level][slot];

@@ -37,7 +37,7 @@ class TimerWheel {
     uint64_t deadline_tick = 0;
     Entry* prev = nullptr;
     Entry* next = nullptr;
-    int8_t level = -1;  // -1: not in the wheel
+    int16_t level = -1;  // -1: not in the wheel
     uint8_t slot = 0;
   };
 

@@ -41,6 +41,7 @@ troupe::Task<int> AsyncMain() {
   const int senders = absl::GetFlag(FLAGS_senders);
   const int increments = absl::GetFlag(FLAGS_increments);
   std::vector<troupe::JoinHandle<void>> tasks;
+  tasks.reserve(static_cast<std::size_t>(senders));
   for (int s = 0; s < senders; ++s) {
     tasks.push_back(troupe::Spawn(
         [](troupe::ActorRef<Counter> c, int n) -> troupe::Task<void> {

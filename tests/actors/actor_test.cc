@@ -82,6 +82,7 @@ TYPED_TEST(ActorTest, StateIsExclusiveUnderManyConcurrentSenders) {
   };
   auto body = [&](ActorRef<Counter> c) -> Task<int> {
     std::vector<JoinHandle<void>> hs;
+    hs.reserve(8);
     for (int s = 0; s < 8; ++s) hs.push_back(Spawn(sender(c)));
     for (auto& h : hs) co_await h;
     absl::StatusOr<int> n = co_await c.Ask(Get{});
@@ -93,8 +94,8 @@ TYPED_TEST(ActorTest, StateIsExclusiveUnderManyConcurrentSenders) {
 TYPED_TEST(ActorTest, AnAsyncHandlerKeepsExclusiveAccessAcrossAwaits) {
   ActorRef<Counter> counter = this->system_.template Spawn<Counter>();
   auto body = [](ActorRef<Counter> c) -> Task<int> {
-    std::vector<Task<absl::StatusOr<int>>> asks;
     std::vector<JoinHandle<absl::StatusOr<int>>> hs;
+    hs.reserve(20);
     for (int i = 0; i < 20; ++i) hs.push_back(Spawn(c.Ask(SlowAdd{1})));
     for (auto& h : hs) (void)co_await h;
     absl::StatusOr<int> n = co_await c.Ask(Get{});

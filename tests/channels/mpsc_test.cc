@@ -338,10 +338,13 @@ TEST(Mpsc, ManyProducersDeliverEveryValueOnceInPerProducerOrder) {
 
 TEST(Mpsc, MixedThreadsAndTasksStressWithoutLoss) {
   Runtime runtime({.worker_threads = 2});
-  auto [tx, rx] = MakeMpsc<int>(4).value();
+  auto channel = MakeMpsc<int>(4).value();
+  Sender<int>& tx = channel.first;
+  Receiver<int>& rx = channel.second;
   constexpr int kThreads = 2;
   constexpr int kPerThread = 5'000;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([tx]() mutable {
       for (int i = 0; i < kPerThread; ++i) (void)tx.BlockingSend(1);
