@@ -157,7 +157,6 @@ class ActorCell final : public CellBase {
     stop_reason_ = std::move(reason);
     ch_->Close();
     if (!healthy) DropMailbox();
-    draining_ = true;
   }
 
   Task<void> HandleRestart(absl::Status reason, Duration backoff) override {
@@ -435,7 +434,6 @@ class ActorCell final : public CellBase {
   uint64_t sample_counter_ = 0;
   bool sampling_ = false;
   Instant sample_start_;
-  bool draining_ = false;
   bool self_stop_ = false;
 };
 

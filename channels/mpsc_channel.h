@@ -160,19 +160,9 @@ class MpscChannel {
 
   // Pushes without waiting. The value is moved only on kPushed.
   PushResult TryPush(std::optional<T>& value) {
-    Waker rx;
-    {
-      std::lock_guard<SpinLock> guard(lock_);
-      if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
-      if (waiters_head_ != nullptr || Occupied() >= capacity_) {
-        return PushResult::kFull;
-      }
-      PushLocked(std::move(*value));
-      value.reset();
-      rx = TakeReceiverLocked();
-    }
-    rx.Wake();
-    return PushResult::kPushed;
+    const PushResult r = TryPushWith([&value] { return std::move(*value); });
+    if (r == PushResult::kPushed) value.reset();
+    return r;
   }
 
   // TryPush for a value built in place by `make()` (called only if there

@@ -8,6 +8,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "examples/stream_aggregator/json_number.h"
+#include "net/utf8.h"
 
 namespace troupe::aggregator {
 namespace {
@@ -309,31 +310,9 @@ class LineParser {
   // Validates one UTF-8 sequence (RFC 3629: shortest form, no surrogates,
   // at most U+10FFFF) and steps over it.
   bool SkipUtf8() {
-    const auto byte = [this](int i) {
-      return static_cast<unsigned char>(p_[i]);
-    };
-    const unsigned char lead = byte(0);
-    int length = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      if (lead == 0xE0) low = 0xA0;
-      if (lead == 0xED) high = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      if (lead == 0xF0) low = 0x90;
-      if (lead == 0xF4) high = 0x8F;
-    } else {
-      return false;
-    }
-    if (end_ - p_ < length) return false;
-    if (byte(1) < low || byte(1) > high) return false;
-    for (int i = 2; i < length; ++i) {
-      if (byte(i) < 0x80 || byte(i) > 0xBF) return false;
-    }
+    const std::size_t length = net::Utf8SequenceLength(
+        std::string_view(p_, static_cast<std::size_t>(end_ - p_)), 0);
+    if (length == 0) return false;
     p_ += length;
     return true;
   }

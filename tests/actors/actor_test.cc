@@ -14,6 +14,7 @@
 #include "executor/yield.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/runtime_flavours.h"
 
 namespace troupe {
 namespace {
@@ -45,14 +46,8 @@ class Counter : public Actor<Counter> {
   int count_ = 0;
 };
 
-struct MultiThread {
-  static RuntimeOptions Options() {
-    return {.flavor = Flavor::kMultiThread, .worker_threads = 2};
-  }
-};
-struct CurrentThread {
-  static RuntimeOptions Options() { return {.flavor = Flavor::kCurrentThread}; }
-};
+using test::CurrentThread;
+using test::MultiThread;
 
 template <typename F>
 class ActorTest : public ::testing::Test {
@@ -62,7 +57,7 @@ class ActorTest : public ::testing::Test {
   Runtime runtime_;
   ActorSystem system_;
 };
-using Flavours = ::testing::Types<MultiThread, CurrentThread>;
+using Flavours = test::RuntimeFlavours;
 TYPED_TEST_SUITE(ActorTest, Flavours);
 
 TYPED_TEST(ActorTest, ACounterCountsTellsAndAnswersAsks) {

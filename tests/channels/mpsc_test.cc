@@ -17,27 +17,22 @@
 #include "executor/yield.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/runtime_flavours.h"
 
 namespace troupe {
 namespace {
 
 using ::testing::ElementsAre;
 
-struct MultiThread {
-  static RuntimeOptions Options() {
-    return {.flavor = Flavor::kMultiThread, .worker_threads = 2};
-  }
-};
-struct CurrentThread {
-  static RuntimeOptions Options() { return {.flavor = Flavor::kCurrentThread}; }
-};
+using test::CurrentThread;
+using test::MultiThread;
 
 template <typename F>
 class MpscTest : public ::testing::Test {
  protected:
   Runtime runtime_{F::Options()};
 };
-using Flavours = ::testing::Types<MultiThread, CurrentThread>;
+using Flavours = test::RuntimeFlavours;
 TYPED_TEST_SUITE(MpscTest, Flavours);
 
 TEST(Mpsc, ACapacityOfZeroIsRejectedWithAClearError) {

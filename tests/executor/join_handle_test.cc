@@ -15,27 +15,22 @@
 #include "executor/yield.h"
 #include "gtest/gtest.h"
 #include "tests/executor/test_util.h"
+#include "tests/runtime_flavours.h"
 
 namespace troupe {
 namespace {
 
 using Counter = std::shared_ptr<std::atomic<int>>;
 
-struct MultiThread {
-  static RuntimeOptions Options() {
-    return {.flavor = Flavor::kMultiThread, .worker_threads = 2};
-  }
-};
-struct CurrentThread {
-  static RuntimeOptions Options() { return {.flavor = Flavor::kCurrentThread}; }
-};
+using test::CurrentThread;
+using test::MultiThread;
 
 template <typename F>
 class JoinHandleTest : public ::testing::Test {
  protected:
   Runtime runtime_{F::Options()};
 };
-using Flavours = ::testing::Types<MultiThread, CurrentThread>;
+using Flavours = test::RuntimeFlavours;
 TYPED_TEST_SUITE(JoinHandleTest, Flavours);
 
 Task<void> YieldForever(Counter iterations, test::DestroyCounter guard) {

@@ -26,6 +26,7 @@
 #include "executor/yield.h"
 #include "gtest/gtest.h"
 #include "tests/executor/test_util.h"
+#include "tests/runtime_flavours.h"
 
 namespace troupe {
 namespace {
@@ -35,15 +36,9 @@ using Flag = std::shared_ptr<std::atomic<bool>>;
 
 Flag NewFlag() { return std::make_shared<std::atomic<bool>>(false); }
 
-struct MultiThread {
-  static RuntimeOptions Options() {
-    return {.flavor = Flavor::kMultiThread, .worker_threads = 2};
-  }
-};
-struct CurrentThread {
-  static RuntimeOptions Options() { return {.flavor = Flavor::kCurrentThread}; }
-};
-using Flavours = ::testing::Types<MultiThread, CurrentThread>;
+using test::CurrentThread;
+using test::MultiThread;
+using Flavours = test::RuntimeFlavours;
 
 template <typename F>
 class ShutdownTest : public ::testing::Test {
