@@ -1,6 +1,11 @@
 #include "executor/frame_allocator.h"
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <new>
+
+#include "executor/spin_lock.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -15,59 +20,205 @@ namespace troupe::internal {
 namespace {
 
 constexpr std::size_t kNumClasses = kMaxCachedFrameSize / kFrameSizeClass;
+// A batch is about this many bytes (at least 2 and at most kFrameBatch
+// blocks), so a thread's worst case over all classes stays near 1 MiB.
+constexpr std::size_t kBatchBytes = 8192;
 
+// The first words of a free block. Under ASan the rest of a free block is
+// poisoned; these two words are not, because LeakSanitizer ignores pointers
+// held in poisoned memory and would report every cached block as leaked.
 struct FreeBlock {
-  FreeBlock* next;
+  FreeBlock* next;        // next block of the same list
+  FreeBlock* next_batch;  // in the global cache: the next batch
 };
+
+constexpr std::size_t ClassBytes(std::size_t cls) {
+  return (cls + 1) * kFrameSizeClass;
+}
+constexpr int BatchCount(std::size_t cls) {
+  return static_cast<int>(std::clamp<std::size_t>(kBatchBytes / ClassBytes(cls),
+                                                  2, std::size_t{kFrameBatch}));
+}
+std::size_t ClassOf(std::size_t size) {
+  return (size + kFrameSizeClass - 1) / kFrameSizeClass - 1;
+}
+
+// Poisons a block being cached, all but its link words.
+void PoisonFree(void* block, std::size_t cls) {
+  TROUPE_POISON(static_cast<char*>(block) + sizeof(FreeBlock),
+                ClassBytes(cls) - sizeof(FreeBlock));
+}
+void UnpoisonForUse(void* block, std::size_t cls) {
+  TROUPE_UNPOISON(block, ClassBytes(cls));
+}
+
+FreeBlock* Next(FreeBlock* block) { return block->next; }
+FreeBlock* NextBatch(FreeBlock* block) { return block->next_batch; }
+void SetLinks(FreeBlock* block, FreeBlock* next, FreeBlock* next_batch) {
+  block->next = next;
+  block->next_batch = next_batch;
+}
+
+void DeleteList(FreeBlock* block, std::size_t cls) {
+  while (block != nullptr) {
+    FreeBlock* next = Next(block);
+    UnpoisonForUse(block, cls);
+    ::operator delete(block);
+    block = next;
+  }
+}
+
+// The global transfer cache: per class, a stack of full batches (each
+// batch a list of BatchCount(cls) blocks linked through `next`, batches
+// linked through the head block's `next_batch`). The lock orders every
+// access to the blocks' links, so handing a batch from one thread to
+// another needs nothing more. bytes_ is accounting only (relaxed): it
+// bounds the cache, it orders no data.
+class TransferCache {
+ public:
+  // Takes a full batch; false (the caller keeps it) if the cache is full.
+  bool Push(std::size_t cls, FreeBlock* batch) {
+    const std::size_t bytes = ClassBytes(cls) * BatchCount(cls);
+    if (bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes >
+        kMaxTransferCacheBytes) {
+      bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+      return false;
+    }
+    Central& c = central_[cls];
+    std::lock_guard<SpinLock> lock(c.lock);
+    SetLinks(batch, Next(batch), c.batches);
+    c.batches = batch;
+    return true;
+  }
+
+  // A full batch, or nullptr.
+  FreeBlock* Pop(std::size_t cls) {
+    Central& c = central_[cls];
+    FreeBlock* batch;
+    {
+      std::lock_guard<SpinLock> lock(c.lock);
+      batch = c.batches;
+      if (batch == nullptr) return nullptr;
+      c.batches = NextBatch(batch);
+    }
+    bytes_.fetch_sub(ClassBytes(cls) * BatchCount(cls),
+                     std::memory_order_relaxed);
+    return batch;
+  }
+
+  void Release() {
+    for (std::size_t cls = 0; cls < kNumClasses; ++cls) {
+      while (FreeBlock* batch = Pop(cls)) DeleteList(batch, cls);
+    }
+  }
+
+  std::size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  struct alignas(64) Central {
+    SpinLock lock;
+    FreeBlock* batches = nullptr;  // guarded by lock
+  };
+  Central central_[kNumClasses];
+  std::atomic<std::size_t> bytes_{0};
+};
+
+// Never destroyed: threads may free frames during static destruction.
+TransferCache& Global() {
+  static TransferCache* cache = new TransferCache;
+  return *cache;
+}
 
 // One per thread. Only its own thread touches it, so nothing here is atomic.
 struct ThreadCache {
-  FreeBlock* lists[kNumClasses] = {};
-  std::size_t cached_bytes = 0;
+  struct Lists {
+    FreeBlock* current = nullptr;  // up to BatchCount(cls) blocks
+    int count = 0;                 // blocks in current
+    FreeBlock* spare = nullptr;    // nullptr or exactly one full batch
+  };
+  Lists lists[kNumClasses];
   FrameCacheStats stats;
   bool alive = true;
 
   ~ThreadCache() {
-    for (std::size_t c = 0; c < kNumClasses; ++c) {
-      FreeBlock* block = lists[c];
-      while (block != nullptr) {
-        TROUPE_UNPOISON(block, sizeof(FreeBlock));
-        FreeBlock* next = block->next;
-        TROUPE_UNPOISON(block, (c + 1) * kFrameSizeClass);
-        ::operator delete(block);
-        block = next;
-      }
-      lists[c] = nullptr;
-    }
+    Drain();
     alive = false;
+  }
+
+  void Drain() {
+    for (std::size_t cls = 0; cls < kNumClasses; ++cls) {
+      Lists& l = lists[cls];
+      if (l.spare != nullptr && !Global().Push(cls, l.spare)) {
+        DeleteList(l.spare, cls);
+      }
+      DeleteList(l.current, cls);
+      l = Lists{};
+    }
+    stats.cached_bytes = 0;
+  }
+
+  void* Allocate(std::size_t cls) {
+    Lists& l = lists[cls];
+    if (l.current == nullptr) {
+      if (l.spare != nullptr) {
+        l.current = l.spare;
+        l.spare = nullptr;
+      } else if (FreeBlock* batch = Global().Pop(cls)) {
+        l.current = batch;
+        stats.cached_bytes += ClassBytes(cls) * BatchCount(cls);
+        ++stats.transfers_in;
+      } else {
+        ++stats.misses;
+        // Always the full class size, so any thread can cache the block.
+        return ::operator new(ClassBytes(cls));
+      }
+      l.count = BatchCount(cls);
+    }
+    FreeBlock* block = l.current;
+    l.current = Next(block);
+    --l.count;
+    stats.cached_bytes -= ClassBytes(cls);
+    ++stats.hits;
+    UnpoisonForUse(block, cls);
+    return block;
+  }
+
+  void Free(void* frame, std::size_t cls) {
+    Lists& l = lists[cls];
+    if (l.count == BatchCount(cls)) {
+      // current is full: it becomes the spare; an older spare moves to the
+      // global cache (or back to the system if that is full).
+      if (l.spare != nullptr) {
+        stats.cached_bytes -= ClassBytes(cls) * BatchCount(cls);
+        if (Global().Push(cls, l.spare)) {
+          ++stats.transfers_out;
+        } else {
+          DeleteList(l.spare, cls);
+        }
+      }
+      l.spare = l.current;
+      l.current = nullptr;
+      l.count = 0;
+    }
+    auto* block = static_cast<FreeBlock*>(frame);
+    SetLinks(block, l.current, nullptr);
+    PoisonFree(block, cls);
+    l.current = block;
+    ++l.count;
+    stats.cached_bytes += ClassBytes(cls);
   }
 };
 
 thread_local ThreadCache tls_cache;
 
-std::size_t ClassOf(std::size_t size) {
-  return (size + kFrameSizeClass - 1) / kFrameSizeClass - 1;
-}
-
 }  // namespace
 
 void* AllocateFrame(std::size_t size) {
   if (size == 0 || size > kMaxCachedFrameSize) return ::operator new(size);
-  ThreadCache& cache = tls_cache;
   const std::size_t cls = ClassOf(size);
-  if (cache.alive) {
-    if (FreeBlock* block = cache.lists[cls]; block != nullptr) {
-      TROUPE_UNPOISON(block, sizeof(FreeBlock));
-      cache.lists[cls] = block->next;
-      cache.cached_bytes -= (cls + 1) * kFrameSizeClass;
-      ++cache.stats.hits;
-      TROUPE_UNPOISON(block, (cls + 1) * kFrameSizeClass);
-      return block;
-    }
-    ++cache.stats.misses;
-  }
-  // Always allocate the full class size so any thread can cache the block.
-  return ::operator new((cls + 1) * kFrameSizeClass);
+  ThreadCache& cache = tls_cache;
+  if (!cache.alive) return ::operator new(ClassBytes(cls));
+  return cache.Allocate(cls);
 }
 
 void FreeFrame(void* frame, std::size_t size) {
@@ -77,24 +228,20 @@ void FreeFrame(void* frame, std::size_t size) {
     return;
   }
   ThreadCache& cache = tls_cache;
-  const std::size_t cls = ClassOf(size);
-  const std::size_t bytes = (cls + 1) * kFrameSizeClass;
-  if (!cache.alive || cache.cached_bytes + bytes > kMaxCachedBytesPerThread) {
+  if (!cache.alive) {
     ::operator delete(frame);
     return;
   }
-  auto* block = static_cast<FreeBlock*>(frame);
-  block->next = cache.lists[cls];
-  cache.lists[cls] = block;
-  cache.cached_bytes += bytes;
-  TROUPE_POISON(frame, bytes);
-  // The link word stays readable only through unpoisoning in Allocate.
+  cache.Free(frame, ClassOf(size));
 }
 
-FrameCacheStats ThisThreadFrameCacheStats() {
-  FrameCacheStats stats = tls_cache.stats;
-  stats.cached_bytes = tls_cache.cached_bytes;
-  return stats;
+void ReleaseFrameCaches() {
+  tls_cache.Drain();
+  Global().Release();
 }
+
+FrameCacheStats ThisThreadFrameCacheStats() { return tls_cache.stats; }
+
+std::size_t TransferCacheBytes() { return Global().bytes(); }
 
 }  // namespace troupe::internal

@@ -33,6 +33,15 @@ int Idle::WorkerToNotify() {
   return worker;
 }
 
+int Idle::WorkerToNotifyForLocalWork() {
+  const uint32_t state = state_.load(std::memory_order_relaxed);
+  if ((state & kSearchMask) != 0 ||
+      static_cast<int>(state >> kUnparkShift) >= num_workers_) {
+    return -1;
+  }
+  return WorkerToNotify();
+}
+
 bool Idle::TransitionToSearching() {
   const uint32_t state = state_.load(std::memory_order_seq_cst);
   if (2 * static_cast<int>(state & kSearchMask) >= num_workers_) return false;

@@ -43,6 +43,15 @@ class Idle {
   // Returns the worker to unpark for new work, or -1 (rule 2). The chosen
   // worker is already counted as unparked and searching.
   int WorkerToNotify();
+  // The same, for work the calling worker queued on its own run queue. Such
+  // work is never stranded - the caller runs it itself if nobody steals it -
+  // so a wake-up here only buys parallelism, and the common case (every
+  // worker already awake, or someone searching) is decided by a relaxed
+  // load that keeps the shared word in both workers' caches instead of a
+  // read-modify-write that bounces it on every spawn and yield. A stale
+  // read can at worst skip one wake-up; the next local schedule or the
+  // next searcher sees the fresh value.
+  int WorkerToNotifyForLocalWork();
 
   // Rule 1. The caller was not searching.
   bool TransitionToSearching();

@@ -155,9 +155,13 @@ void Scheduler::ScheduleLocal(Worker* w, TaskHeader* task, bool is_yield) {
     should_notify = prev != nullptr;
     if (prev != nullptr) Bump(w->overflows, w->queue.PushBack(prev, inject_));
   }
-  // Work another worker could take: make sure someone is looking.
+  // Work another worker could take: make sure someone is looking. (Only
+  // for parallelism: this worker runs the task itself if nobody steals it.)
   if (should_notify && options_.flavor == Flavor::kMultiThread) {
-    NotifyParked();
+    const int worker = idle_.WorkerToNotifyForLocalWork();
+    if (worker >= 0) {
+      workers_[static_cast<std::size_t>(worker)]->parker.Unpark();
+    }
   }
 }
 

@@ -81,24 +81,29 @@ void TaskHeader::Abort() {
 }
 
 TaskHeader::RunResult TaskHeader::StartRun() {
-  uint64_t s = state_.load(std::memory_order_acquire);
-  for (;;) {
-    assert((s & kScheduled) != 0 && (s & (kRunning | kComplete)) == 0);
-    const uint64_t next = (s & ~kScheduled) | kRunning;
-    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
-                                     std::memory_order_acquire)) {
-      return (next & kCancelled) != 0 ? RunResult::kCancel : RunResult::kRun;
-    }
-  }
+  // kScheduled is set and kRunning clear (only a queued task is started,
+  // and nobody else clears kScheduled), so one add swaps the two bits
+  // whatever other bits concurrent wakers and Abort() set: no CAS loop.
+  // acq_rel: acquire the previous run's writes (its EndRun released them).
+  const uint64_t prev =
+      state_.fetch_add(kRunning - kScheduled, std::memory_order_acq_rel);
+  assert((prev & kScheduled) != 0 && (prev & (kRunning | kComplete)) == 0);
+  return (prev & kCancelled) != 0 ? RunResult::kCancel : RunResult::kRun;
 }
 
 TaskHeader::EndResult TaskHeader::EndRun() {
+  // Read and clear before the CAS: once it succeeds another worker may run
+  // (or free) the task.
+  const bool yielded = std::exchange(yield_requested_, false);
   uint64_t s = state_.load(std::memory_order_acquire);
   for (;;) {
     if ((s & kCancelled) != 0) return EndResult::kCancel;  // stays running
     uint64_t next;
     EndResult result;
-    if ((s & kScheduled) != 0) {
+    if (yielded) {
+      next = (s | kScheduled) & ~kRunning;  // the run's ref goes back in
+      result = EndResult::kRequeue;
+    } else if ((s & kScheduled) != 0) {
       next = s & ~kRunning;  // woken during the run: the ref goes back in
       result = EndResult::kRequeue;
     } else {

@@ -32,6 +32,7 @@
 //                scheduled or complete -> unchanged (ref dropped).
 //   StartRun:    kScheduled -> kRunning (the queue's ref is now the run's).
 //   EndRun:      running|kScheduled -> kScheduled (requeue, ref kept);
+//                running after YieldNow -> kScheduled (requeue, ref kept);
 //                running -> idle (ref dropped);
 //                running|kCancelled -> cancel now.
 //   Complete:    -> kComplete (the run's ref dropped).
@@ -143,6 +144,9 @@ class TaskHeader {
   // ---- called by the running task's own awaiters (owning worker) ----
   // Records where to resume: `handle`, guarded by `awaiter` (may be null for
   // an unconditional resume, as in YieldNow).
+  // YieldNow: requeue this task at the back of the queue when this run
+  // ends (EndRun does it in its one atomic step).
+  void RequestYield() { yield_requested_ = true; }
   void SetResumePoint(std::coroutine_handle<> handle, ParkedAwaiter* awaiter) {
     resume_ = handle;
     parked_ = awaiter;
@@ -204,6 +208,9 @@ class TaskHeader {
   const bool joinable_;  // a JoinHandle was created (join_waiter is used)
   bool frame_destroyed_ = false;
   bool cancelled_result_ = false;
+  // Set by YieldNow while the task runs, read by EndRun on the same thread:
+  // requeue the task without a separate wake (one atomic step, not two).
+  bool yield_requested_ = false;
 
  public:
   // Join protocol: 0 = nobody waiting; kJoinClosed = complete, no more

@@ -20,7 +20,7 @@ struct YieldAwaiter {
     assert(self != nullptr && "YieldNow() outside a task");
     // No guard: any wake resumes it, and the only wake is our own.
     self->SetResumePoint(handle, nullptr);
-    self->WakeByRef();  // running -> running|scheduled: requeued at the back
+    self->RequestYield();  // EndRun requeues it at the back
   }
   void await_resume() const noexcept {}
 };
