@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -295,7 +296,15 @@ class ActorCell final : public CellBase {
       // handlers complete here, without a coroutine frame; only an async
       // handler's task is awaited (the message stays put meanwhile).
       if (std::optional<Task<void>> pending = Dispatch(*mail)) {
-        co_await FinishAsync(std::move(*pending), mail->type_name());
+        // Awaited here rather than through FinishAsync: no extra frame per
+        // async message.
+        absl::Status failure;
+        try {
+          co_await std::move(*pending);
+        } catch (...) {
+          failure = FailureOf(std::current_exception(), mail->type_name());
+        }
+        FinishMessage(std::move(failure));
       }
       ch_->PopFront();
       if (!ConsumeBudget()) co_await YieldNow();
@@ -316,27 +325,32 @@ class ActorCell final : public CellBase {
     try {
       typename Mail::Dispatched d = mail.Dispatch(*instance_);
       if (d.pending.has_value()) return std::move(d.pending);
-    } catch (const std::exception& e) {
-      failure = internal::HandlerFailedError(
-          absl::StrCat(mail.type_name(), ": ", e.what()));
     } catch (...) {
-      failure = internal::HandlerFailedError(
-          absl::StrCat(mail.type_name(), ": unknown exception"));
+      failure = FailureOf(std::current_exception(), mail.type_name());
     }
     FinishMessage(std::move(failure));
     return std::nullopt;
+  }
+
+  // The failure a handler's exception stands for.
+  static absl::Status FailureOf(std::exception_ptr e, const char* type_name) {
+    try {
+      std::rethrow_exception(std::move(e));
+    } catch (const std::exception& ex) {
+      return internal::HandlerFailedError(
+          absl::StrCat(type_name, ": ", ex.what()));
+    } catch (...) {
+      return internal::HandlerFailedError(
+          absl::StrCat(type_name, ": unknown exception"));
+    }
   }
 
   Task<void> FinishAsync(Task<void> pending, const char* type_name) {
     absl::Status failure;
     try {
       co_await std::move(pending);
-    } catch (const std::exception& e) {
-      failure =
-          internal::HandlerFailedError(absl::StrCat(type_name, ": ", e.what()));
     } catch (...) {
-      failure = internal::HandlerFailedError(
-          absl::StrCat(type_name, ": unknown exception"));
+      failure = FailureOf(std::current_exception(), type_name);
     }
     FinishMessage(std::move(failure));
   }

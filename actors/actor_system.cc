@@ -110,14 +110,17 @@ void ActorSystem::Track(const std::shared_ptr<CellBase>& cell) {
 void ActorSystem::Unregister(CellBase* cell) {
   std::lock_guard<std::mutex> guard(mu_);
   all_.erase(cell->id());
-  for (auto it = registry_.begin(); it != registry_.end();) {
+  // Only the names this actor registered: termination stays O(1) however
+  // many named actors there are.
+  auto names = names_of_.find(cell->id());
+  if (names == names_of_.end()) return;
+  for (const std::string& name : names->second) {
+    auto it = registry_.find(name);
+    if (it == registry_.end()) continue;
     auto locked = it->second.cell.lock();
-    if (locked == nullptr || locked.get() == cell) {
-      registry_.erase(it++);
-    } else {
-      ++it;
-    }
+    if (locked == nullptr || locked.get() == cell) registry_.erase(it);
   }
+  names_of_.erase(names);
 }
 
 std::size_t ActorSystem::NumActors() const {
@@ -140,6 +143,7 @@ absl::Status ActorSystem::RegisterCell(const std::string& name,
     registry_.erase(it);
   }
   registry_.emplace(name, Named{cell, type});
+  names_of_[cell->id()].push_back(name);
   return absl::OkStatus();
 }
 

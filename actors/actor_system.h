@@ -150,7 +150,9 @@ class ActorSystem {
   };
   absl::flat_hash_map<std::string, Named> registry_;           // mu_
   absl::flat_hash_map<ActorId, std::weak_ptr<CellBase>> all_;  // mu_
-  bool shut_down_ = false;                                     // mu_
+  // The names each actor registered (only actors that registered one).
+  absl::flat_hash_map<ActorId, std::vector<std::string>> names_of_;  // mu_
+  bool shut_down_ = false;                                           // mu_
   CancellationToken stop_watchdog_;
   JoinHandle<void> watchdog_;
 };

@@ -87,7 +87,10 @@ CellBase::CellBase(ActorSystem* system, std::string name, std::string type,
       type_(std::move(type)),
       parent_(parent) {}
 
-CellBase::~CellBase() = default;
+CellBase::~CellBase() {
+  while (std::unique_ptr<ControlMessage> m = PopControl()) {
+  }
+}
 
 absl::Status CellBase::termination_reason() const {
   std::lock_guard<std::mutex> guard(mu_);
@@ -97,7 +100,13 @@ absl::Status CellBase::termination_reason() const {
 void CellBase::PushControl(std::unique_ptr<ControlMessage> message) {
   {
     std::lock_guard<internal::SpinLock> guard(control_lock_);
-    control_.push_back(std::move(message));
+    ControlMessage* m = message.release();
+    if (control_tail_ == nullptr) {
+      control_head_ = m;
+    } else {
+      control_tail_->next_ = m;
+    }
+    control_tail_ = m;
     // Published before waking the runner: its park check (under the
     // mailbox lock) sees this flag or our wake-up finds it parked.
     control_pending_.store(true, std::memory_order_release);
@@ -107,13 +116,15 @@ void CellBase::PushControl(std::unique_ptr<ControlMessage> message) {
 
 std::unique_ptr<ControlMessage> CellBase::PopControl() {
   std::lock_guard<internal::SpinLock> guard(control_lock_);
-  if (control_.empty()) return nullptr;
-  std::unique_ptr<ControlMessage> m = std::move(control_.front());
-  control_.pop_front();
-  if (control_.empty()) {
+  ControlMessage* m = control_head_;
+  if (m == nullptr) return nullptr;
+  control_head_ = m->next_;
+  m->next_ = nullptr;
+  if (control_head_ == nullptr) {
+    control_tail_ = nullptr;
     control_pending_.store(false, std::memory_order_release);
   }
-  return m;
+  return std::unique_ptr<ControlMessage>(m);
 }
 
 void CellBase::RequestStop(absl::Status reason) {
@@ -156,14 +167,21 @@ void CellBase::RemoveWatcher(CellBase* watcher) {
 
 void CellBase::AddChild(std::shared_ptr<CellBase> child) {
   std::lock_guard<std::mutex> guard(mu_);
+  child->index_in_parent_ = children_.size();
   children_.push_back(std::move(child));
 }
 
 void CellBase::RemoveChild(CellBase* child) {
   std::lock_guard<std::mutex> guard(mu_);
-  std::erase_if(children_, [child](const std::shared_ptr<CellBase>& c) {
-    return c.get() == child;
-  });
+  // O(1): swap with the last child (sibling order does not matter), so a
+  // system with a million actors shuts down in linear time.
+  const std::size_t i = child->index_in_parent_;
+  if (i >= children_.size() || children_[i].get() != child) return;
+  if (i + 1 != children_.size()) {
+    children_[i] = std::move(children_.back());
+    children_[i]->index_in_parent_ = i;
+  }
+  children_.pop_back();
 }
 
 std::vector<std::shared_ptr<CellBase>> CellBase::Children() const {

@@ -41,6 +41,10 @@ class ControlMessage {
  public:
   virtual ~ControlMessage() = default;
   virtual Task<void> Apply(CellBase& cell) = 0;
+
+ private:
+  friend class CellBase;
+  ControlMessage* next_ = nullptr;  // the lane's intrusive FIFO link
 };
 
 enum class ActorState {
@@ -175,11 +179,15 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   absl::Status failure_;  // runner only
 
   mutable internal::SpinLock control_lock_;
-  std::deque<std::unique_ptr<ControlMessage>> control_;  // control_lock_
+  // An intrusive FIFO (an idle actor's lane costs two pointers, not a
+  // std::deque's preallocated chunk). Owns its messages.
+  ControlMessage* control_head_ = nullptr;  // control_lock_
+  ControlMessage* control_tail_ = nullptr;  // control_lock_
   std::atomic<bool> control_pending_{false};
 
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<CellBase>> children_;  // mu_
+  std::size_t index_in_parent_ = 0;  // guarded by the parent's mu_
   struct Watcher {
     std::weak_ptr<CellBase> cell;
     bool link;
