@@ -41,6 +41,22 @@
 //   - Inside an actor (handlers and hooks; not the constructor): Self(),
 //     Stop(), SpawnChild<C>(...), SendAfter, SendInterval, CancelTimer,
 //     Watch, Link, system().
+//
+// Deterministic tests: run the system on a current-thread runtime with a
+// ManualClock and auto_advance. Inside BlockOn, `co_await Settle()`
+// (executor/settle.h) lets every actor handle what is queued - including
+// what their handlers send on - and SleepFor moves virtual time straight
+// to the next timer, so SendAfter/SendInterval fire in order without real
+// sleeping (tests/actors/deterministic_test.cc):
+//   ManualClock clock;
+//   Runtime rt({.flavor = Flavor::kCurrentThread, .clock = &clock,
+//               .auto_advance = true});
+//   ActorSystem system(rt);
+//   rt.BlockOn([&]() -> Task<void> {
+//     (void)counter.TrySend(Increment{});
+//     co_await Settle();                      // handled
+//     co_await SleepFor(std::chrono::seconds(3));  // 3 virtual seconds
+//   }());
 #ifndef TROUPE_ACTORS_ACTOR_H_
 #define TROUPE_ACTORS_ACTOR_H_
 
@@ -57,6 +73,7 @@
 #include "actors/actor_ref.h"
 #include "actors/actor_system.h"
 #include "actors/envelope.h"
+#include "executor/settle.h"
 #include "executor/sleep.h"
 
 namespace troupe {

@@ -563,6 +563,11 @@ void Scheduler::DoShutdown() {
 
 // ---- metrics ---------------------------------------------------------------
 
+bool Scheduler::NothingElseRunnable() const {
+  const Worker& w = *workers_.front();
+  return w.lifo == nullptr && w.queue.IsEmpty() && inject_.IsEmpty();
+}
+
 int64_t Scheduler::TasksAlive() const {
   int64_t spawned = spawned_outside_.load(std::memory_order_relaxed);
   int64_t completed = completed_outside_.load(std::memory_order_relaxed);

@@ -134,6 +134,9 @@ class Scheduler {
   Flavor flavor() const { return options_.flavor; }
   int num_workers() const { return static_cast<int>(workers_.size()); }
   int64_t TasksAlive() const;
+  // Current-thread flavour, from one of its tasks: is nothing else runnable
+  // (run queue, LIFO slot and injection queue all empty)? See settle.h.
+  bool NothingElseRunnable() const;
 
   RuntimeMetrics Metrics() const;
 
