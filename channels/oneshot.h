@@ -258,6 +258,9 @@ class OneshotReceiver {
   Awaiter Recv() { return Awaiter(state_); }
   Awaiter operator co_await() { return Awaiter(state_); }
 
+  // The shared state, for layers built on it (select's OnRecv).
+  internal::OneshotState<T>* state() const { return state_; }
+
  private:
   void Reset() {
     if (state_ != nullptr) {

@@ -55,7 +55,9 @@ void CancellationToken::CancelNode(Node* node) {
   node->children.clear();
 }
 
-CancellationToken::Awaiter::~Awaiter() {
+CancellationToken::Awaiter::~Awaiter() { Unregister(); }
+
+void CancellationToken::Awaiter::Unregister() {
   if (task_ == nullptr) return;
   std::lock_guard<std::mutex> guard(node_->mu);
   if (!linked_) return;
@@ -65,14 +67,19 @@ CancellationToken::Awaiter::~Awaiter() {
     node_->waiters = next_;
   }
   if (next_ != nullptr) next_->prev_ = prev_;
+  linked_ = false;
 }
 
 bool CancellationToken::Awaiter::await_suspend(std::coroutine_handle<> handle) {
   TaskHeader* self = CurrentTask();
   self->SetResumePoint(handle, this);
+  return Register(self);
+}
+
+bool CancellationToken::Awaiter::Register(TaskHeader* task) {
   std::lock_guard<std::mutex> guard(node_->mu);
   if (node_->cancelled.load(std::memory_order_relaxed)) return false;
-  task_ = self;
+  task_ = task;
   next_ = node_->waiters;
   prev_ = nullptr;
   if (next_ != nullptr) next_->prev_ = this;

@@ -54,6 +54,14 @@ class CancellationToken {
     void await_resume() const {}
     bool Ready() override { return fired_.load(std::memory_order_acquire); }
 
+    // For a wait on several sources with one resume point (channels/
+    // select.h): links this waiter so that Cancel() wakes `task`, without
+    // touching the task's resume point. Returns false, linking nothing, if
+    // the token is already cancelled. Unregister() unlinks it (a no-op if
+    // it is not linked); it may then be registered again.
+    bool Register(TaskHeader* task);
+    void Unregister();
+
    private:
     friend class CancellationToken;
     std::shared_ptr<Node> node_;
