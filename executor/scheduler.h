@@ -15,7 +15,9 @@
 //     the queue;
 //   - a Parker: idle workers block in the kernel - on their own futex, or
 //     in the shared Driver (timers, I/O) if they win it. They never spin
-//     while idle.
+//     while idle: a worker that runs dry spins at most kParkSpinNs
+//     (watching the queues) before it parks, because work usually comes
+//     back within microseconds and a futex sleep plus wake costs more.
 // Shared:
 //   - the InjectQueue, where spawns and wake-ups from outside the workers
 //     land. A worker looks at it first every kGlobalQueueInterval ticks
@@ -93,6 +95,8 @@ class Scheduler {
   static constexpr uint32_t kGlobalQueueInterval = 61;
   static constexpr uint32_t kEventInterval = 61;
   static constexpr int kMaxLifoPolls = 3;
+  // How long a worker that ran out of work spins before it parks.
+  static constexpr uint64_t kParkSpinNs = 20'000;
 
   explicit Scheduler(SchedulerOptions options);
   ~Scheduler();
@@ -169,6 +173,7 @@ class Scheduler {
   void RunTask(Worker* w, TaskHeader* task);
   void Execute(Worker* w, TaskHeader* task);
   void Park(Worker* w);
+  bool WorkAppearedWhileSpinning(const Worker* w) const;
   bool TransitionToParked(Worker* w);
   bool TransitionFromParked(Worker* w);
   void ScheduleLocal(Worker* w, TaskHeader* task, bool is_yield);
