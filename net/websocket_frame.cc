@@ -130,7 +130,10 @@ void AppendCloseFrame(std::string* out, uint16_t code, std::string_view reason,
   std::array<uint8_t, kMaxControlPayload> payload;
   payload[0] = static_cast<uint8_t>(code >> 8);
   payload[1] = static_cast<uint8_t>(code);
-  std::memcpy(payload.data() + 2, reason.data(), reason.size());
+  // An empty reason may have a null data(): memcpy must not see it.
+  if (!reason.empty()) {
+    std::memcpy(payload.data() + 2, reason.data(), reason.size());
+  }
   AppendFrame(out, Opcode::kClose, {payload.data(), 2 + reason.size()},
               /*fin=*/true, /*rsv1=*/false, mask);
 }

@@ -1,0 +1,95 @@
+// ByteStream: what the async network layer needs from a connected,
+// reliable, ordered byte stream (a TCP socket, a TLS session, an in-memory
+// pipe). The HTTP server connection and the WebSocket connection are
+// written against it, so they run on memory_stream.h in tests and on
+// TcpStream in production without change.
+//
+// Contract (the ByteStream concept; every operation is a Task):
+//  - Read(buffer) -> absl::StatusOr<size_t>: waits until at least one byte
+//    is available and copies up to buffer.size() bytes; 0 means end of
+//    stream (the peer shut down its writing side). An error is final.
+//  - WriteAll(data) -> absl::Status: waits until every byte has been handed
+//    to the stream (back-pressure: it waits while the peer does not read).
+//  - ShutdownWrite() -> absl::Status: no more writes; the peer's Read then
+//    returns 0 once it has read everything before it.
+//  - Concurrency: one Read and one write operation may be in flight at the
+//    same time, from different tasks on different threads; two Reads (or
+//    two writes) at once are not allowed.
+//  - Cancellation: abandoning a Read or WriteAll at its suspension point
+//    (a Timeout around it, its task aborted) must be safe: no waiter left
+//    behind. An abandoned WriteAll may have written a prefix of its data.
+//  - Destroying the stream closes it (both directions).
+//
+// AnyByteStream is the same contract as a virtual interface, and
+// MakeAnyByteStream(s) wraps any ByteStream in it. The connection code is
+// compiled once against AnyByteStream; the adapter forwards each call (the
+// Task the wrapped stream returns is handed back as is, so the wrapping
+// costs one virtual call per operation and no extra coroutine frame).
+//
+// Example:
+//   static_assert(ByteStream<TcpStream>);
+//   std::unique_ptr<AnyByteStream> s = MakeAnyByteStream(std::move(tcp));
+//   absl::StatusOr<size_t> n = co_await s->Read(buffer);
+#ifndef TROUPE_NET_BYTE_STREAM_H_
+#define TROUPE_NET_BYTE_STREAM_H_
+
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "executor/task.h"
+
+namespace troupe::net {
+
+template <typename S>
+concept ByteStream = std::movable<S> &&
+    requires(S& s, std::span<char> in, std::span<const char> out) {
+  { s.Read(in) } -> std::same_as<Task<absl::StatusOr<size_t>>>;
+  { s.WriteAll(out) } -> std::same_as<Task<absl::Status>>;
+  { s.ShutdownWrite() } -> std::same_as<Task<absl::Status>>;
+};
+
+// The ByteStream contract as an interface (see the top of this file).
+class AnyByteStream {
+ public:
+  virtual ~AnyByteStream() = default;
+  virtual Task<absl::StatusOr<size_t>> Read(std::span<char> buffer) = 0;
+  virtual Task<absl::Status> WriteAll(std::span<const char> data) = 0;
+  virtual Task<absl::Status> ShutdownWrite() = 0;
+};
+
+template <ByteStream S>
+class ByteStreamAdapter final : public AnyByteStream {
+ public:
+  explicit ByteStreamAdapter(S stream) : stream_(std::move(stream)) {}
+
+  Task<absl::StatusOr<size_t>> Read(std::span<char> buffer) override {
+    return stream_.Read(buffer);
+  }
+  Task<absl::Status> WriteAll(std::span<const char> data) override {
+    return stream_.WriteAll(data);
+  }
+  Task<absl::Status> ShutdownWrite() override {
+    return stream_.ShutdownWrite();
+  }
+
+  S& stream() { return stream_; }
+
+ private:
+  S stream_;
+};
+
+// Wraps `stream` for the connection code.
+template <ByteStream S>
+std::unique_ptr<AnyByteStream> MakeAnyByteStream(S stream) {
+  return std::make_unique<ByteStreamAdapter<S>>(std::move(stream));
+}
+
+}  // namespace troupe::net
+
+#endif  // TROUPE_NET_BYTE_STREAM_H_

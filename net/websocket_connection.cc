@@ -1,0 +1,218 @@
+#include "net/websocket_connection.h"
+
+#include <algorithm>
+
+#include "executor/scheduler.h"
+#include "executor/sleep.h"
+#include "net/utf8.h"
+#include "net/websocket_core.h"
+
+namespace troupe::net {
+namespace {
+
+using internal::WebSocketOutgoing;
+
+Opcode OpcodeOf(const WebSocketMessage& message) {
+  return message.is_text() ? Opcode::kText : Opcode::kBinary;
+}
+
+absl::Status ClosingError() {
+  return absl::FailedPreconditionError(
+      "the websocket connection is closing or closed");
+}
+
+// Queues `item`, waiting for room. False if the writer is gone.
+Task<bool> Enqueue(Sender<WebSocketOutgoing> outgoing, WebSocketOutgoing item) {
+  SendResult<WebSocketOutgoing> sent = co_await outgoing.Send(std::move(item));
+  co_return sent.ok();
+}
+
+}  // namespace
+
+absl::StatusOr<WebSocketConnection> WebSocketConnection::Start(
+    std::unique_ptr<AnyByteStream> stream, WebSocketSession session,
+    WebSocketOptions options) {
+  if (Scheduler::Current() == nullptr) {
+    return absl::FailedPreconditionError(
+        "WebSocketConnection::Start must run on a runtime thread");
+  }
+  if (stream == nullptr) return absl::InvalidArgumentError("no stream");
+  absl::StatusOr<WebSocketParser> parser =
+      WebSocketParser::Create(WebSocketParserOptions{
+          .role = session.role,
+          .max_frame_size = options.max_frame_size,
+          .max_message_size = options.max_message_size,
+          .deflate = session.deflate,
+      });
+  if (!parser.ok()) return parser.status();
+  absl::StatusOr<WebSocketWriter> writer =
+      WebSocketWriter::Create(WebSocketWriterOptions{
+          .role = session.role,
+          .deflate = session.deflate,
+          .compression_level = options.compression_level,
+          .min_compress_size = options.min_compress_size,
+      });
+  if (!writer.ok()) return writer.status();
+  auto incoming =
+      MakeMpsc<WebSocketMessage>(std::max<size_t>(options.incoming_capacity, 1))
+          .value();
+  auto outgoing = MakeMpsc<WebSocketOutgoing>(
+                      std::max<size_t>(options.outgoing_capacity, 1))
+                      .value();
+
+  WebSocketConnection connection;
+  connection.core_ = std::make_shared<internal::WebSocketCore>(
+      std::move(stream), session.role, std::move(session.subprotocol),
+      session.deflate, options);
+  connection.outgoing_ = outgoing.first;
+  connection.incoming_ = std::move(incoming.second);
+  // The writer's handle is in place before the reader (which may abort
+  // the writer) exists.
+  connection.core_->writer = Spawn(internal::RunWebSocketWriter(
+      connection.core_, std::move(*writer), std::move(outgoing.second)));
+  connection.reader_ = Spawn(internal::RunWebSocketReader(
+      connection.core_, std::move(*parser), std::move(incoming.first),
+      std::move(outgoing.first), std::move(session.initial_bytes)));
+  return connection;
+}
+
+WebSocketConnection::WebSocketConnection(WebSocketConnection&&) noexcept =
+    default;
+
+WebSocketConnection& WebSocketConnection::operator=(
+    WebSocketConnection&& other) noexcept {
+  if (this != &other) {
+    if (core_ != nullptr) {
+      core_->writer.Abort();
+      reader_.Abort();
+    }
+    core_ = std::move(other.core_);
+    outgoing_ = std::move(other.outgoing_);
+    incoming_ = std::move(other.incoming_);
+    reader_ = std::move(other.reader_);
+  }
+  return *this;
+}
+
+WebSocketConnection::~WebSocketConnection() {
+  // Still open: cut it off. (Finished tasks ignore the abort.)
+  if (core_ != nullptr) {
+    core_->writer.Abort();
+    reader_.Abort();
+  }
+}
+
+Task<absl::StatusOr<WebSocketMessage>> WebSocketConnection::Receive() {
+  std::optional<WebSocketMessage> message = co_await incoming_.Recv();
+  if (message.has_value()) co_return std::move(*message);
+  // The channel ends when the reader finishes, or early when Close()
+  // closed it: either way the outcome is known once the reader is done.
+  co_await core_->reader_done.Wait();
+  co_return core_->FinalStatus();
+}
+
+Task<absl::Status> WebSocketConnection::Send(WebSocketMessage message) {
+  if (core_->close_requested.load(std::memory_order_acquire)) {
+    co_return ClosingError();
+  }
+  const Opcode opcode = OpcodeOf(message);
+  WebSocketOutgoing item(WebSocketOutgoing::Kind::kMessage, opcode,
+                         message.TakeData());
+  SendResult<WebSocketOutgoing> sent = co_await outgoing_.Send(std::move(item));
+  co_return sent.ok() ? absl::OkStatus() : ClosingError();
+}
+
+SendResult<WebSocketMessage> WebSocketConnection::TrySend(
+    WebSocketMessage message) {
+  if (core_->close_requested.load(std::memory_order_acquire)) {
+    return SendResult<WebSocketMessage>::Fail(SendError::kClosed,
+                                              std::move(message));
+  }
+  const WebSocketMessage::Type type = message.type();
+  SendResult<WebSocketOutgoing> sent = outgoing_.TrySend(
+      WebSocketOutgoing(WebSocketOutgoing::Kind::kMessage, OpcodeOf(message),
+                        message.TakeData()));
+  if (sent.ok()) return SendResult<WebSocketMessage>::Ok();
+  const SendError error = sent.error();
+  return SendResult<WebSocketMessage>::Fail(
+      error, WebSocketMessage(type, std::move(sent.TakeValue().payload)));
+}
+
+Task<absl::Status> WebSocketConnection::Ping(std::string payload) {
+  if (core_->close_requested.load(std::memory_order_acquire)) {
+    co_return ClosingError();
+  }
+  payload.resize(std::min(payload.size(), kMaxControlPayload));
+  WebSocketOutgoing item(WebSocketOutgoing::Kind::kPing, Opcode::kPing,
+                         std::move(payload));
+  SendResult<WebSocketOutgoing> sent = co_await outgoing_.Send(std::move(item));
+  co_return sent.ok() ? absl::OkStatus() : ClosingError();
+}
+
+Task<absl::Status> WebSocketConnection::Close(uint16_t code,
+                                              std::string reason) {
+  // The codes a peer may receive are exactly those an endpoint may send.
+  if (!IsValidReceivedCloseCode(code)) {
+    co_return absl::InvalidArgumentError(
+        "close code may not be sent (1000-1003, 1007-1011, 3000-4999)");
+  }
+  if (reason.size() > kMaxControlPayload - 2 || !IsValidUtf8(reason)) {
+    co_return absl::InvalidArgumentError(
+        "close reason must be valid UTF-8 of at most 123 bytes");
+  }
+  const Instant deadline = CurrentClock().Now() + core_->options.close_timeout;
+  core_->close_requested.store(true, std::memory_order_release);
+  // Reading goes on until the peer's Close; messages still arriving are
+  // dropped rather than waiting for a Receive() that may never come.
+  // (Receiver::Close only takes the channel lock, so it is safe while
+  // another task is inside Receive.)
+  incoming_.Close();
+
+  WebSocketOutgoing item(WebSocketOutgoing::Kind::kClose, Opcode::kClose,
+                         std::move(reason), code);
+  const absl::StatusOr<bool> queued =
+      co_await TimeoutAt(deadline, Enqueue(outgoing_, std::move(item)));
+  // Queued, or refused because the writer already sent its last frame:
+  // either way the reader's termination protocol ends the connection.
+  absl::Status answered = queued.status();
+  if (queued.ok()) {
+    answered = co_await TimeoutAt(deadline, core_->reader_done.Wait());
+  }
+  if (!answered.ok()) {
+    core_->RecordEnd(
+        absl::DeadlineExceededError(
+            "websocket closed: the peer did not answer the Close in time"),
+        close_code::kAbnormalClosure, "");
+    co_await Abort();
+  }
+  if (core_->CloseInfo().clean) co_return absl::OkStatus();
+  co_return core_->FinalStatus();
+}
+
+Task<void> WebSocketConnection::Abort() {
+  core_->writer.Abort();
+  reader_.Abort();
+  co_await core_->writer_done.Wait();
+  co_await core_->reader_done.Wait();
+  if (core_->TakeShutdownDuty()) (void)co_await core_->stream->ShutdownWrite();
+}
+
+bool WebSocketConnection::finished() const {
+  return core_->reader_done.fired();
+}
+
+WebSocketCloseInfo WebSocketConnection::close_info() const {
+  return core_->CloseInfo();
+}
+
+Role WebSocketConnection::role() const { return core_->role; }
+
+const std::string& WebSocketConnection::subprotocol() const {
+  return core_->subprotocol;
+}
+
+const std::optional<DeflateParams>& WebSocketConnection::deflate() const {
+  return core_->deflate;
+}
+
+}  // namespace troupe::net

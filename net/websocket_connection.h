@@ -1,0 +1,260 @@
+// WebSocketConnection: an open WebSocket (RFC 6455, with permessage-deflate
+// from RFC 7692) over any ByteStream, for either end. The handshake is done
+// elsewhere (http_server_connection.h for servers, websocket_client.h for
+// clients); this is what comes after it.
+//
+// Contract:
+//  - co_await ws.Receive() -> the next whole message (text or binary,
+//    reassembled from its fragments and decompressed). Once the connection
+//    is over it returns, after every message that arrived before the end,
+//    the final status (see "How a connection ends"). One task at a time
+//    may call Receive.
+//  - co_await ws.Send(message) queues a message; it waits while the
+//    outgoing queue is full. ws.TrySend(message) never waits: kFull (the
+//    message handed back) lets a hub apply its slow-consumer policy. Both
+//    fail (kClosed) once Close() was called or the connection ended. Any
+//    task, any thread.
+//  - co_await ws.Close(code, reason) runs the closing handshake: queues a
+//    Close frame behind the messages already queued, waits for the peer's
+//    Close and shuts the stream down. A peer that does not answer within
+//    options.close_timeout is cut off (DeadlineExceeded). Messages that
+//    arrive after Close() are dropped (those received before it can still
+//    be taken with Receive), so an application that stopped receiving
+//    cannot stall the handshake.
+//  - Handled without the application: a Ping is answered with a Pong
+//    (only the latest, if several wait); unsolicited Pongs are ignored;
+//    control frames may arrive between the fragments of a message; a
+//    peer's Close is echoed. Protocol violations fail the connection with
+//    a Close frame carrying the RFC's code: 1002 (masking rules, reserved
+//    bits or opcodes not negotiated, bad fragmentation, invalid close
+//    code), 1007 (invalid UTF-8 in a text message, found as soon as the
+//    offending byte arrives even mid-message, or in a close reason;
+//    corrupt compressed data), 1009 (a message over max_message_size or
+//    a frame over max_frame_size).
+//
+// Design: two tasks per connection, spawned by Start().
+//  - The reader owns the parser. It reads, parses and pushes each message
+//    into a bounded channel (options.incoming_capacity messages) that
+//    Receive() pulls from. When the application falls behind and the
+//    channel is full, the reader waits on it and stops reading: the
+//    stream's own back-pressure then reaches the peer. (Pings are not
+//    answered meanwhile either: the connection is paused as a whole.)
+//  - The writer owns the frame writer. It drains a bounded channel
+//    (options.outgoing_capacity messages) that Send/TrySend/Ping/Close
+//    feed, coalesces what is queued (up to one queue's worth) into one
+//    WriteAll, and waits on the stream when the peer does not read - so
+//    Send waits once the queue is full, and a connection holds at most
+//    2 x outgoing_capacity messages plus what the stream buffers. The reader's
+//    replies (Pong, the echoed or failing Close) do not queue behind data: they
+//    sit in a one-slot mailbox that the writer empties before each batch.
+//
+// How a connection ends (the reader's termination protocol):
+//   1. The reader stops at the peer's Close frame, a protocol violation,
+//      end of stream or a read error, and records why (first outcome wins).
+//   2. It asks the writer for a Close frame (the echo of the peer's code,
+//      or the code of the violation) unless one was sent already; on end
+//      of stream or a read error it just asks the writer to stop.
+//   3. It waits up to close_timeout for the writer to finish, aborting it
+//      after that (a peer that sent Close but never reads).
+//   4. It shuts the stream's writing side down.
+//   5. It closes the incoming channel: Receive returns what is buffered,
+//      then the final status:
+//        OutOfRange        - closed by a Close handshake (either side);
+//        DataLoss          - we failed it: 1002, 1007 (see close_info());
+//        ResourceExhausted - we failed it with 1009;
+//        Unavailable       - the stream ended or broke without a Close;
+//        DeadlineExceeded  - our Close was not answered in time;
+//        Cancelled         - the connection was aborted locally.
+// Destroying a WebSocketConnection that is still open aborts both tasks
+// without a Close frame (the stream is released once they are gone); call
+// Close() first for an orderly end.
+//
+// Lifetime: Start() must run inside a task of a runtime (it spawns). The
+// connection object is move-only; awaiting its methods requires it to stay
+// alive until they return. GCC 12: build messages and option structs
+// outside co_await expressions (see README.md), e.g.
+//   WebSocketMessage m = WebSocketMessage::Text("hi");
+//   co_await ws.Send(std::move(m));
+//
+// Example (an echo handler):
+//   for (;;) {
+//     absl::StatusOr<WebSocketMessage> m = co_await ws.Receive();
+//     if (!m.ok()) break;  // closed: m.status(), ws.close_info()
+//     absl::Status sent = co_await ws.Send(std::move(*m));
+//     if (!sent.ok()) break;
+//   }
+#ifndef TROUPE_NET_WEBSOCKET_CONNECTION_H_
+#define TROUPE_NET_WEBSOCKET_CONNECTION_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "channels/mpsc.h"
+#include "channels/send_result.h"
+#include "executor/clock.h"
+#include "executor/join_handle.h"
+#include "executor/task.h"
+#include "net/byte_stream.h"
+#include "net/close_codes.h"
+#include "net/permessage_deflate.h"
+#include "net/websocket_types.h"
+
+namespace troupe::net {
+
+class WebSocketMessage {
+ public:
+  enum class Type : uint8_t { kText, kBinary };
+
+  WebSocketMessage(Type type, std::string data)
+      : type_(type), data_(std::move(data)) {}
+  static WebSocketMessage Text(std::string data) {
+    return WebSocketMessage(Type::kText, std::move(data));
+  }
+  static WebSocketMessage Binary(std::string data) {
+    return WebSocketMessage(Type::kBinary, std::move(data));
+  }
+
+  Type type() const { return type_; }
+  bool is_text() const { return type_ == Type::kText; }
+  const std::string& data() const { return data_; }
+  std::string& data() { return data_; }
+  std::string TakeData() { return std::move(data_); }
+
+ private:
+  Type type_;
+  std::string data_;
+};
+
+struct WebSocketOptions {
+  // Largest message after reassembly and decompression (else 1009).
+  uint64_t max_message_size = uint64_t{16} << 20;
+  // Largest single frame payload on the wire (else 1009).
+  uint64_t max_frame_size = uint64_t{16} << 20;
+  // Messages received but not yet taken by Receive() before reading pauses.
+  size_t incoming_capacity = 16;
+  // Messages queued for sending before Send waits and TrySend says kFull.
+  size_t outgoing_capacity = 64;
+  // How long the closing handshake may take (see the top of this file).
+  Duration close_timeout = std::chrono::seconds(5);
+  // Bytes per stream read.
+  size_t read_buffer_size = 16 * 1024;
+  // permessage-deflate, when negotiated: zlib level, and the size under
+  // which messages go out uncompressed.
+  int compression_level = kDefaultCompressionLevel;
+  size_t min_compress_size = 32;
+};
+
+// What the opening handshake decided.
+struct WebSocketSession {
+  Role role = Role::kServer;
+  std::string subprotocol;
+  std::optional<DeflateParams> deflate;
+  // Bytes that arrived right after the handshake, already read from the
+  // stream: the start of the first frames.
+  std::string initial_bytes;
+};
+
+// Why the connection ended (valid once Receive() returned a non-OK status
+// or Close() returned).
+struct WebSocketCloseInfo {
+  // The code of the Close frame that ended the connection: the peer's
+  // (1005 if it had none), or ours when we failed the connection; 1006
+  // when it ended without a Close.
+  uint16_t code = close_code::kAbnormalClosure;
+  std::string reason;
+  // Both Close frames were exchanged.
+  bool clean = false;
+};
+
+namespace internal {
+
+struct WebSocketCore;
+
+// An entry of the outgoing queue: a message, or a Ping or Close from the
+// application, or a bare wake-up for the writer (see websocket_core.h).
+struct WebSocketOutgoing {
+  enum class Kind : uint8_t { kMessage, kPing, kClose, kWake };
+
+  WebSocketOutgoing(Kind kind, Opcode opcode, std::string payload,
+                    uint16_t code = 0)
+      : kind(kind), opcode(opcode), payload(std::move(payload)), code(code) {}
+
+  Kind kind;
+  Opcode opcode;        // kMessage: kText or kBinary
+  std::string payload;  // message data, ping payload or close reason
+  uint16_t code;        // kClose
+};
+
+}  // namespace internal
+
+class WebSocketConnection {
+ public:
+  // Spawns the reader and writer tasks on the current runtime. Fails if a
+  // zlib stream cannot be set up or outside a runtime.
+  static absl::StatusOr<WebSocketConnection> Start(
+      std::unique_ptr<AnyByteStream> stream, WebSocketSession session,
+      WebSocketOptions options = {});
+  template <ByteStream S>
+  static absl::StatusOr<WebSocketConnection> Start(
+      S stream, WebSocketSession session, WebSocketOptions options = {}) {
+    return Start(MakeAnyByteStream(std::move(stream)), std::move(session),
+                 options);
+  }
+
+  WebSocketConnection(WebSocketConnection&&) noexcept;
+  WebSocketConnection& operator=(WebSocketConnection&&) noexcept;
+  WebSocketConnection(const WebSocketConnection&) = delete;
+  WebSocketConnection& operator=(const WebSocketConnection&) = delete;
+  ~WebSocketConnection();
+
+  // The next message, or the final status (see the top of this file).
+  Task<absl::StatusOr<WebSocketMessage>> Receive();
+
+  // Queues `message`, waiting while the queue is full. FailedPrecondition
+  // once the connection is closing or closed.
+  Task<absl::Status> Send(WebSocketMessage message);
+  // Queues `message` if there is room; kFull or kClosed hand it back.
+  SendResult<WebSocketMessage> TrySend(WebSocketMessage message);
+  // Queues a Ping (payload cut to 125 bytes). The Pong is not reported.
+  Task<absl::Status> Ping(std::string payload = {});
+
+  // The closing handshake. `code` must be one an endpoint may send
+  // (1000-1003, 1007-1011, 3000-4999) and `reason` valid UTF-8 of at most
+  // 123 bytes (InvalidArgument otherwise, nothing sent). OK once both
+  // Close frames were exchanged (also if the peer closed first); otherwise
+  // the final status, e.g. DeadlineExceeded for a silent peer.
+  Task<absl::Status> Close(uint16_t code = close_code::kNormal,
+                           std::string reason = {});
+
+  // Whether the connection has ended (Receive would return its status
+  // once the buffered messages are taken).
+  bool finished() const;
+  // Why it ended; meaningful once finished().
+  WebSocketCloseInfo close_info() const;
+
+  Role role() const;
+  const std::string& subprotocol() const;
+  const std::optional<DeflateParams>& deflate() const;
+
+ private:
+  WebSocketConnection() = default;
+  // Cuts the connection off: aborts both tasks, waits until they are gone
+  // and shuts the stream down.
+  Task<void> Abort();
+
+  std::shared_ptr<internal::WebSocketCore> core_;
+  Sender<internal::WebSocketOutgoing> outgoing_;
+  Receiver<WebSocketMessage> incoming_;
+  JoinHandle<void> reader_;
+};
+
+}  // namespace troupe::net
+
+#endif  // TROUPE_NET_WEBSOCKET_CONNECTION_H_

@@ -1,0 +1,82 @@
+#include "net/websocket_core.h"
+
+namespace troupe::net::internal {
+
+Task<void> DoneSignal::Wait() const { co_await token_.Cancelled(); }
+
+void WebSocketCore::PostPong(std::string payload) {
+  std::lock_guard<std::mutex> lock(mu_);
+  control_.pong = std::move(payload);
+}
+
+void WebSocketCore::PostClose(uint16_t code, std::string reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  control_.close_code = code;
+  control_.close_reason = std::move(reason);
+  control_.stop = true;
+}
+
+void WebSocketCore::PostStop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  control_.stop = true;
+}
+
+WebSocketCore::Control WebSocketCore::TakeControl() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Control taken = std::move(control_);
+  control_ = Control();
+  return taken;
+}
+
+bool WebSocketCore::MarkCloseSent() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !std::exchange(close_sent_, true);
+}
+
+bool WebSocketCore::close_sent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return close_sent_;
+}
+
+void WebSocketCore::MarkCloseWritten() {
+  std::lock_guard<std::mutex> lock(mu_);
+  close_written_ = true;
+}
+
+bool WebSocketCore::close_written() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return close_written_;
+}
+
+bool WebSocketCore::TakeShutdownDuty() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !std::exchange(shutdown_taken_, true);
+}
+
+void WebSocketCore::RecordEnd(absl::Status status, uint16_t code,
+                              std::string reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ended_) return;
+  ended_ = true;
+  status_ = std::move(status);
+  info_.code = code;
+  info_.reason = std::move(reason);
+}
+
+void WebSocketCore::MarkClean() {
+  std::lock_guard<std::mutex> lock(mu_);
+  info_.clean = true;
+}
+
+absl::Status WebSocketCore::FinalStatus() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ended_) return absl::CancelledError("the connection was aborted");
+  return status_;
+}
+
+WebSocketCloseInfo WebSocketCore::CloseInfo() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return info_;
+}
+
+}  // namespace troupe::net::internal

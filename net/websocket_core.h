@@ -1,0 +1,158 @@
+// The state a WebSocketConnection shares with its reader and writer tasks
+// (see websocket_connection.h for the design). Internal to //net.
+//
+// Who touches what:
+//  - stream: the reader calls Read, the writer WriteAll; ShutdownWrite is
+//    called once, by whoever wins TakeShutdownDuty() after both tasks are
+//    known to be done with the stream (the reader at the end of its
+//    termination protocol, or Abort() after both tasks are gone).
+//  - writer (the writer task's JoinHandle): set by Start() before the
+//    reader is spawned, then only Abort()ed (thread-safe); never awaited.
+//  - reader_done / writer_done: fired when the task's frame goes away,
+//    however it ends (returned, aborted, destroyed at runtime shutdown).
+//  - everything under `mu_`: the one-slot mailbox from the reader to the
+//    writer (pong, close, stop), whether a Close frame was sent/written,
+//    and the outcome.
+//
+// Example:
+//   core->PostPong(payload);     // reader
+//   Control c = core->TakeControl();  // writer, before each batch
+#ifndef TROUPE_NET_WEBSOCKET_CORE_H_
+#define TROUPE_NET_WEBSOCKET_CORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "channels/mpsc.h"
+#include "executor/cancellation_token.h"
+#include "executor/join_handle.h"
+#include "executor/task.h"
+#include "net/byte_stream.h"
+#include "net/websocket_connection.h"
+#include "net/websocket_parser.h"
+#include "net/websocket_writer.h"
+
+namespace troupe::net::internal {
+
+// A one-time event that any number of tasks can wait for. (A
+// CancellationToken is exactly that: Cancel() is the firing.)
+class DoneSignal {
+ public:
+  void Fire() const { token_.Cancel(); }
+  bool fired() const { return token_.IsCancelled(); }
+  // Completes once fired. A Task, so that it can go under a Timeout.
+  Task<void> Wait() const;
+
+ private:
+  CancellationToken token_;
+};
+
+// Fires a DoneSignal when destroyed. Placed in a task's frame, it fires
+// however the task ends.
+class FireOnExit {
+ public:
+  explicit FireOnExit(const DoneSignal& signal) : signal_(signal) {}
+  FireOnExit(const FireOnExit&) = delete;
+  FireOnExit& operator=(const FireOnExit&) = delete;
+  ~FireOnExit() { signal_.Fire(); }
+
+ private:
+  const DoneSignal& signal_;
+};
+
+struct WebSocketCore {
+  WebSocketCore(std::unique_ptr<AnyByteStream> stream, Role role,
+                std::string subprotocol, std::optional<DeflateParams> deflate,
+                WebSocketOptions options)
+      : stream(std::move(stream)),
+        role(role),
+        subprotocol(std::move(subprotocol)),
+        deflate(deflate),
+        options(options) {}
+
+  // What the writer must do before its next batch.
+  struct Control {
+    std::optional<std::string> pong;
+    std::optional<uint16_t> close_code;  // a Close frame to send
+    std::string close_reason;
+    bool stop = false;  // stop after this batch
+  };
+
+  // ---- reader -> writer mailbox ----
+  // A Pong for `payload`, replacing one not yet sent (RFC 6455 5.5.3).
+  void PostPong(std::string payload);
+  // A Close frame to send (unless one was sent), then stop.
+  void PostClose(uint16_t code, std::string reason);
+  // Stop without a Close frame.
+  void PostStop();
+  Control TakeControl();
+
+  // ---- close bookkeeping ----
+  // True for the one caller that gets to send the Close frame.
+  bool MarkCloseSent();
+  bool close_sent() const;
+  void MarkCloseWritten();
+  bool close_written() const;
+  // True once, for whoever shuts the stream down.
+  bool TakeShutdownDuty();
+
+  // ---- outcome ----
+  // Records how the connection ended; the first call wins.
+  void RecordEnd(absl::Status status, uint16_t code, std::string reason);
+  // Marks the close handshake complete (both Close frames exchanged).
+  void MarkClean();
+  // Receive()'s final status.
+  absl::Status FinalStatus() const;
+  WebSocketCloseInfo CloseInfo() const;
+
+  const std::unique_ptr<AnyByteStream> stream;
+  const Role role;
+  const std::string subprotocol;
+  const std::optional<DeflateParams> deflate;
+  const WebSocketOptions options;
+
+  JoinHandle<void> writer;
+  DoneSignal reader_done;
+  DoneSignal writer_done;
+  // Close() was called: Send/TrySend refuse new messages.
+  std::atomic<bool> close_requested{false};
+
+ private:
+  // Everything below is guarded by mu_ (std::mutex rather than
+  // absl::Mutex: ThreadSanitizer sees through it; Debian's Abseil is not
+  // instrumented).
+  mutable std::mutex mu_;
+  Control control_;
+  bool close_sent_ = false;
+  bool close_written_ = false;
+  bool shutdown_taken_ = false;
+  bool ended_ = false;
+  absl::Status status_;
+  WebSocketCloseInfo info_;
+};
+
+// The reader task: reads, parses, delivers messages into `incoming`,
+// posts control replies (waking the writer through `wake`), and runs the
+// termination protocol (websocket_connection.h).
+Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
+                              WebSocketParser parser,
+                              Sender<WebSocketMessage> incoming,
+                              Sender<WebSocketOutgoing> wake,
+                              std::string initial_bytes);
+
+// The writer task: drains `outgoing` and the reader's mailbox into the
+// stream until a Close frame is written, a stop is posted, every sender is
+// gone, or a write fails.
+Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
+                              WebSocketWriter writer,
+                              Receiver<WebSocketOutgoing> outgoing);
+
+}  // namespace troupe::net::internal
+
+#endif  // TROUPE_NET_WEBSOCKET_CORE_H_

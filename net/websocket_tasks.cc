@@ -1,0 +1,307 @@
+// The reader and writer tasks of a WebSocketConnection (websocket_core.h).
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "executor/sleep.h"
+#include "net/websocket_core.h"
+
+namespace troupe::net::internal {
+namespace {
+
+// Output is coalesced into one WriteAll up to about this many bytes.
+constexpr size_t kBatchBytes = size_t{64} * 1024;
+// A Close frame's reason fits in a control frame after the 2-byte code.
+constexpr size_t kMaxCloseReason = kMaxControlPayload - 2;
+
+// Why the reader stopped reading.
+struct ReadEnd {
+  enum class Kind : uint8_t { kPeerClose, kViolation, kEndOfStream, kError };
+  ReadEnd(Kind kind, uint16_t code, std::string reason)
+      : kind(kind), code(code), reason(std::move(reason)) {}
+  Kind kind;
+  uint16_t code;
+  std::string reason;  // close reason, violation, or read error
+};
+
+WebSocketOutgoing WakeItem() {
+  return WebSocketOutgoing(WebSocketOutgoing::Kind::kWake, Opcode::kClose, {});
+}
+
+std::span<uint8_t> Bytes(char* data, size_t size) {
+  return {reinterpret_cast<uint8_t*>(data), size};
+}
+
+// Reads and parses until the connection stops being readable, delivering
+// messages and posting Pongs on the way.
+Task<ReadEnd> ReadUntilEnd(WebSocketCore& core, WebSocketParser& parser,
+                           Sender<WebSocketMessage>& incoming,
+                           const Sender<WebSocketOutgoing>& wake,
+                           std::string& initial_bytes) {
+  std::vector<char> buffer(std::max<size_t>(core.options.read_buffer_size, 1));
+  std::span<uint8_t> input = Bytes(initial_bytes.data(), initial_bytes.size());
+  // Once the application stops receiving (Close() called, or the
+  // connection dropped), messages are read and dropped.
+  bool discard = false;
+  for (;;) {
+    const WebSocketEvent event = parser.Parse(input);
+    input = input.subspan(event.consumed);
+    switch (event.type) {
+      case WebSocketEventType::kNeedMore: {
+        absl::StatusOr<size_t> n = co_await core.stream->Read(buffer);
+        if (!n.ok()) {
+          co_return ReadEnd(ReadEnd::Kind::kError, close_code::kAbnormalClosure,
+                            std::string(n.status().message()));
+        }
+        if (*n == 0) {
+          co_return ReadEnd(ReadEnd::Kind::kEndOfStream,
+                            close_code::kAbnormalClosure, "");
+        }
+        input = Bytes(buffer.data(), *n);
+        break;
+      }
+      case WebSocketEventType::kText:
+      case WebSocketEventType::kBinary: {
+        if (discard) break;
+        WebSocketMessage message(event.type == WebSocketEventType::kText
+                                     ? WebSocketMessage::Type::kText
+                                     : WebSocketMessage::Type::kBinary,
+                                 std::string(event.text()));
+        // Waits while the application is behind: reading pauses here.
+        SendResult<WebSocketMessage> sent =
+            co_await incoming.Send(std::move(message));
+        if (!sent.ok()) discard = true;
+        break;
+      }
+      case WebSocketEventType::kPing:
+        core.PostPong(std::string(event.text()));
+        // kFull is fine: the writer has queued work and checks the
+        // mailbox before each batch.
+        (void)wake.TrySend(WakeItem());
+        break;
+      case WebSocketEventType::kPong:
+        break;  // unsolicited, or answering our Ping: nothing to do
+      case WebSocketEventType::kClose:
+        co_return ReadEnd(ReadEnd::Kind::kPeerClose, event.close_code,
+                          std::string(event.text()));
+      case WebSocketEventType::kError:
+        co_return ReadEnd(ReadEnd::Kind::kViolation, event.close_code,
+                          std::string(event.error));
+    }
+  }
+}
+
+std::string Describe(std::string_view what, uint16_t code,
+                     std::string_view reason) {
+  std::string text = absl::StrCat(std::string(what), " ", code);
+  if (!reason.empty()) absl::StrAppend(&text, " (", std::string(reason), ")");
+  return text;
+}
+
+// Step 1 of the termination protocol: record why, and tell the writer
+// what to do last.
+void Conclude(WebSocketCore& core, const ReadEnd& end) {
+  switch (end.kind) {
+    case ReadEnd::Kind::kPeerClose:
+      core.RecordEnd(absl::OutOfRangeError(Describe(
+                         "websocket closed with code", end.code, end.reason)),
+                     end.code, end.reason);
+      core.PostClose(CloseReplyCode(end.code), "");
+      return;
+    case ReadEnd::Kind::kViolation: {
+      const std::string text =
+          Describe("websocket failed: sent close code", end.code, end.reason);
+      core.RecordEnd(end.code == close_code::kMessageTooBig
+                         ? absl::ResourceExhaustedError(text)
+                         : absl::DataLossError(text),
+                     end.code, end.reason);
+      core.PostClose(end.code, end.reason);
+      return;
+    }
+    case ReadEnd::Kind::kEndOfStream:
+      core.RecordEnd(absl::UnavailableError(
+                         "websocket dropped: end of stream without a Close"),
+                     end.code, "");
+      core.PostStop();
+      return;
+    case ReadEnd::Kind::kError:
+      core.RecordEnd(absl::UnavailableError(absl::StrCat(
+                         "websocket dropped: read failed: ", end.reason)),
+                     end.code, "");
+      core.PostStop();
+      return;
+  }
+}
+
+// The wire payload of a Close frame: the code, then the reason cut to what
+// fits, at a UTF-8 code point boundary.
+std::string ClosePayload(uint16_t code, std::string_view reason) {
+  if (reason.size() > kMaxCloseReason) {
+    size_t cut = kMaxCloseReason;
+    while (cut > 0 && (static_cast<uint8_t>(reason[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    reason = reason.substr(0, cut);
+  }
+  std::string payload;
+  payload.push_back(static_cast<char>(code >> 8));
+  payload.push_back(static_cast<char>(code & 0xFF));
+  payload.append(reason);
+  return payload;
+}
+
+// One batch of frames for a single WriteAll.
+class Batch {
+ public:
+  Batch(WebSocketCore& core, WebSocketWriter& writer, std::string& out)
+      : core_(core), writer_(writer), out_(out) {
+    out_.clear();
+  }
+
+  // The reader's replies.
+  void AddControl(WebSocketCore::Control control) {
+    if (control.pong.has_value() && !core_.close_sent()) {
+      Append(writer_.WriteControl(Opcode::kPong, AsBytes(*control.pong)));
+    }
+    if (control.close_code.has_value()) {
+      AddClose(*control.close_code, control.close_reason);
+    }
+    if (control.stop) last_ = true;
+  }
+
+  // An entry of the outgoing queue.
+  void AddItem(const WebSocketOutgoing& item) {
+    switch (item.kind) {
+      case WebSocketOutgoing::Kind::kMessage:
+        Append(writer_.WriteMessage(item.opcode, AsBytes(item.payload)));
+        return;
+      case WebSocketOutgoing::Kind::kPing:
+        Append(writer_.WriteControl(Opcode::kPing, AsBytes(item.payload)));
+        return;
+      case WebSocketOutgoing::Kind::kClose:
+        AddClose(item.code, item.payload);
+        last_ = true;
+        return;
+      case WebSocketOutgoing::Kind::kWake:
+        return;
+    }
+  }
+
+  bool full() const { return out_.size() >= kBatchBytes; }
+  // Nothing may follow this batch.
+  bool last() const { return last_; }
+  void set_last() { last_ = true; }
+  bool has_close() const { return has_close_; }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  void AddClose(uint16_t code, std::string_view reason) {
+    last_ = true;
+    if (!core_.MarkCloseSent()) return;  // one Close frame per connection
+    const std::string payload = ClosePayload(code, reason);
+    Append(writer_.WriteControl(Opcode::kClose, AsBytes(payload)));
+    has_close_ = true;
+  }
+  void Append(absl::StatusOr<WebSocketWriter::Frame> frame) {
+    if (!frame.ok()) {
+      if (status_.ok()) status_ = frame.status();
+      last_ = true;
+      return;
+    }
+    out_.append(frame->header.view());
+    out_.append(AsChars(frame->payload));
+  }
+
+  WebSocketCore& core_;
+  WebSocketWriter& writer_;
+  std::string& out_;
+  absl::Status status_;
+  bool last_ = false;
+  bool has_close_ = false;
+};
+
+}  // namespace
+
+Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
+                              WebSocketParser parser,
+                              Sender<WebSocketMessage> incoming,
+                              Sender<WebSocketOutgoing> wake,
+                              std::string initial_bytes) {
+  FireOnExit done(core->reader_done);
+  const ReadEnd end =
+      co_await ReadUntilEnd(*core, parser, incoming, wake, initial_bytes);
+
+  // Steps 1 and 2: record why, ask the writer for its last frame.
+  Conclude(*core, end);
+  (void)wake.TrySend(WakeItem());
+  wake = Sender<WebSocketOutgoing>();
+
+  // Step 3: give the writer close_timeout to finish.
+  const absl::Status writer_finished =
+      co_await Timeout(core->options.close_timeout, core->writer_done.Wait());
+  if (!writer_finished.ok()) {
+    core->writer.Abort();
+    co_await core->writer_done.Wait();
+  }
+
+  // Step 4: both tasks are done with the stream.
+  if (core->TakeShutdownDuty()) (void)co_await core->stream->ShutdownWrite();
+  if (end.kind == ReadEnd::Kind::kPeerClose && core->close_written()) {
+    core->MarkClean();
+  }
+
+  // Step 5: Receive() sees the end once the buffered messages are taken.
+  incoming = Sender<WebSocketMessage>();
+}
+
+Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
+                              WebSocketWriter writer,
+                              Receiver<WebSocketOutgoing> outgoing) {
+  FireOnExit done(core->writer_done);
+  std::string out;
+  for (;;) {
+    std::optional<WebSocketOutgoing> item = co_await outgoing.Recv();
+    Batch batch(*core, writer, out);
+    batch.AddControl(core->TakeControl());
+    if (!item.has_value()) batch.set_last();  // every sender is gone
+    if (!batch.last()) {
+      batch.AddItem(*item);
+      // At most one queue's worth per batch, so that the connection never
+      // holds more than twice outgoing_capacity messages.
+      for (size_t taken = 1; taken < core->options.outgoing_capacity &&
+                             !batch.last() && !batch.full();
+           ++taken) {
+        absl::StatusOr<WebSocketOutgoing> next = outgoing.TryRecv();
+        if (!next.ok()) break;
+        batch.AddItem(*next);
+      }
+    }
+    if (!batch.status().ok()) {
+      core->RecordEnd(absl::InternalError(absl::StrCat(
+                          "websocket failed: cannot encode a frame: ",
+                          std::string(batch.status().message()))),
+                      close_code::kInternalError, "");
+      co_return;
+    }
+    if (!out.empty()) {
+      const absl::Status written = co_await core->stream->WriteAll(out);
+      if (!written.ok()) {
+        core->RecordEnd(absl::UnavailableError(
+                            absl::StrCat("websocket dropped: write failed: ",
+                                         std::string(written.message()))),
+                        close_code::kAbnormalClosure, "");
+        co_return;
+      }
+      if (batch.has_close()) core->MarkCloseWritten();
+    }
+    if (batch.last()) co_return;
+  }
+}
+
+}  // namespace troupe::net::internal
