@@ -79,7 +79,8 @@ Scheduler::Scheduler(SchedulerOptions options)
     : options_(std::move(options)),
       clock_(options_.clock != nullptr ? options_.clock : SystemClock::Get()),
       time_driver_(std::make_unique<TimeDriver>(clock_)),
-      shared_driver_(std::make_unique<SharedDriver>(time_driver_.get())),
+      io_driver_(std::make_unique<IoDriver>(time_driver_.get())),
+      shared_driver_(std::make_unique<SharedDriver>(io_driver_.get())),
       idle_(options_.flavor == Flavor::kCurrentThread
                 ? 1
                 : std::max(1, options_.num_workers)),

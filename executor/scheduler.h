@@ -71,6 +71,7 @@
 #include "executor/clock.h"
 #include "executor/idle.h"
 #include "executor/inject_queue.h"
+#include "executor/io_driver.h"
 #include "executor/local_queue.h"
 #include "executor/metrics.h"
 #include "executor/owned_tasks.h"
@@ -134,6 +135,7 @@ class Scheduler {
   bool OnWorkerThread() const;
 
   TimeDriver& time_driver() { return *time_driver_; }
+  IoDriver& io_driver() { return *io_driver_; }
   Clock& clock() const { return *clock_; }
   Flavor flavor() const { return options_.flavor; }
   int num_workers() const { return static_cast<int>(workers_.size()); }
@@ -194,6 +196,7 @@ class Scheduler {
   void* owner_ = nullptr;
   Clock* clock_;
   std::unique_ptr<TimeDriver> time_driver_;
+  std::unique_ptr<IoDriver> io_driver_;  // wraps time_driver_ (io_driver.h)
   std::unique_ptr<SharedDriver> shared_driver_;
   std::vector<std::unique_ptr<Worker>> workers_;
   InjectQueue inject_;

@@ -138,7 +138,8 @@ void TimeDriver::FireDue(Instant now) {
 
 void TimeDriver::Poll() { FireDue(clock_->Now()); }
 
-void TimeDriver::Park(std::optional<Duration> max_wait) {
+std::optional<Duration> TimeDriver::BeginPark(
+    std::optional<Duration> max_wait) {
   std::optional<Duration> wait = max_wait;
   if (auto next = NextDeadline(); next.has_value()) {
     parked_until_.store(TickOf(*next, true), std::memory_order_release);
@@ -147,15 +148,25 @@ void TimeDriver::Park(std::optional<Duration> max_wait) {
       if (!wait.has_value() || until < *wait) wait = until;
     }
   }
+  return wait;
+}
+
+void TimeDriver::Park(std::optional<Duration> max_wait) {
+  const std::optional<Duration> wait = BeginPark(max_wait);
   if (!wait.has_value() || wait->count() > 0) {
     internal::FutexWait(&wake_word_, 0, wait);
   }
-  parked_until_.store(UINT64_MAX, std::memory_order_release);
+  EndPark();
   wake_word_.store(0, std::memory_order_relaxed);
   FireDue(clock_->Now());
 }
 
 void TimeDriver::Unpark() {
+  // Acquire pairs with ForwardUnparkTo's release (set before any Park).
+  if (Driver* outer = outer_.load(std::memory_order_acquire)) {
+    outer->Unpark();
+    return;
+  }
   // exchange + futex: both async-signal-safe.
   if (wake_word_.exchange(1, std::memory_order_acq_rel) == 0) {
     internal::FutexWake(&wake_word_, 1);

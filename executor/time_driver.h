@@ -10,6 +10,11 @@
 //   out again (a no-op once fired), so an abandoned sleep leaves nothing.
 //   A deadline earlier than what the parked driver waits for unparks it.
 // Driving (the driver holder): Park / Poll, see Driver.
+// Wrapped (the I/O reactor, io_driver.h): a driver that blocks on its own
+//   (epoll_wait) and fires these timers calls ForwardUnparkTo(itself) once,
+//   brackets each wait with BeginPark / EndPark and then calls Poll. Every
+//   Unpark - an earlier deadline, a ManualClock move, Close - then reaches
+//   the outer driver instead of this one's futex.
 //
 // Memory ordering: the wheel and every entry's links are guarded by mu_.
 // A firing entry is unlinked and its task reference taken under mu_, and
@@ -61,6 +66,16 @@ class TimeDriver final : public Driver {
   void Poll() override;
   void Unpark() override;
 
+  // Wrapping (see above). ForwardUnparkTo is called before any Park.
+  void ForwardUnparkTo(Driver* outer) {
+    outer_.store(outer, std::memory_order_release);
+  }
+  // Returns how long a Park(max_wait) may block (nullopt: until woken),
+  // bounded by the next timer, and records that deadline for Register.
+  std::optional<Duration> BeginPark(std::optional<Duration> max_wait);
+  // The wait is over: Register no longer compares against its deadline.
+  void EndPark() { parked_until_.store(UINT64_MAX, std::memory_order_release); }
+
   // Wakes every registered timer's task without firing it (shutdown): the
   // entries stay registered until their owners deregister them.
   void Close();
@@ -86,6 +101,7 @@ class TimeDriver final : public Driver {
   // Tick the parked driver will wake at on its own (UINT64_MAX: none).
   std::atomic<uint64_t> parked_until_{UINT64_MAX};
   int clock_listener_ = -1;
+  std::atomic<Driver*> outer_{nullptr};  // see ForwardUnparkTo
 };
 
 }  // namespace troupe

@@ -1,0 +1,71 @@
+// Socket plumbing shared by TcpStream and TcpListener (not a public API):
+// errno to absl::Status, non-blocking socket creation, the runtime's
+// reactor, and the one loop every socket operation is made of.
+//
+// RetryWhenReady(io, interest, what, op) is the EAGAIN protocol of
+// executor/io_scheduled.h as a coroutine: wait until `io` is ready for
+// `interest`, run the non-blocking syscall `op` (returning a count, or -1
+// with errno), and on EAGAIN clear the readiness it saw and wait again.
+// The syscall runs right before the coroutine returns, with no suspension
+// point in between: an operation abandoned (Timeout, abort) while waiting
+// has not run its syscall, so a read consumes no bytes it does not return.
+//
+// Example:
+//   co_return co_await internal::RetryWhenReady(
+//       &io_, Interest::kRead, "read",
+//       [fd = fd_, buffer] { return ::recv(fd, buffer.data(), buffer.size(),
+//       0); });
+#ifndef TROUPE_NET_SOCKET_OPS_H_
+#define TROUPE_NET_SOCKET_OPS_H_
+
+#include <sys/types.h>
+
+#include <cerrno>
+#include <cstddef>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "executor/io_driver.h"
+#include "executor/io_readiness.h"
+#include "executor/task.h"
+#include "net/socket_address.h"
+
+namespace troupe::net::internal {
+
+// "what: strerror(err)", with the absl code errno maps to.
+absl::Status ErrnoError(absl::string_view what, int err);
+
+// The calling task's runtime reactor; FailedPrecondition outside a runtime
+// (naming `what`, the operation that needed it).
+absl::StatusOr<IoDriver*> CurrentIoDriver(absl::string_view what);
+
+// A non-blocking, close-on-exec TCP socket for `address`'s family.
+absl::StatusOr<int> OpenTcpSocket(const SocketAddress& address);
+
+// getsockname / getpeername as a SocketAddress.
+absl::StatusOr<SocketAddress> LocalAddressOf(int fd);
+absl::StatusOr<SocketAddress> PeerAddressOf(int fd);
+
+inline bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+template <typename Op>
+Task<absl::StatusOr<std::size_t>> RetryWhenReady(const IoRegistration* io,
+                                                 Interest interest,
+                                                 const char* what, Op op) {
+  for (;;) {
+    const ReadyEvent seen = co_await io->Ready(interest);
+    const ssize_t n = op();
+    if (n >= 0) co_return static_cast<std::size_t>(n);
+    const int err = errno;
+    if (WouldBlock(err)) {
+      io->ClearReadiness(interest, seen);
+    } else if (err != EINTR) {
+      co_return ErrnoError(what, err);
+    }
+  }
+}
+
+}  // namespace troupe::net::internal
+
+#endif  // TROUPE_NET_SOCKET_OPS_H_
