@@ -42,8 +42,7 @@
 //
 // Example - an actor loop:
 //   for (;;) {
-//     auto r = co_await Select(OnRecv(mailbox),
-//     OnSleep(std::chrono::seconds(1)),
+//     auto r = co_await Select(OnRecv(mailbox), OnSleep(1s),
 //                              OnCancelled(stop));
 //     switch (r.index()) {
 //       case 0:
