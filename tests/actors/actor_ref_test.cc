@@ -1,0 +1,165 @@
+// References: what ActorRef<A> accepts is decided at compile time; refs
+// compare and hash by actor identity; a WeakActorRef does not keep its
+// actor alive.
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <unordered_set>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "absl/hash/hash_testing.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "actors/actor.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/actors/actor_test_util.h"
+#include "tests/runtime_flavours.h"
+
+namespace troupe::test {
+namespace {
+
+// ---- compile-time typing ----
+
+struct Unrelated {};
+
+template <typename Ref, typename M>
+concept CanSend = requires(const Ref& ref, M m) {
+  ref.Send(std::move(m));
+};
+template <typename Ref, typename M>
+concept CanTrySend = requires(const Ref& ref, M m) {
+  ref.TrySend(std::move(m));
+};
+
+// What the headers expose: Handles<A, M> says whether A handles M.
+static_assert(Handles<Counter, Increment>);
+static_assert(Handles<Counter, Get>);
+static_assert(Handles<Counter, Nap>);
+static_assert(!Handles<Counter, Unrelated>);
+static_assert(!Handles<Counter, std::string>);
+static_assert(CanSend<ActorRef<Counter>, Increment>);
+static_assert(CanTrySend<ActorRef<Counter>, Increment>);
+// Asks are typed by the handler: R for `R Handle(M)` and `Task<R>
+// Handle(M)`, a plain Status for a void handler.
+static_assert(
+    std::is_same_v<decltype(std::declval<ActorRef<Counter>&>().Ask(Get{})),
+                   Task<absl::StatusOr<int>>>);
+static_assert(
+    std::is_same_v<decltype(std::declval<ActorRef<Counter>&>().Ask(Nap{})),
+                   Task<absl::StatusOr<int>>>);
+static_assert(std::is_same_v<
+              decltype(std::declval<ActorRef<Counter>&>().Ask(Increment{})),
+              Task<absl::Status>>);
+
+// BUG: Send/TrySend reject an unhandled message only with a static_assert
+// inside their bodies, so a requires-expression (or any SFINAE check)
+// still sees `ref.Send(Unrelated{})` as valid: generic code cannot ask
+// whether a reference accepts a message. Constraining them (`requires
+// Handles<A, M>`) would make these false. (For Ask it is worse: the
+// return type is deduced from the handler, so even asking is a hard
+// error, which is why no CanAsk check is here.)
+TEST(ActorRefTyping, DISABLED_ARequiresExpressionSeesUnhandledMessagesRefused) {
+  EXPECT_FALSE((CanSend<ActorRef<Counter>, Unrelated>));
+  EXPECT_FALSE((CanTrySend<ActorRef<Counter>, Unrelated>));
+}
+
+// ---- identity ----
+
+template <typename F>
+using ActorRefTest = EveryRuntimeTest<F>;
+TYPED_TEST_SUITE(ActorRefTest, RuntimeFlavours);
+
+TYPED_TEST(ActorRefTest, RefsToOneActorAreEqualAndHashAlike) {
+  ActorSystem& system = this->env_.system();
+  ActorRef<Counter> a = system.template Spawn<Counter>();
+  // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the point
+  ActorRef<Counter> a_copy = a;
+  ActorRef<Counter> b = system.template Spawn<Counter>();
+  EXPECT_EQ(a, a_copy);
+  EXPECT_FALSE(a == b);
+  EXPECT_EQ(absl::Hash<ActorRef<Counter>>()(a),
+            absl::Hash<ActorRef<Counter>>()(a_copy));
+  EXPECT_EQ(std::hash<ActorRef<Counter>>()(a),
+            std::hash<ActorRef<Counter>>()(a_copy));
+  EXPECT_TRUE(absl::VerifyTypeImplementsAbslHashCorrectly(
+      {a, a_copy, b, ActorRef<Counter>()}));
+  absl::flat_hash_set<ActorRef<Counter>> flat = {a, a_copy, b};
+  std::unordered_set<ActorRef<Counter>> std_set = {a, a_copy, b};
+  EXPECT_EQ(flat.size(), 2u);
+  EXPECT_EQ(std_set.size(), 2u);
+  EXPECT_TRUE(flat.contains(a_copy));
+}
+
+TYPED_TEST(ActorRefTest, SelfIsEqualToTheSpawnersRef) {
+  ActorRef<Counter> a = this->env_.system().template Spawn<Counter>();
+  absl::StatusOr<ActorRef<Counter>> self =
+      this->env_.Run(a.RunOnActor([](Counter& c) { return c.Self(); }));
+  ASSERT_TRUE(self.ok()) << self.status();
+  EXPECT_EQ(*self, a);
+  EXPECT_EQ(self->id(), a.id());
+}
+
+TYPED_TEST(ActorRefTest, ADefaultRefIsInvalidAndEqualToAnotherDefault) {
+  ActorRef<Counter> none;
+  EXPECT_FALSE(none.valid());
+  EXPECT_FALSE(static_cast<bool>(none));
+  EXPECT_EQ(none, ActorRef<Counter>());
+  ActorRef<Counter> a = this->env_.system().template Spawn<Counter>();
+  EXPECT_TRUE(a.valid());
+  EXPECT_FALSE(a == none);
+}
+
+// ---- weak references ----
+
+TYPED_TEST(ActorRefTest, AWeakRefGivesAWorkingRefWhileTheActorLives) {
+  ActorRef<Counter> a = this->env_.system().template Spawn<Counter>();
+  WeakActorRef<Counter> weak(a);
+  EXPECT_EQ(weak.id(), a.id());
+  ActorRef<Counter> again = weak.Lock();
+  ASSERT_TRUE(again.valid());
+  EXPECT_EQ(again, a);
+  ASSERT_TRUE(again.TrySend(Increment{2}).ok());
+  absl::StatusOr<int> n = a.BlockingAsk(this->env_.runtime(), Get{});
+  EXPECT_EQ(n.value_or(-1), 2);
+}
+
+TYPED_TEST(ActorRefTest, AWeakRefDoesNotKeepTheActorAlive) {
+  auto log = NewLog();
+  ActorRef<Counter> a = this->env_.system().template SpawnNamed<Counter>(
+      SpawnOptions{.name = "weakly"}, log);
+  WeakActorRef<Counter> weak(a);
+  std::shared_ptr<CellBase> cell = a.cell();  // to wait; not a reference
+  ASSERT_TRUE(a.TrySend(Increment{5}).ok());
+  a = ActorRef<Counter>();  // the last strong reference
+  this->env_.Run(AwaitTermination(cell));
+  EXPECT_FALSE(weak.Lock().valid());
+  // It drained what it had before stopping.
+  EXPECT_GE(log->IndexOf("weakly stop count=5"), 0)
+      << ::testing::PrintToString(log->Lines());
+  EXPECT_TRUE(cell->termination_reason().ok());
+}
+
+TYPED_TEST(ActorRefTest, ADefaultWeakRefLocksToNothing) {
+  EXPECT_FALSE(WeakActorRef<Counter>().Lock().valid());
+  EXPECT_EQ(WeakActorRef<Counter>().id(), 0u);
+}
+
+// BUG: WeakActorRef::Lock promises "a strong reference, if the actor can
+// still receive messages", but while any strong reference is left it
+// hands out a valid-looking one to an actor that has stopped (its mailbox
+// is closed; sends through it fail with FailedPrecondition). Lookup, by
+// contrast, checks for termination and says NotFound.
+TYPED_TEST(ActorRefTest, DISABLED_AWeakRefToAStoppedActorLocksToNothing) {
+  ActorRef<Counter> a = this->env_.system().template Spawn<Counter>();
+  WeakActorRef<Counter> weak(a);
+  RequestStop(a);
+  this->env_.Run(AwaitTermination(a.cell()));
+  EXPECT_FALSE(weak.Lock().valid());
+}
+
+}  // namespace
+}  // namespace troupe::test
