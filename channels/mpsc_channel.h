@@ -173,7 +173,7 @@ class MpscChannel {
     {
       std::lock_guard<SpinLock> guard(lock_);
       if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
-      if (waiters_head_ != nullptr || Occupied() >= capacity_) {
+      if (waiters_head_ != nullptr || !HasRoomLocked()) {
         return PushResult::kFull;
       }
       queue_.PushWith(make, pool_);
@@ -189,7 +189,7 @@ class MpscChannel {
   PushResult TryReserveSlot() {
     std::lock_guard<SpinLock> guard(lock_);
     if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
-    if (waiters_head_ != nullptr || Occupied() >= capacity_) {
+    if (waiters_head_ != nullptr || !HasRoomLocked()) {
       return PushResult::kFull;
     }
     sent_.store(sent_.load(std::memory_order_relaxed) + 1,
@@ -207,7 +207,7 @@ class MpscChannel {
     {
       std::lock_guard<SpinLock> guard(lock_);
       if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
-      if (waiters_head_ == nullptr && Occupied() < capacity_) {
+      if (waiters_head_ == nullptr && HasRoomLocked()) {
         AcceptLocked(w);
         if (Waker rx = TakeReceiverLocked()) batch.Add(std::move(rx));
         result = PushResult::kPushed;
@@ -449,6 +449,20 @@ class MpscChannel {
            released_.load(std::memory_order_relaxed);
   }
 
+  // Under the lock: whether one more value fits. Counts against a snapshot
+  // of received_ first, and reads the receiver's cache line again only when
+  // the snapshot says full: received_ only grows, so the snapshot can only
+  // under-state the room, never over-fill the channel - and senders stop
+  // pulling that line across cores on every push. (A sender about to sleep
+  // re-checks with Occupied(), a fresh read, as the Dekker note requires.)
+  bool HasRoomLocked() {
+    const uint64_t used = sent_.load(std::memory_order_relaxed) -
+                          released_.load(std::memory_order_relaxed);
+    if (used - received_snapshot_ < capacity_) return true;
+    received_snapshot_ = received_.load(std::memory_order_seq_cst);
+    return used - received_snapshot_ < capacity_;
+  }
+
   void PushLocked(T&& value) {
     queue_.Push(std::move(value), pool_);
     sent_.store(sent_.load(std::memory_order_relaxed) + 1,
@@ -541,9 +555,10 @@ class MpscChannel {
   std::atomic<uint64_t> sent_{0};                  // written under lock_
   std::atomic<uint64_t> released_{0};              // written under lock_
   std::atomic<uint64_t> permits_out_{0};           // written under lock_
+  uint64_t received_snapshot_ = 0;                 // guarded by lock_
+  std::atomic<bool> closed_{false};                // written under lock_
   alignas(64) std::atomic<uint64_t> received_{0};  // receiver only
   std::atomic<bool> has_waiters_{false};
-  std::atomic<bool> closed_{false};
   std::atomic<int64_t> senders_{1};
   std::atomic<int64_t> refs_{2};  // one Sender + the Receiver
   // Receiver-owned.

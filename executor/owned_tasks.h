@@ -4,7 +4,10 @@
 //
 // Sharded intrusive doubly-linked lists, each behind a spin lock: a worker
 // inserts into its own shard, so the lock is almost never contended; a task
-// is removed from the shard it was inserted into (owned_shard_).
+// is removed from the shard it was inserted into (owned_shard_). Threads
+// outside the runtime rotate over kOutsideShards further shards, one per
+// spawn, so a worker unlinking a finished task rarely holds the lock the
+// spawning thread needs next.
 //
 // Contract (any thread):
 //   Insert(task)   adds a task; false once Close() has been called (the
@@ -32,13 +35,26 @@ namespace troupe {
 
 class OwnedTasks {
  public:
-  explicit OwnedTasks(uint32_t num_shards)
-      : num_shards_(num_shards), shards_(new Shard[num_shards]) {}
+  static constexpr uint32_t kOutsideShards = 8;  // a power of two
+
+  // One shard per worker plus the outside threads' shards.
+  explicit OwnedTasks(uint32_t num_workers)
+      : num_workers_(num_workers),
+        num_shards_(num_workers + kOutsideShards),
+        shards_(new Shard[num_workers + kOutsideShards]) {}
+
+  // The shard for a spawn by worker `worker_index`, or by a thread outside
+  // the runtime (`worker_index` < 0) whose spawn counter is `outside_seq`.
+  uint32_t ShardFor(int worker_index, uint32_t outside_seq) const {
+    return worker_index >= 0
+               ? static_cast<uint32_t>(worker_index)
+               : num_workers_ + (outside_seq & (kOutsideShards - 1));
+  }
   OwnedTasks(const OwnedTasks&) = delete;
   OwnedTasks& operator=(const OwnedTasks&) = delete;
 
-  bool Insert(TaskHeader* task, uint32_t shard_hint) {
-    const uint32_t index = shard_hint % num_shards_;
+  // `index` comes from ShardFor.
+  bool Insert(TaskHeader* task, uint32_t index) {
     Shard& shard = shards_[index];
     std::lock_guard<internal::SpinLock> guard(shard.lock);
     // Checked under the shard lock: Close() takes every shard lock after
@@ -104,6 +120,7 @@ class OwnedTasks {
     task->owned_shard_ = kNotListed;
   }
 
+  const uint32_t num_workers_;
   const uint32_t num_shards_;
   std::unique_ptr<Shard[]> shards_;
   std::atomic<bool> closed_{false};

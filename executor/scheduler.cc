@@ -26,11 +26,9 @@ void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
                 std::memory_order_relaxed);
 }
 
-uint32_t ThreadShardHint() {
-  static std::atomic<uint32_t> next{0};
-  thread_local uint32_t hint = next.fetch_add(1, std::memory_order_relaxed);
-  return hint;
-}
+// Spawns made by this thread outside any runtime (rotates its owned-task
+// shard).
+thread_local uint32_t tls_outside_spawns = 0;
 
 }  // namespace
 
@@ -84,7 +82,7 @@ Scheduler::Scheduler(SchedulerOptions options)
       idle_(options_.flavor == Flavor::kCurrentThread
                 ? 1
                 : std::max(1, options_.num_workers)),
-      owned_(static_cast<uint32_t>(std::max(1, options_.num_workers)) * 4) {
+      owned_(static_cast<uint32_t>(std::max(1, options_.num_workers))) {
   const int n = options_.flavor == Flavor::kCurrentThread
                     ? 1
                     : std::max(1, options_.num_workers);
@@ -120,8 +118,8 @@ void Scheduler::Spawn(TaskHeader* task) {
   task->scheduler_ = this;
   Context& c = Ctx();
   Worker* w = c.scheduler == this ? c.worker : nullptr;
-  const uint32_t shard =
-      w != nullptr ? static_cast<uint32_t>(w->index) : ThreadShardHint();
+  const uint32_t shard = owned_.ShardFor(w != nullptr ? w->index : -1,
+                                         tls_outside_spawns++);
   if (!owned_.Insert(task, shard)) {
     // Shut down (step 1): the task never runs. It was never listed, so drop
     // the owned reference here; CancelTask drops the queue reference.
@@ -377,17 +375,25 @@ void Scheduler::FinishTask(TaskHeader* task, bool holds_run_ref) {
 // ---- parking ---------------------------------------------------------------
 
 bool Scheduler::WorkAppearedWhileSpinning(const Worker* w) const {
+  // While spinning, look only at work meant for this worker: its own queue
+  // and LIFO slot (a task it woke, or one pushed back to it) and the
+  // injection queue. Another worker's queue is looked at once, at the end:
+  // stealing the instant a busy peer queues a task would split the two
+  // sides of a channel across cores, and every message would then move a
+  // cache line; a peer whose queue stays non-empty for the whole spin has
+  // more than it can run, and then stealing pays.
   const uint64_t start = NowNs();
   for (int i = 1;; ++i) {
     if (!inject_.IsEmpty() || w->lifo != nullptr || !w->queue.IsEmpty()) {
       return true;
     }
-    for (const auto& other : workers_) {
-      if (other.get() != w && !other->queue.IsEmpty()) return true;
-    }
     internal::CpuRelax();
-    if (i % 16 == 0 && NowNs() - start > kParkSpinNs) return false;
+    if (i % 16 == 0 && NowNs() - start > kParkSpinNs) break;
   }
+  for (const auto& other : workers_) {
+    if (other.get() != w && !other->queue.IsEmpty()) return true;
+  }
+  return false;
 }
 
 void Scheduler::Park(Worker* w) {

@@ -16,8 +16,10 @@
 //   - a Parker: idle workers block in the kernel - on their own futex, or
 //     in the shared Driver (timers, I/O) if they win it. They never spin
 //     while idle: a worker that runs dry spins at most kParkSpinNs
-//     (watching the queues) before it parks, because work usually comes
-//     back within microseconds and a futex sleep plus wake costs more.
+//     (watching its own queue and the injection queue; its peers' queues
+//     only once, at the end, so a busy peer keeps its message-passing
+//     pairs on one core) before it parks, because work usually comes back
+//     within microseconds and a futex sleep plus wake costs more.
 // Shared:
 //   - the InjectQueue, where spawns and wake-ups from outside the workers
 //     land. A worker looks at it first every kGlobalQueueInterval ticks
