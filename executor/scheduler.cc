@@ -118,8 +118,8 @@ void Scheduler::Spawn(TaskHeader* task) {
   task->scheduler_ = this;
   Context& c = Ctx();
   Worker* w = c.scheduler == this ? c.worker : nullptr;
-  const uint32_t shard = owned_.ShardFor(w != nullptr ? w->index : -1,
-                                         tls_outside_spawns++);
+  const uint32_t shard =
+      owned_.ShardFor(w != nullptr ? w->index : -1, tls_outside_spawns++);
   if (!owned_.Insert(task, shard)) {
     // Shut down (step 1): the task never runs. It was never listed, so drop
     // the owned reference here; CancelTask drops the queue reference.
