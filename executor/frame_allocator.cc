@@ -157,8 +157,22 @@ struct ThreadCache {
     stats.cached_bytes = 0;
   }
 
+  // BatchCount(cls) new blocks, linked. Each is allocated separately (the
+  // full class size), so any thread can cache or delete it on its own.
+  static FreeBlock* NewBatch(std::size_t cls) {
+    FreeBlock* head = nullptr;
+    for (int i = 0; i < BatchCount(cls); ++i) {
+      auto* block = static_cast<FreeBlock*>(::operator new(ClassBytes(cls)));
+      SetLinks(block, head, nullptr);
+      PoisonFree(block, cls);
+      head = block;
+    }
+    return head;
+  }
+
   void* Allocate(std::size_t cls) {
     Lists& l = lists[cls];
+    bool missed = false;
     if (l.current == nullptr) {
       if (l.spare != nullptr) {
         l.current = l.spare;
@@ -168,9 +182,16 @@ struct ThreadCache {
         stats.cached_bytes += ClassBytes(cls) * BatchCount(cls);
         ++stats.transfers_in;
       } else {
+        // A miss refills a whole batch from the system, not one block: a
+        // thread that allocates what another frees (a channel's producer
+        // and consumer on two workers) then needs a handful of misses to
+        // build the stock that circulates, rather than one miss per block
+        // for as long as the stock is short - so a warm program really
+        // stops calling operator new.
         ++stats.misses;
-        // Always the full class size, so any thread can cache the block.
-        return ::operator new(ClassBytes(cls));
+        missed = true;
+        l.current = NewBatch(cls);
+        stats.cached_bytes += ClassBytes(cls) * BatchCount(cls);
       }
       l.count = BatchCount(cls);
     }
@@ -178,7 +199,7 @@ struct ThreadCache {
     l.current = Next(block);
     --l.count;
     stats.cached_bytes -= ClassBytes(cls);
-    ++stats.hits;
+    if (!missed) ++stats.hits;
     UnpoisonForUse(block, cls);
     return block;
   }

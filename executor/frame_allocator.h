@@ -60,7 +60,7 @@ struct FrameCacheStats {
   uint64_t hits = 0;           // allocations served from the thread's lists
   uint64_t transfers_in = 0;   // batches taken from the global cache
   uint64_t transfers_out = 0;  // batches given to the global cache
-  uint64_t misses = 0;         // allocations that called ::operator new
+  uint64_t misses = 0;  // allocations that refilled a batch from the system
   std::size_t cached_bytes = 0;
 };
 FrameCacheStats ThisThreadFrameCacheStats();

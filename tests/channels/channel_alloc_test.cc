@@ -6,11 +6,11 @@
 //   - 100,000 watch changes awaited by a receiver task,
 //   - 100,000 selects over a mailbox and a timer.
 // Every scenario runs on both runtime flavours: the current-thread runtime
-// and a multi-thread runtime with one worker. (With two workers a task may
+// and a multi-thread runtime with one worker. With two workers a task may
 // run on either thread, and the mpsc channel's spare blocks - recycled
 // through the per-thread frame caches, which even out between threads only
-// in batches - can still miss a thread's cache now and then: a bounded
-// number of allocations, but not a deterministic zero.)
+// in batches - can still miss a thread's cache a few times: a separate test
+// bounds that to a few batch refills per million messages.
 //
 // Not run under the sanitizers (see BUILD.bazel): they replace operator
 // new and delete themselves.
@@ -118,7 +118,7 @@ class ChannelAllocTest : public ::testing::Test {
 using Flavours = ::testing::Types<OneWorker, test::CurrentThread>;
 TYPED_TEST_SUITE(ChannelAllocTest, Flavours);
 
-constexpr int64_t kWarmUp = 20'000;
+constexpr int64_t kWarmUp = 100'000;
 constexpr int64_t kMessages = 1'000'000;
 
 // What a measured run saw: allocations inside the window, and a checksum
@@ -151,25 +151,43 @@ Task<void> ProduceMpsc(Sender<int64_t> tx, int64_t n) {
   }
 }
 
+Task<Window> MillionMpscMessages() {
+  auto [tx, rx] = MakeMpsc<int64_t>(128).value();
+  JoinHandle<void> producer =
+      Spawn(ProduceMpsc(std::move(tx), kWarmUp + kMessages));
+  for (int64_t i = 0; i < kWarmUp; ++i) (void)co_await rx.Recv();
+  Window w;
+  const uint64_t before = Allocations();
+  for (int64_t i = 0; i < kMessages; ++i) {
+    std::optional<int64_t> v = co_await rx.Recv();
+    w.sum += v.value_or(-kMessages);
+  }
+  w.allocations = Allocations() - before;
+  co_await producer;
+  co_return w;
+}
+constexpr int64_t kMpscSum =
+    (kWarmUp + kWarmUp + kMessages - 1) * kMessages / 2;
+
 TYPED_TEST(ChannelAllocTest, AMillionMpscMessagesAllocateNothingOnceWarm) {
-  auto body = []() -> Task<Window> {
-    auto [tx, rx] = MakeMpsc<int64_t>(128).value();
-    JoinHandle<void> producer =
-        Spawn(ProduceMpsc(std::move(tx), kWarmUp + kMessages));
-    for (int64_t i = 0; i < kWarmUp; ++i) (void)co_await rx.Recv();
-    Window w;
-    const uint64_t before = Allocations();
-    for (int64_t i = 0; i < kMessages; ++i) {
-      std::optional<int64_t> v = co_await rx.Recv();
-      w.sum += v.value_or(-kMessages);
-    }
-    w.allocations = Allocations() - before;
-    co_await producer;
-    co_return w;
-  };
-  const Window w = this->runtime_.BlockOn(body());
+  const Window w = this->runtime_.BlockOn(MillionMpscMessages());
   EXPECT_EQ(w.allocations, 0u);
-  EXPECT_EQ(w.sum, (kWarmUp + kWarmUp + kMessages - 1) * kMessages / 2);
+  EXPECT_EQ(w.sum, kMpscSum);
+}
+
+// With two workers the producer and the consumer may run on different
+// threads, and move: the channel's spare blocks then circulate through the
+// per-thread frame caches, whose stock grows by a whole batch (~25 blocks)
+// whenever a thread finds none - a few times in a program's life, at
+// moments that depend on where tasks run. So the bound here is a handful of
+// batch refills in a million messages (one allocation per block would be
+// over 30,000; per message, a million).
+TEST(ChannelAllocTwoWorkersTest,
+     AMillionMpscMessagesAllocateAtMostAFewBatches) {
+  Runtime runtime({.flavor = Flavor::kMultiThread, .worker_threads = 2});
+  const Window w = runtime.BlockOn(MillionMpscMessages());
+  EXPECT_LE(w.allocations, 100u);
+  EXPECT_EQ(w.sum, kMpscSum);
 }
 
 Task<void> ProduceBroadcast(const BroadcastSender<int64_t>* tx, int64_t n) {
