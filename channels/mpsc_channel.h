@@ -42,6 +42,7 @@
 #ifndef TROUPE_CHANNELS_MPSC_CHANNEL_H_
 #define TROUPE_CHANNELS_MPSC_CHANNEL_H_
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -115,6 +116,7 @@ class MpscChannel {
   explicit MpscChannel(std::size_t capacity)
       : capacity_(capacity),
         pool_(BlockSlots(capacity)),
+        waiting_batch_(std::clamp<uint64_t>(capacity / 4, 1, 4)),
         local_pool_(BlockSlots(capacity)) {}
   MpscChannel(const MpscChannel&) = delete;
   MpscChannel& operator=(const MpscChannel&) = delete;
@@ -303,12 +305,7 @@ class MpscChannel {
   std::optional<T> TryPop() {
     if (local_.empty() && !Refill()) return std::nullopt;
     std::optional<T> value = local_.Pop(local_pool_);
-    // Room is given back in batches (one seq_cst store per kConsumedBatch
-    // messages), at once when the batch runs dry or a sender is waiting.
-    if (++unreported_ >= kConsumedBatch || local_.empty() ||
-        has_waiters_.load(std::memory_order_relaxed)) {
-      Consumed(std::exchange(unreported_, 0));
-    }
+    ReportConsumed();
     return value;
   }
 
@@ -321,10 +318,7 @@ class MpscChannel {
   }
   void PopFront() {
     local_.DropFront(local_pool_);
-    if (++unreported_ >= kConsumedBatch || local_.empty() ||
-        has_waiters_.load(std::memory_order_relaxed)) {
-      Consumed(std::exchange(unreported_, 0));
-    }
+    ReportConsumed();
   }
 
   // True once closed (or without senders) and fully drained. Call after
@@ -526,6 +520,20 @@ class MpscChannel {
     return !local_.empty();
   }
 
+  // Receiver, after each value taken: gives room back in batches - one
+  // seq_cst store per kConsumedBatch values, or per waiting_batch_ values
+  // while senders wait (each report then takes the lock to admit them, so
+  // admitting one per value would hand the lock across cores per message)
+  // - and at once when the receiver's batch runs dry.
+  void ReportConsumed() {
+    ++unreported_;
+    if (unreported_ >= kConsumedBatch || local_.empty() ||
+        (unreported_ >= waiting_batch_ &&
+         has_waiters_.load(std::memory_order_relaxed))) {
+      Consumed(std::exchange(unreported_, 0));
+    }
+  }
+
   // Receiver: `n` values left the channel; admit waiting senders.
   void Consumed(uint64_t n) {
     // seq_cst store then seq_cst load: the receiver's half of the Dekker
@@ -563,6 +571,9 @@ class MpscChannel {
   std::atomic<int64_t> refs_{2};  // one Sender + the Receiver
   // Receiver-owned.
   static constexpr uint64_t kConsumedBatch = 16;
+  // A quarter of the capacity, 1 to 4: a tiny channel's waiting senders
+  // are admitted as soon as there is room for one.
+  const uint64_t waiting_batch_;
   uint64_t unreported_ = 0;
   alignas(64) BlockChain<T> local_;
   BlockPool<T> local_pool_;
