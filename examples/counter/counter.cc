@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "actors/actor.h"
 #include "executor/runtime.h"
+#include "tools/cli/flags.h"
 
 ABSL_FLAG(int, senders, 4, "number of concurrent sender tasks");
 ABSL_FLAG(int, increments, 100000, "increments each sender tells");
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
       "A counter actor told to increment by concurrent senders, then asked "
       "for its count.\nUsage: counter [--senders=N] [--increments=N] "
       "[--worker_threads=N]");
-  absl::ParseCommandLine(argc, argv);
+  troupe::ParseFlags(argc, argv);
   return troupe::RunMain(
       AsyncMain, {.worker_threads = absl::GetFlag(FLAGS_worker_threads)});
 }
