@@ -28,16 +28,21 @@
 //     order sent.
 //   - ActorRef<A> accepts only messages A handles: anything else is a
 //     compile error naming the message type.
-//   - Failure: a handler that throws fails the actor; its parent's
-//     SupervisorStrategy restarts it (fresh state, same mailbox), stops it,
-//     resumes it or escalates. An ask whose handler threw completes with
+//   - Failure: a handler that throws, or returns a non-OK absl::Status
+//     (`absl::Status Handle(M)` or `Task<absl::Status> Handle(M)`), fails
+//     the actor; its parent's SupervisorStrategy restarts it (fresh
+//     state, same mailbox, no timers of the old instance), stops it,
+//     resumes it or escalates. An ask whose handler failed completes with
 //     HandlerFailed; asks still queued when an actor stops complete with
 //     ActorStopped. Asks never hang.
 //   - Lifecycle hooks, all optional, each a plain function or a coroutine:
 //     OnStart(), OnStop(), OnRestart(absl::Status why).
-//   - An actor stops when it calls Stop(), when its parent stops, at system
-//     shutdown, or once no ActorRef to it remains and its mailbox is empty.
-//     WeakActorRef does not keep it alive.
+//   - An actor stops when it calls Stop(), when someone calls Stop() on a
+//     reference to it, when its parent stops, at system shutdown, or once
+//     no ActorRef to it remains and its mailbox is empty (WeakActorRef
+//     does not keep it alive). An actor still busy at the shutdown
+//     deadline is aborted: its pending asks fail with ActorStopped and
+//     its watchers are told (actor_cell.h, "Abort").
 //   - Inside an actor (handlers and hooks; not the constructor): Self(),
 //     Stop(), SpawnChild<C>(...), SendAfter, SendInterval, CancelTimer,
 //     Watch, Link, system().
@@ -111,40 +116,44 @@ class Actor {
   }
 
   // Sends `message` to this actor after `delay`, through the control lane
-  // (never blocked by a full mailbox). Cancelled when the actor stops.
+  // (never blocked by a full mailbox). Cancelled when the actor stops or
+  // is restarted (the fresh instance starts without timers).
   template <typename M>
   TimerId SendAfter(Duration delay, M message) {
     static_assert(Handles<Derived, M>, "SendAfter: no Handle(M) for M");
     auto cell = Cell()->weak_from_this_typed();
-    return Cell()->AddTimer(Spawn([](std::weak_ptr<ActorCell<Derived>> weak,
-                                     Duration d, M m) -> Task<void> {
-      co_await SleepFor(d);
-      if (auto c = weak.lock()) {
-        c->PushControl(
-            std::make_unique<typename ActorCell<Derived>::TimerMessage>(
-                internal::Envelope<Derived>::Tell(std::move(m))));
-      }
-    }(std::move(cell), delay, std::move(message))));
+    return Cell()->AddTimer(
+        Spawn([](std::weak_ptr<ActorCell<Derived>> weak, uint64_t epoch,
+                 Duration d, M m) -> Task<void> {
+          co_await SleepFor(d);
+          if (auto c = weak.lock()) {
+            c->PushControl(
+                std::make_unique<typename ActorCell<Derived>::TimerMessage>(
+                    internal::Envelope<Derived>::Tell(std::move(m)), epoch));
+          }
+        }(std::move(cell), Cell()->timer_epoch(), delay, std::move(message))));
   }
 
   // Sends a copy of `message` every `period` (first after one period).
+  // Cancelled like SendAfter.
   template <typename M>
   TimerId SendInterval(Duration period, M message) {
     static_assert(Handles<Derived, M>, "SendInterval: no Handle(M) for M");
     auto cell = Cell()->weak_from_this_typed();
-    return Cell()->AddTimer(Spawn([](std::weak_ptr<ActorCell<Derived>> weak,
-                                     Duration p, M m) -> Task<void> {
-      Interval every(p, MissedTick::kSkip);
-      co_await every.Tick();  // the first tick is immediate
-      for (;;) {
-        co_await every.Tick();
-        auto c = weak.lock();
-        if (!c) co_return;
-        c->PushControl(
-            std::make_unique<typename ActorCell<Derived>::TimerMessage>(
-                internal::Envelope<Derived>::Tell(M(m))));
-      }
-    }(std::move(cell), period, std::move(message))));
+    return Cell()->AddTimer(
+        Spawn([](std::weak_ptr<ActorCell<Derived>> weak, uint64_t epoch,
+                 Duration p, M m) -> Task<void> {
+          Interval every(p, MissedTick::kSkip);
+          co_await every.Tick();  // the first tick is immediate
+          for (;;) {
+            co_await every.Tick();
+            auto c = weak.lock();
+            if (!c) co_return;
+            c->PushControl(
+                std::make_unique<typename ActorCell<Derived>::TimerMessage>(
+                    internal::Envelope<Derived>::Tell(M(m)), epoch));
+          }
+        }(std::move(cell), Cell()->timer_epoch(), period, std::move(message))));
   }
 
   void CancelTimer(TimerId id) { Cell()->CancelTimer(id); }

@@ -22,6 +22,24 @@
 //   4. OnStop() runs, the instance is destroyed;
 //   5. watchers get Terminated, the parent forgets the child, the registry
 //      forgets the name, Terminated() completes.
+//
+// Abort (AbortRunner: the shutdown deadline passed, or the system went
+// away without a shutdown): the runner's frame is destroyed at its next
+// suspension point, and with it whatever handler or hook it was awaiting.
+// Its last parameter, a RunnerGuard, then finishes what Terminate() would
+// have done, without awaiting anything:
+//   1. timers are cancelled; the mailbox closes and is dropped, the
+//      message in hand included, so every ask queued or in progress is
+//      answered "actor stopped" (and senders waiting for room fail);
+//   2. the instance is destroyed (OnStop does not run: nothing can be
+//      awaited in a destructor);
+//   3. children are asked to stop (not awaited);
+//   4. step 5 above, with an Aborted reason.
+// The guard is a parameter, not a local, so this holds even for a runner
+// aborted before it first ran.
+//
+// Restart: the old instance's timers are cancelled with it, and a timer
+// message it left on the control lane is dropped (timer_epoch_).
 #ifndef TROUPE_ACTORS_ACTOR_CELL_H_
 #define TROUPE_ACTORS_ACTOR_CELL_H_
 
@@ -106,14 +124,24 @@ class ActorCell final : public CellBase {
   void Start(Scheduler& scheduler) {
     std::shared_ptr<ActorCell> self =
         std::static_pointer_cast<ActorCell>(shared_from_this());
-    runner_ = JoinHandle<void>(internal::SpawnOn(scheduler, Run(self), true));
+    runner_ = JoinHandle<void>(
+        internal::SpawnOn(scheduler, Run(RunnerGuard(std::move(self))), true));
   }
 
   // The spawner's sender (the first strong reference); taken once.
   Sender<Mail> TakeInitialSender() { return std::move(tx_); }
-  // A new strong reference, unless the actor can no longer receive.
+  // A new strong reference, unless every sender is gone already.
   Sender<Mail> MintSender() { return Sender<Mail>::FromChannel(ch_); }
+  // The same, but also empty once the actor stops taking messages (its
+  // mailbox closed: stopping or stopped). For references made from
+  // outside (WeakActorRef::Lock); Self() keeps MintSender.
+  Sender<Mail> MintLiveSender() {
+    if (ch_->closed() || IsTerminated()) return Sender<Mail>();
+    return MintSender();
+  }
 
+  // The message being handled counts: it leaves the mailbox when its
+  // handler ends.
   uint64_t MailboxDepth() const override { return ch_->Len(); }
   std::size_t MailboxCapacity() const { return ch_->capacity(); }
   void CloseMailbox() override { ch_->Close(); }
@@ -121,6 +149,9 @@ class ActorCell final : public CellBase {
 
   // ---- used by Actor<A> from inside the actor (runner) ----
   A* instance() { return instance_.get(); }
+  // Timer messages armed by the current instance carry this; a restart
+  // moves it on, so that what the old instance armed is dropped.
+  uint64_t timer_epoch() const { return timer_epoch_; }
   TimerId AddTimer(JoinHandle<void> handle) {
     std::erase_if(timers_, [](auto& t) { return t.second.IsFinished(); });
     timers_.emplace_back(++next_timer_, std::move(handle));
@@ -133,16 +164,20 @@ class ActorCell final : public CellBase {
   }
   void RequestSelfStop() { self_stop_ = true; }
 
-  // A timer's message, applied on the runner like a mailbox message.
+  // A timer's message, applied on the runner like a mailbox message
+  // unless the instance that armed the timer (`epoch`) is gone.
   class TimerMessage final : public ControlMessage {
    public:
-    explicit TimerMessage(Mail mail) : mail_(std::move(mail)) {}
+    TimerMessage(Mail mail, uint64_t epoch)
+        : mail_(std::move(mail)), epoch_(epoch) {}
     Task<void> Apply(CellBase& cell) override {
-      return static_cast<ActorCell&>(cell).HandleTimer(std::move(mail_));
+      return static_cast<ActorCell&>(cell).HandleTimer(std::move(mail_),
+                                                       epoch_);
     }
 
    private:
     Mail mail_;
+    uint64_t epoch_;
   };
 
  protected:
@@ -166,6 +201,9 @@ class ActorCell final : public CellBase {
     }
     co_await StopChildren(reason);
     co_await DestroyInstance();
+    // The fresh instance starts without the old one's timers.
+    CancelAllTimers();
+    ++timer_epoch_;
     if (backoff > Duration::zero()) co_await SleepFor(backoff);
     restarts_.store(restarts_.load(std::memory_order_relaxed) + 1,
                     std::memory_order_relaxed);
@@ -193,8 +231,8 @@ class ActorCell final : public CellBase {
   }
 
  private:
-  Task<void> HandleTimer(Mail mail) {
-    if (instance_ && state() == ActorState::kRunning) {
+  Task<void> HandleTimer(Mail mail, uint64_t epoch) {
+    if (epoch == timer_epoch_ && instance_ && state() == ActorState::kRunning) {
       co_await HandleMessage(std::move(mail));
     }
   }
@@ -230,9 +268,21 @@ class ActorCell final : public CellBase {
 
    private:
     bool Poll() {
-      if (cell_->HasControl()) return true;
-      if (control_only_) return false;
+      if (control_only_) return cell_->HasControl();
+      // The mailbox first, then the control lane, so that a control
+      // message pushed before a mail was sent (in happens-before order) is
+      // seen whenever the mail is: the Refill that brought the mail into
+      // the receiver's batch acquired the channel lock the sender released
+      // after pushing it, and the sender's push came after the release
+      // store of control_pending_ in PushControl, so the acquire load in
+      // HasControl() below reads true. All-for-one relies on it
+      // (CellBase::SuperviseChildNow). Looking at the lane first could
+      // read it just before the push and the mailbox just after the send.
       mail_ = cell_->ch_->Front();
+      if (cell_->HasControl()) {
+        mail_ = nullptr;  // control first; the mail stays where it is
+        return true;
+      }
       return mail_ != nullptr || cell_->ch_->Finished();
     }
     // True if parked.
@@ -264,9 +314,26 @@ class ActorCell final : public CellBase {
     bool parked_ = false;
   };
 
-  static Task<void> Run(std::shared_ptr<ActorCell> self) {
-    co_await self->RunLoop();
-  }
+  // The runner's reference to its cell. Destroyed with the runner's frame
+  // - after the runner finished, or when it was aborted (even before its
+  // first run, as it is a parameter) - and then completes the termination
+  // an aborted runner left undone (TearDownAborted).
+  class RunnerGuard {
+   public:
+    explicit RunnerGuard(std::shared_ptr<ActorCell> cell)
+        : cell_(std::move(cell)) {}
+    RunnerGuard(RunnerGuard&& other) noexcept = default;
+    RunnerGuard& operator=(RunnerGuard&&) = delete;
+    ~RunnerGuard() {
+      if (cell_ != nullptr && !cell_->IsTerminated()) cell_->TearDownAborted();
+    }
+    ActorCell& cell() const { return *cell_; }
+
+   private:
+    std::shared_ptr<ActorCell> cell_;  // null once moved from
+  };
+
+  static Task<void> Run(RunnerGuard guard) { co_await guard.cell().RunLoop(); }
 
   Task<void> RunLoop() {
     co_await CreateInstance(nullptr);
@@ -306,6 +373,10 @@ class ActorCell final : public CellBase {
         }
         FinishMessage(std::move(failure));
       }
+      // The depth can only have grown since the last message left (and
+      // this one is still counted): noting it here, for every message,
+      // keeps the high-water mark exact without a sample.
+      NoteMailboxDepth(ch_->Len());
       ch_->PopFront();
       if (!ConsumeBudget()) co_await YieldNow();
     }
@@ -317,10 +388,7 @@ class ActorCell final : public CellBase {
   std::optional<Task<void>> Dispatch(Mail& mail) {
     BeginMessage(mail.type_name());
     sampling_ = (++sample_counter_ % kHandlerSampleEvery) == 0;
-    if (sampling_) {
-      sample_start_ = Clock().Now();
-      NoteMailboxDepth(ch_->Len() + 1);
-    }
+    if (sampling_) sample_start_ = Clock().Now();
     absl::Status failure;
     try {
       typename Mail::Dispatched d = mail.Dispatch(*instance_);
@@ -425,14 +493,37 @@ class ActorCell final : public CellBase {
     }
   }
 
-  Task<void> Terminate() {
+  void CancelAllTimers() {
     for (auto& [id, handle] : timers_) handle.Abort();
     timers_.clear();
+  }
+
+  Task<void> Terminate() {
+    CancelAllTimers();
     co_await StopChildren(stop_reason_);
     co_await DestroyInstance();
     ch_->Close();
     DropMailbox();
     FinishTermination(stop_reason_);
+  }
+
+  // The rest of Terminate() for a runner that was destroyed before it got
+  // there (see "Abort" at the top of the file). Called by RunnerGuard.
+  // safety: the runner's frame - every handler, hook and awaiter it held -
+  // has just been destroyed and it will never run again, so this thread
+  // has the runner's exclusive access to the instance, the timers and the
+  // receiving end of the mailbox.
+  void TearDownAborted() {
+    CancelAllTimers();
+    ch_->Close();
+    DropMailbox();
+    instance_.reset();
+    const absl::Status reason = internal::ActorStoppedError(
+        absl::StrCat(name(), " was aborted before it finished"));
+    for (const std::shared_ptr<CellBase>& child : Children()) {
+      child->RequestStop(reason);
+    }
+    FinishTermination(reason);
   }
 
   Factory factory_;
@@ -444,6 +535,7 @@ class ActorCell final : public CellBase {
   SupervisorStrategy child_strategy_;
   std::vector<std::pair<TimerId, JoinHandle<void>>> timers_;
   TimerId next_timer_ = 0;
+  uint64_t timer_epoch_ = 0;  // runner only
   absl::Status stop_reason_;
   uint64_t sample_counter_ = 0;
   bool sampling_ = false;

@@ -2,21 +2,31 @@
 // that does not keep the actor alive.
 //
 // Contract:
-//   - Send/TrySend/Ask accept only message types A handles; anything else
-//     fails to compile with a message naming the type.
+//   - Send/TrySend/Ask (and the blocking variants) accept only message
+//     types A handles: they are constrained on MessageFor<A> (that is,
+//     Handles<A, M>), so anything else fails to compile ("no matching
+//     function ... constraints not satisfied ... MessageFor<M, A> [with M
+//     = ...; A = ...] ... the required expression 'a.Handle(...)' is
+//     invalid"), and generic code can ask with a requires-expression
+//     whether a ref takes M.
 //   - co_await ref.Send(m) waits for mailbox space (back-pressure) and
 //     returns OK, or FailedPrecondition ("mailbox closed") if the actor no
 //     longer accepts messages. ref.TrySend(m) never waits:
 //     ResourceExhausted (full) or FailedPrecondition (closed).
 //   - co_await ref.Ask(m) -> absl::StatusOr<R> (absl::Status for a void
-//     handler). Errors, by code (see IsActorStopped & co. below):
+//     handler, or one that returns absl::Status). Errors, by code (see
+//     IsActorStopped & co. below):
 //       FailedPrecondition  mailbox closed (the ask was never queued)
 //       Aborted             actor stopped before answering
 //       DeadlineExceeded    Ask(m, timeout) timed out
-//       Internal            the handler failed (threw)
+//       Internal            the handler failed (threw, or returned a
+//                           non-OK absl::Status, whose text it carries)
 //   - ref.RunOnActor(fn): runs fn(A&) in the actor's own turn (as a
 //     message), returns what fn returns, like an ask.
 //   - BlockingSend / BlockingAsk for plain threads outside the runtime.
+//   - ref.Stop() asks the actor to stop, as if it had called Stop() itself
+//     (it handles what is queued, then stops); it travels on the control
+//     lane, so a full mailbox cannot hold it up.
 //   - Copies are cheap (two reference counts); refs compare and hash by
 //     actor identity.
 #ifndef TROUPE_ACTORS_ACTOR_REF_H_
@@ -115,11 +125,8 @@ class ActorRef {
     bool closed_ = false;
   };
 
-  template <typename M>
+  template <MessageFor<A> M>
   TellAwaiter<M> Send(M message) const {
-    static_assert(Handles<A, M>,
-                  "ActorRef<A>::Send(M): the actor type A has no Handle(M) "
-                  "for this message type M");
     static_assert(kAwaitSafeMessage<M>,
                   "ActorRef<A>::Send(M): M is an aggregate with non-trivial "
                   "members; g++ 12 destroys those twice inside co_await. "
@@ -127,11 +134,8 @@ class ActorRef {
     return TellAwaiter<M>(this, std::move(message));
   }
 
-  template <typename M>
+  template <MessageFor<A> M>
   absl::Status TrySend(M message) const {
-    static_assert(Handles<A, M>,
-                  "ActorRef<A>::TrySend(M): the actor type A has no "
-                  "Handle(M) for this message type M");
     SendResult<Mail> r = tx_.TrySend(Mail::Tell(std::move(message)));
     if (r.ok()) return absl::OkStatus();
     if (r.IsFull()) {
@@ -141,19 +145,14 @@ class ActorRef {
   }
 
   // For plain threads: waits (blocking the thread) for mailbox space.
-  template <typename M>
+  template <MessageFor<A> M>
   absl::Status BlockingSend(M message) const {
-    static_assert(Handles<A, M>,
-                  "ActorRef<A>::BlockingSend(M): no Handle(M) for M");
     SendResult<Mail> r = tx_.BlockingSend(Mail::Tell(std::move(message)));
     return r.ok() ? absl::OkStatus() : MailboxClosedError(name());
   }
 
-  template <typename M>
+  template <MessageFor<A> M>
   Task<AskResult<ReplyType<A, M>>> Ask(M message) const {
-    static_assert(Handles<A, M>,
-                  "ActorRef<A>::Ask(M): the actor type A has no Handle(M) "
-                  "for this message type M");
     static_assert(kAwaitSafeMessage<M>,
                   "ActorRef<A>::Ask(M): M is an aggregate with non-trivial "
                   "members; g++ 12 destroys those twice inside co_await. "
@@ -161,7 +160,7 @@ class ActorRef {
     return AskMail<M>(std::move(message));
   }
 
-  template <typename M>
+  template <MessageFor<A> M>
   Task<AskResult<ReplyType<A, M>>> Ask(M message, Duration timeout) const {
     using R = ReplyType<A, M>;
     Task<AskResult<R>> ask = Ask(std::move(message));
@@ -178,8 +177,14 @@ class ActorRef {
     return AskMail<RunClosure<F>>(RunClosure<F>{std::move(fn)});
   }
 
+  // Asks the actor to stop (see the contract above). Returns at once;
+  // cell()->Terminated() completes once it has stopped.
+  void Stop() const {
+    if (cell_ != nullptr) cell_->RequestStop(absl::OkStatus());
+  }
+
   // For plain threads: an ask that blocks the calling thread.
-  template <typename M>
+  template <MessageFor<A> M>
   AskResult<ReplyType<A, M>> BlockingAsk(Runtime& runtime, M message) const {
     return runtime.BlockOn(Ask(std::move(message)));
   }
@@ -214,11 +219,13 @@ class WeakActorRef {
   explicit WeakActorRef(const ActorRef<A>& ref)
       : cell_(ref.cell()), id_(ref.id()) {}
   ActorId id() const { return id_; }
-  // A strong reference, if the actor can still receive messages.
+  // A strong reference, if the actor can still receive messages: empty
+  // once it is gone, stopped or stopping (its mailbox closed), even while
+  // other strong references keep its cell alive.
   ActorRef<A> Lock() const {
     std::shared_ptr<ActorCell<A>> cell = cell_.lock();
     if (!cell) return ActorRef<A>();
-    Sender<typename ActorRef<A>::Mail> tx = cell->MintSender();
+    Sender<typename ActorRef<A>::Mail> tx = cell->MintLiveSender();
     if (!tx) return ActorRef<A>();
     return ActorRef<A>(std::move(cell), std::move(tx));
   }

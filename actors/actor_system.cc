@@ -1,11 +1,51 @@
 #include "actors/actor_system.h"
 
+#include <chrono>
 #include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "executor/metrics.h"
 
 namespace troupe {
+namespace {
+
+// How long Shutdown waits for aborted runners to be torn down. Aborting
+// one takes effect at its next suspension point, so this is only reached
+// by a handler that blocks its worker thread.
+constexpr Duration kAbortGrace = std::chrono::seconds(1);
+
+// A label value in the Prometheus text format: backslash, double quote
+// and line feed escaped.
+std::string EscapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+Task<void> AwaitTermination(std::shared_ptr<CellBase> cell) {
+  co_await cell->Terminated();
+}
+
+}  // namespace
 
 namespace internal {
 absl::Status ActorStoppedError(const std::string& detail) {
@@ -80,18 +120,34 @@ ActorSystem::~ActorSystem() {
     std::lock_guard<std::mutex> guard(mu_);
     done = shut_down_;
   }
-  if (!done) {
-    if (Scheduler::Current() == nullptr) {
-      ShutdownReport report = BlockingShutdown(std::chrono::seconds(5));
-      if (!report.clean) Log(report.ToString());
-    } else {
-      // Inside the runtime we cannot wait: stop what we can and abort the
-      // rest. Prefer co_await system.Shutdown(...) before destruction.
-      stop_watchdog_.Cancel();
-      watchdog_.Abort();
-      for (auto& child : root_->Children()) child->AbortRunner();
+  if (!done && Scheduler::Current() == nullptr) {
+    ShutdownReport report = BlockingShutdown(std::chrono::seconds(5));
+    if (!report.clean) Log(report.ToString());
+  } else if (!done) {
+    // Inside the runtime we cannot wait: abort every runner (each tears
+    // its actor down when its frame goes). Prefer co_await
+    // system.Shutdown(...) before destruction.
+    stop_watchdog_.Cancel();
+    watchdog_.Abort();
+    for (auto& cell : LiveCells()) {
+      cell->CloseMailbox();
+      cell->AbortRunner();
     }
   }
+  // Whatever has not terminated yet (aborted runners not torn down yet, a
+  // handler blocking its thread) must not reach back into this system when
+  // it finally does.
+  for (auto& cell : LiveCells()) cell->DetachFromSystem();
+}
+
+std::vector<std::shared_ptr<CellBase>> ActorSystem::LiveCells() const {
+  std::vector<std::shared_ptr<CellBase>> cells;
+  std::lock_guard<std::mutex> guard(mu_);
+  cells.reserve(all_.size());
+  for (auto& [id, weak] : all_) {
+    if (auto c = weak.lock()) cells.push_back(std::move(c));
+  }
+  return cells;
 }
 
 void ActorSystem::Log(const std::string& line) const {
@@ -173,34 +229,47 @@ Task<ShutdownReport> ActorSystem::Shutdown(Duration deadline) {
   }
   stop_watchdog_.Cancel();
   watchdog_.Abort();
-  std::vector<std::shared_ptr<CellBase>> cells;
-  {
-    std::lock_guard<std::mutex> guard(mu_);
-    for (auto& [id, weak] : all_) {
-      if (auto c = weak.lock()) cells.push_back(std::move(c));
+  if (watchdog_.valid()) {
+    // Gone before the system is: it reads the actor table and logs.
+    try {
+      co_await watchdog_;
+    } catch (const CancelledError&) {
+      // Aborted, as asked.
     }
   }
+  std::vector<std::shared_ptr<CellBase>> cells = LiveCells();
   // 1. Stop intake.
   for (auto& c : cells) c->CloseMailbox();
   // 2. Stop the top level; each stops its children first, then drains.
   std::vector<std::shared_ptr<CellBase>> top = root_->Children();
   for (auto& c : top) c->RequestStop(absl::OkStatus());
   const Instant until = clock().Now() + deadline;
-  for (auto& c : top) {
-    Task<void> wait = [](std::shared_ptr<CellBase> cell) -> Task<void> {
-      co_await cell->Terminated();
-    }(c);
-    (void)co_await TimeoutAt(until, std::move(wait));
-  }
-  // 3. Report and abort whatever is left.
+  for (auto& c : top) (void)co_await TimeoutAt(until, AwaitTermination(c));
+  // 3. Report whatever is left (its depth counts the message it is stuck
+  // on) and abort it.
   ShutdownReport report;
+  std::vector<std::shared_ptr<CellBase>> aborted;
   for (auto& c : cells) {
     if (c->IsTerminated()) continue;
     report.clean = false;
     report.stragglers.push_back({c->name(), c->type(), c->MailboxDepth()});
-    c->AbortRunner();
+    aborted.push_back(c);
   }
+  for (auto& c : aborted) c->AbortRunner();
   if (!report.clean) Log(report.ToString());
+  // 4. Wait for the aborted actors to be torn down (actor_cell.h, "Abort"):
+  // then their asks have failed, their watchers know, and nothing of them
+  // runs any more. Bounded: a handler blocking its thread cannot be
+  // aborted.
+  const Instant grace = clock().Now() + kAbortGrace;
+  for (auto& c : aborted) {
+    absl::Status torn_down = co_await TimeoutAt(grace, AwaitTermination(c));
+    if (!torn_down.ok()) {
+      Log(absl::StrCat("actor ", c->name(), " (", c->type(),
+                       ") could not be aborted: its handler blocks a "
+                       "worker thread"));
+    }
+  }
   co_return report;
 }
 
@@ -227,49 +296,61 @@ Task<void> ActorSystem::Watchdog() {
     bool reported;
   };
   absl::flat_hash_map<ActorId, Seen> seen;
-  const Duration period = options_.watchdog_threshold / 2;
+  // Scans on a fixed grid (an Interval, not a sleep after each scan).
+  // A handler first seen at a scan started after the previous scan, so its
+  // time is counted from that previous scan: an upper bound, off by less
+  // than one period. Every handler that runs longer than the threshold is
+  // then reported (the scans it spans, counted from the one before it
+  // started, cover at least floor(run / period) periods, and the
+  // threshold is a whole number of periods); one up to a period shorter
+  // may be reported too. Handlers are not timed one by one: that would
+  // read the clock on every message.
+  constexpr int kScansPerThreshold = 4;
+  Interval every(options_.watchdog_threshold / kScansPerThreshold,
+                 MissedTick::kSkip);
+  co_await every.Tick();  // the first tick is immediate
+  Instant previous_scan = clock().Now();
   while (!stop_watchdog_.IsCancelled()) {
-    co_await SleepFor(period);
-    std::vector<std::shared_ptr<CellBase>> cells;
-    {
-      std::lock_guard<std::mutex> guard(mu_);
-      for (auto& [id, weak] : all_) {
-        if (auto c = weak.lock()) cells.push_back(std::move(c));
-      }
-    }
+    co_await every.Tick();
+    std::vector<std::shared_ptr<CellBase>> cells = LiveCells();
     const Instant now = clock().Now();
     absl::flat_hash_map<ActorId, Seen> next;
     for (auto& c : cells) {
+      // The sequence moves when a handler ends. Read around the message:
+      // if it moved, the handler now running began after the first read,
+      // so after the previous scan, and is new to us.
+      const uint64_t before = c->handler_sequence();
       const char* message = c->current_message();
       if (message == nullptr) continue;
       const uint64_t sequence = c->handler_sequence();
       auto it = seen.find(c->id());
-      Seen s{sequence, now, false};
-      if (it != seen.end() && it->second.sequence == sequence) s = it->second;
+      Seen s{sequence, previous_scan, false};
+      if (sequence == before && it != seen.end() &&
+          it->second.sequence == sequence) {
+        s = it->second;
+      }
       if (!s.reported && now - s.since >= options_.watchdog_threshold) {
+        using std::chrono::duration_cast;
+        using std::chrono::milliseconds;
         Log(absl::StrCat(
             "watchdog: actor ", c->name(), " (", c->type(),
-            ") has been handling ", message, " for more than ",
-            std::chrono::duration_cast<std::chrono::milliseconds>(
-                options_.watchdog_threshold)
-                .count(),
-            " ms (it blocks its worker, or awaits something slow)"));
+            ") has been handling ", message, " for about ",
+            duration_cast<milliseconds>(now - s.since).count(),
+            " ms, over the ",
+            duration_cast<milliseconds>(options_.watchdog_threshold).count(),
+            " ms threshold (it blocks its worker, or awaits something "
+            "slow)"));
         s.reported = true;
       }
       next[c->id()] = s;
     }
     seen.swap(next);
+    previous_scan = now;
   }
 }
 
 std::vector<ActorStats> ActorSystem::Stats() const {
-  std::vector<std::shared_ptr<CellBase>> cells;
-  {
-    std::lock_guard<std::mutex> guard(mu_);
-    for (auto& [id, weak] : all_) {
-      if (auto c = weak.lock()) cells.push_back(std::move(c));
-    }
-  }
+  std::vector<std::shared_ptr<CellBase>> cells = LiveCells();
   std::vector<ActorStats> stats;
   stats.reserve(cells.size());
   for (auto& c : cells) stats.push_back(c->Stats());
@@ -284,8 +365,13 @@ std::string ActorSystem::RenderPrometheus() const {
                   "stopped.\n# TYPE troupe_actors_alive gauge\n"
                   "troupe_actors_alive ",
                   stats.size(), "\n");
-  auto labels = [](const ActorStats& s) {
-    return absl::StrCat("{actor=\"", s.name, "\",type=\"", s.type, "\"}");
+  // actor="...",type="..." (escaped), without the braces.
+  auto label_pairs = [](const ActorStats& s) {
+    return absl::StrCat("actor=\"", EscapeLabelValue(s.name), "\",type=\"",
+                        EscapeLabelValue(s.type), "\"");
+  };
+  auto labels = [&label_pairs](const ActorStats& s) {
+    return absl::StrCat("{", label_pairs(s), "}");
   };
   absl::StrAppend(&out,
                   "# HELP troupe_actor_messages_total Messages handled.\n"
@@ -323,8 +409,8 @@ std::string ActorSystem::RenderPrometheus() const {
     for (int b = 0; b < ActorStats::kBuckets; ++b) {
       cumulative += s.handler_time_buckets[b];
       const double le = static_cast<double>(uint64_t{1} << b) * 1e-6;
-      absl::StrAppend(&out, "troupe_actor_handler_seconds_bucket{actor=\"",
-                      s.name, "\",type=\"", s.type, "\",le=\"",
+      absl::StrAppend(&out, "troupe_actor_handler_seconds_bucket{",
+                      label_pairs(s), ",le=\"",
                       b + 1 == ActorStats::kBuckets ? std::string("+Inf")
                                                     : absl::StrCat(le),
                       "\"} ", cumulative, "\n");

@@ -7,10 +7,20 @@
 //   2. every top-level actor is asked to stop; each stops its children
 //      first, then drains what its mailbox already holds;
 //   3. whatever has not finished when the deadline passes is reported
-//      (name, type, mailbox depth) and its runner aborted.
+//      (name, type, mailbox depth - the message it is stuck on included)
+//      and its runner aborted;
+//   4. the aborted actors are torn down (actor_cell.h, "Abort"): their
+//      mailboxes dropped - every pending ask fails with ActorStopped -,
+//      state kStopped, watchers told, parents detached. Shutdown waits for
+//      that (up to a second: a handler blocking its worker thread cannot
+//      be aborted, and is logged).
+// Destroying the system without a shutdown runs one (5 s deadline) from a
+// plain thread; inside the runtime it cannot wait, and aborts every actor.
 //
 // Watchdog: a handler running longer than `watchdog_threshold` (default
-// 100 ms) is logged once, naming the actor and the message type.
+// 100 ms) is logged once, naming the actor and the message type. It scans
+// four times per threshold; a handler up to a quarter threshold shorter
+// may be reported too (see Watchdog()).
 //
 // Example:
 //   Runtime runtime;
@@ -103,7 +113,7 @@ class ActorSystem {
         LookupCell(name, std::type_index(typeid(A)), TypeName<A>());
     if (!cell.ok()) return cell.status();
     auto typed = std::static_pointer_cast<ActorCell<A>>(*cell);
-    auto tx = typed->MintSender();
+    auto tx = typed->MintLiveSender();
     if (!tx) return absl::NotFoundError("actor '" + name + "' has stopped");
     return ActorRef<A>(std::move(typed), std::move(tx));
   }
@@ -138,6 +148,8 @@ class ActorSystem {
                                                        std::type_index type,
                                                        const char* type_name);
   void Track(const std::shared_ptr<CellBase>& cell);
+  // Every actor not yet destroyed (a snapshot).
+  std::vector<std::shared_ptr<CellBase>> LiveCells() const;
   Task<void> Watchdog();
 
   Runtime& runtime_;

@@ -146,7 +146,11 @@ void CellBase::AddWatcher(const std::shared_ptr<CellBase>& watcher, bool link) {
   absl::Status already;
   {
     std::lock_guard<std::mutex> guard(mu_);
-    if (!IsTerminated()) {
+    // watchers_closed_, not IsTerminated(): the list is closed (under this
+    // lock) in the same step that hands it to FinishTermination, so a
+    // watcher lands either in the list it notifies or here - never in a
+    // list nobody reads again.
+    if (!watchers_closed_) {
       watchers_.push_back(Watcher{watcher, link});
       return;
     }
@@ -200,6 +204,7 @@ void CellBase::FinishTermination(const absl::Status& reason) {
   {
     std::lock_guard<std::mutex> guard(mu_);
     reason_ = reason;
+    watchers_closed_ = true;
     watchers.swap(watchers_);
   }
   set_state(ActorState::kStopped);
@@ -209,9 +214,20 @@ void CellBase::FinishTermination(const absl::Status& reason) {
           std::make_unique<TerminatedNotice>(id_, name_, reason, w.link));
     }
   }
-  system_->Unregister(this);
+  {
+    // Under mu_ so that DetachFromSystem either waits for this to finish or
+    // makes it skip the system (lock order: a cell's mu_, then the
+    // system's).
+    std::lock_guard<std::mutex> guard(mu_);
+    if (!detached_) system_->Unregister(this);
+  }
   terminated_.Cancel();
   if (auto parent = parent_.lock()) parent->RemoveChild(this);
+}
+
+void CellBase::DetachFromSystem() {
+  std::lock_guard<std::mutex> guard(mu_);
+  detached_ = true;
 }
 
 void CellBase::Fail(absl::Status why) {
@@ -262,6 +278,16 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
   } else {
     targets.push_back(child);
   }
+  // All-for-one: the siblings' requests are queued before the failed
+  // child's. The failed child acts only on its own request, so anything it
+  // does afterwards - answering an ask, say - happens after every sibling
+  // has the request on its control lane, which its runner serves before
+  // the next mailbox message (see ActorCell::NextEvent::Poll). A message
+  // sent to a sibling after the failed child answered therefore reaches
+  // the sibling's new instance.
+  std::stable_partition(
+      targets.begin(), targets.end(),
+      [&child](const std::shared_ptr<CellBase>& t) { return t != child; });
   switch (directive) {
     case Directive::kRestart:
       for (auto& t : targets) t->RequestRestart(why, backoff);
@@ -302,12 +328,6 @@ void CellBase::RecordHandlerTime(Duration d) {
       std::memory_order_relaxed);
 }
 
-void CellBase::NoteMailboxDepth(uint64_t depth) {
-  if (depth > mailbox_high_water_.load(std::memory_order_relaxed)) {
-    mailbox_high_water_.store(depth, std::memory_order_relaxed);
-  }
-}
-
 ActorStats CellBase::Stats() const {
   ActorStats s;
   s.id = id_;
@@ -316,7 +336,10 @@ ActorStats CellBase::Stats() const {
   s.state = state();
   s.messages_handled = messages_handled_.load(std::memory_order_relaxed);
   s.mailbox_depth = MailboxDepth();
-  s.mailbox_high_water = mailbox_high_water_.load(std::memory_order_relaxed);
+  // The runner notes the depth before each message leaves the mailbox; the
+  // present depth covers what has piled up since (behind a long handler).
+  s.mailbox_high_water = std::max(
+      mailbox_high_water_.load(std::memory_order_relaxed), s.mailbox_depth);
   s.restarts = restarts_.load(std::memory_order_relaxed);
   for (int i = 0; i < ActorStats::kBuckets; ++i) {
     s.handler_time_buckets[i] =

@@ -62,7 +62,17 @@ struct ActorStats {
   std::string type;
   ActorState state = ActorState::kStarting;
   uint64_t messages_handled = 0;
+  // Messages in the mailbox, the one being handled included (it leaves
+  // the mailbox when its handler ends). Read from another thread it may
+  // count up to a few already handled ones the channel has not been told
+  // of yet (the receiver reports consumption in batches).
   uint64_t mailbox_depth = 0;
+  // The deepest the mailbox has been. The depth only grows between two
+  // messages leaving the mailbox, so the runner notes it right before
+  // each one leaves (every message, not a sample) and the snapshot adds
+  // the present depth. Exact for a burst; with senders racing the
+  // runner it can be one short (a message landing between the note and
+  // the pop) or, like mailbox_depth, count a few unreported messages.
   uint64_t mailbox_high_water = 0;
   uint64_t restarts = 0;
   // Sampled handler times (1 in CellBase::kHandlerSampleEvery), log2
@@ -132,6 +142,9 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
   ActorStats Stats() const;
   std::vector<std::shared_ptr<CellBase>> Children() const;
+  // The system is going away before this actor finished: its termination,
+  // whenever it comes, must no longer touch the system (any thread).
+  void DetachFromSystem();
   std::shared_ptr<CellBase> parent() const { return parent_.lock(); }
 
   // The message type being handled, and a sequence that moves with every
@@ -152,7 +165,10 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   void RemoveChild(CellBase* child);
   // Stops every child and waits for them (children before parents).
   Task<void> StopChildren(const absl::Status& reason);
-  // Final bookkeeping after the instance is gone: watchers, parent.
+  // Final bookkeeping after the instance is gone, in this order: the
+  // watcher list closes (a Watch from now on is answered at once), state
+  // becomes kStopped, watchers are told, the registry and the parent
+  // forget the actor, Terminated() completes.
   void FinishTermination(const absl::Status& reason);
   // Wakes the runner if it is parked on its mailbox.
   virtual void WakeRunner() = 0;
@@ -163,7 +179,13 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   }
   void EndMessage();
   void RecordHandlerTime(Duration d);
-  void NoteMailboxDepth(uint64_t depth);
+  // Runner: the mailbox holds `depth` messages (the one in hand included).
+  void NoteMailboxDepth(uint64_t depth) {
+    if (depth <= high_water_) return;
+    high_water_ = depth;
+    // Relaxed: a statistic; only this runner writes it.
+    mailbox_high_water_.store(depth, std::memory_order_relaxed);
+  }
 
   virtual const SupervisorStrategy& child_strategy() const = 0;
   // This actor fails (its own handler threw, or escalation).
@@ -193,7 +215,12 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
     bool link;
   };
   std::vector<Watcher> watchers_;  // mu_
-  absl::Status reason_;            // mu_, set at termination
+  // Set, under mu_, in the same step that takes watchers_ away for the
+  // notices: a watcher added later is told at once by AddWatcher.
+  bool watchers_closed_ = false;  // mu_
+  // Set by DetachFromSystem: FinishTermination leaves the registry alone.
+  bool detached_ = false;  // mu_
+  absl::Status reason_;    // mu_, set at termination
   // Restart bookkeeping per child id: timestamps of recent restarts.
   struct RestartHistory {
     ActorId child;
@@ -205,6 +232,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   std::atomic<const char*> current_message_{nullptr};
   std::atomic<uint64_t> handler_seq_{0};
   std::atomic<uint64_t> messages_handled_{0};
+  uint64_t high_water_ = 0;  // runner only; mirrored in mailbox_high_water_
   std::atomic<uint64_t> mailbox_high_water_{0};
   std::atomic<uint64_t> restarts_{0};
   std::atomic<uint64_t> handler_buckets_[ActorStats::kBuckets] = {};

@@ -21,6 +21,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -48,14 +49,25 @@ struct IsRunClosure : std::false_type {};
 template <typename F>
 struct IsRunClosure<RunClosure<F>> : std::true_type {};
 
+// A closure for RunOnActor, or a message for A::Handle.
+template <typename M>
+concept ClosureMessage = IsRunClosure<std::decay_t<M>>::value;
+template <typename M>
+concept HandlerMessage = !ClosureMessage<M>;
+
 // Calls the handler for `m`: A::Handle(m), or the closure with the actor.
-template <typename A, typename M>
+// The Handle overload spells its return type out (rather than deducing
+// it from its body), so that HandlerResult/ReplyType of a message A does
+// not handle are a substitution failure, not a hard error: ActorRef's
+// constraints can then reject it quietly.
+template <typename A, ClosureMessage M>
 decltype(auto) InvokeHandler(A& actor, M&& m) {
-  if constexpr (IsRunClosure<std::decay_t<M>>::value) {
-    return m.fn(actor);
-  } else {
-    return actor.Handle(std::forward<M>(m));
-  }
+  return m.fn(actor);
+}
+template <typename A, HandlerMessage M>
+auto InvokeHandler(A& actor, M&& m)
+    -> decltype(actor.Handle(std::forward<M>(m))) {
+  return actor.Handle(std::forward<M>(m));
 }
 
 // The value a handler produces for an ask: R for `R Handle(M)` and for
@@ -76,10 +88,20 @@ struct UnwrapTask<Task<R>> {
 template <typename A, typename M>
 using ReplyType = typename UnwrapTask<HandlerResult<A, M>>::type;
 
-// What an ask returns: StatusOr<R>, or Status for a void handler.
+// A handler may report failure by returning absl::Status (plainly or as
+// Task<absl::Status>) rather than by throwing: a non-OK status fails the
+// actor exactly as a throw would (its supervisor decides), and an ask of
+// it completes with HandlerFailed carrying the status. An OK status is
+// the whole reply, so such an ask returns a plain absl::Status.
 template <typename R>
-using AskResult =
-    std::conditional_t<std::is_void_v<R>, absl::Status, absl::StatusOr<R>>;
+inline constexpr bool kIsStatusReply =
+    std::is_same_v<std::remove_cvref_t<R>, absl::Status>;
+
+// What an ask returns: StatusOr<R>, or Status for a void or Status
+// handler.
+template <typename R>
+using AskResult = std::conditional_t<std::is_void_v<R> || kIsStatusReply<R>,
+                                     absl::Status, absl::StatusOr<R>>;
 
 // g++ 12 destroys the members of an aggregate temporary twice when the
 // temporary is created inside a co_await expression (`co_await
@@ -96,16 +118,32 @@ inline constexpr bool kAwaitSafeMessage =
     true;
 #endif
 
-// A has a handler for M: `A::Handle(M)` is callable.
+// A has a handler for M: `A::Handle(M)` is callable. ActorRef<A>'s
+// Send/TrySend/Ask are constrained on it.
 template <typename A, typename M>
 concept Handles = requires(A& a, M m) {
   a.Handle(std::move(m));
 };
+// The same, message first, to constrain a template parameter:
+// `template <MessageFor<A> M>`.
+template <typename M, typename A>
+concept MessageFor = Handles<A, M>;
 
 namespace internal {
 
 absl::Status ActorStoppedError(const std::string& detail);
 absl::Status HandlerFailedError(const std::string& what);
+
+// A handler's non-OK absl::Status, thrown so that it fails the actor by
+// the same path as any exception a handler throws.
+class HandlerStatusError : public std::runtime_error {
+ public:
+  explicit HandlerStatusError(const absl::Status& status)
+      : std::runtime_error(status.ToString()) {}
+};
+inline void FailUnlessOk(const absl::Status& status) {
+  if (!status.ok()) throw HandlerStatusError(status);
+}
 
 template <typename A>
 class Envelope {
@@ -248,6 +286,9 @@ class Envelope {
           if constexpr (std::is_void_v<R>) {
             InvokeHandler(actor, std::move(p->message));
             p->Answer(absl::OkStatus());
+          } else if constexpr (kIsStatusReply<R>) {
+            FailUnlessOk(InvokeHandler(actor, std::move(p->message)));
+            p->Answer(absl::OkStatus());
           } else {
             p->Answer(
                 AskResult<R>(InvokeHandler(actor, std::move(p->message))));
@@ -259,6 +300,8 @@ class Envelope {
           p->Answer(AskResult<R>(HandlerFailedError("unknown exception")));
           throw;
         }
+      } else if constexpr (kIsStatusReply<H>) {
+        FailUnlessOk(InvokeHandler(actor, std::move(p->message)));
       } else {
         (void)InvokeHandler(actor, std::move(p->message));
       }
@@ -275,6 +318,10 @@ class Envelope {
         if constexpr (std::is_void_v<R>) {
           co_await std::move(handler);
           p->Answer(absl::OkStatus());
+        } else if constexpr (kIsStatusReply<R>) {
+          absl::Status status = co_await std::move(handler);
+          FailUnlessOk(status);
+          p->Answer(absl::OkStatus());
         } else {
           // Not inside one expression: GCC 12 mishandles temporaries in a
           // full-expression that contains co_await.
@@ -288,6 +335,9 @@ class Envelope {
         p->Answer(AskResult<R>(HandlerFailedError("unknown exception")));
         throw;
       }
+    } else if constexpr (kIsStatusReply<typename UnwrapTask<H>::type>) {
+      absl::Status status = co_await std::move(handler);
+      FailUnlessOk(status);
     } else {
       (void)co_await std::move(handler);
     }

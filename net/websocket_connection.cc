@@ -154,7 +154,7 @@ Task<absl::Status> WebSocketConnection::Close(uint16_t code,
   // The codes a peer may receive are exactly those an endpoint may send.
   if (!IsValidReceivedCloseCode(code)) {
     co_return absl::InvalidArgumentError(
-        "close code may not be sent (1000-1003, 1007-1011, 3000-4999)");
+        "close code may not be sent (1000-1003, 1007-1014, 3000-4999)");
   }
   if (reason.size() > kMaxControlPayload - 2 || !IsValidUtf8(reason)) {
     co_return absl::InvalidArgumentError(

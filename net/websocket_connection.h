@@ -16,11 +16,14 @@
 //    task, any thread.
 //  - co_await ws.Close(code, reason) runs the closing handshake: queues a
 //    Close frame behind the messages already queued, waits for the peer's
-//    Close and shuts the stream down. A peer that does not answer within
-//    options.close_timeout is cut off (DeadlineExceeded). Messages that
-//    arrive after Close() are dropped (those received before it can still
-//    be taken with Receive), so an application that stopped receiving
-//    cannot stall the handshake.
+//    Close, shuts the stream's writing side down and waits for the peer to
+//    end its side (the lingering close below). Close returns within
+//    options.close_timeout in every case: a peer that has not answered by
+//    then is cut off (DeadlineExceeded); one that answered but has not
+//    ended its side is cut off too, and Close reports OK (the handshake
+//    completed). Messages that arrive after Close() are dropped (those
+//    received before it can still be taken with Receive), so an
+//    application that stopped receiving cannot stall the handshake.
 //  - Handled without the application: a Ping is answered with a Pong
 //    (only the latest, if several wait); unsolicited Pongs are ignored;
 //    control frames may arrive between the fragments of a message; a
@@ -48,16 +51,33 @@
 //    replies (Pong, the echoed or failing Close) do not queue behind data: they
 //    sit in a one-slot mailbox that the writer empties before each batch.
 //
-// How a connection ends (the reader's termination protocol):
+// How a connection ends (the reader's termination protocol; steps 2-5
+// take at most options.close_timeout together):
 //   1. The reader stops at the peer's Close frame, a protocol violation,
-//      end of stream or a read error, and records why (first outcome wins).
-//   2. It asks the writer for a Close frame (the echo of the peer's code,
-//      or the code of the violation) unless one was sent already; on end
-//      of stream or a read error it just asks the writer to stop.
-//   3. It waits up to close_timeout for the writer to finish, aborting it
-//      after that (a peer that sent Close but never reads).
-//   4. It shuts the stream's writing side down.
-//   5. It closes the incoming channel: Receive returns what is buffered,
+//      end of stream or a read error.
+//   2. It records why (first outcome wins) and asks the writer for a Close
+//      frame (the echo of the peer's code, or the code of the violation)
+//      unless one was sent already; on end of stream or a read error it
+//      just asks the writer to stop.
+//   3. A server shuts the stream's writing side down (a TCP FIN after the
+//      Close frame) as soon as the writer has written its last frame: the
+//      writer does, or the reader if the writer was done first. A client
+//      waits for the server's end of stream first (step 5), as RFC 6455
+//      7.1.1 asks: the server closes the TCP connection first.
+//   4. Lingering close (RFC 6455 7.1.1: close the TCP connection cleanly,
+//      discarding trailing bytes): after a Close frame or a violation the
+//      peer may still be sending - the rest of a message over the limit,
+//      or just its own FIN - so the reader reads and discards until the
+//      peer ends its side (or the stream fails). A socket closed with
+//      unread input is reset by the kernel, and the reset can destroy our
+//      Close frame before the peer reads it; after this step nothing is
+//      left unread. A well-behaved peer ends its side within a round trip
+//      of receiving our Close and FIN.
+//   5. It waits for the writer to finish, aborting it once close_timeout
+//      has passed (a peer that neither reads nor ends its side), and then
+//      shuts the writing side down unless step 3 did (a client, or a
+//      server whose writer was aborted).
+//   6. It closes the incoming channel: Receive returns what is buffered,
 //      then the final status:
 //        OutOfRange        - closed by a Close handshake (either side);
 //        DataLoss          - we failed it: 1002, 1007 (see close_info());
@@ -65,6 +85,8 @@
 //        Unavailable       - the stream ended or broke without a Close;
 //        DeadlineExceeded  - our Close was not answered in time;
 //        Cancelled         - the connection was aborted locally.
+// So an application can drop the connection as soon as Receive (or Close)
+// reported the end: the lingering is over (or was cut off) by then.
 // Destroying a WebSocketConnection that is still open aborts both tasks
 // without a Close frame (the stream is released once they are gone); call
 // Close() first for an orderly end.
@@ -141,7 +163,8 @@ struct WebSocketOptions {
   size_t incoming_capacity = 16;
   // Messages queued for sending before Send waits and TrySend says kFull.
   size_t outgoing_capacity = 64;
-  // How long the closing handshake may take (see the top of this file).
+  // How long the closing handshake may take, lingering included (see the
+  // top of this file).
   Duration close_timeout = std::chrono::seconds(5);
   // Bytes per stream read.
   size_t read_buffer_size = 16 * 1024;
@@ -226,15 +249,15 @@ class WebSocketConnection {
   Task<absl::Status> Ping(std::string payload = {});
 
   // The closing handshake. `code` must be one an endpoint may send
-  // (1000-1003, 1007-1011, 3000-4999) and `reason` valid UTF-8 of at most
+  // (1000-1003, 1007-1014, 3000-4999) and `reason` valid UTF-8 of at most
   // 123 bytes (InvalidArgument otherwise, nothing sent). OK once both
   // Close frames were exchanged (also if the peer closed first); otherwise
   // the final status, e.g. DeadlineExceeded for a silent peer.
   Task<absl::Status> Close(uint16_t code = close_code::kNormal,
                            std::string reason = {});
 
-  // Whether the connection has ended (Receive would return its status
-  // once the buffered messages are taken).
+  // Whether the connection has ended, lingering close included (Receive
+  // would return its status once the buffered messages are taken).
   bool finished() const;
   // Why it ended; meaningful once finished().
   WebSocketCloseInfo close_info() const;

@@ -43,9 +43,17 @@ void WebSocketCore::MarkCloseWritten() {
   close_written_ = true;
 }
 
-bool WebSocketCore::close_written() const {
+void WebSocketCore::MarkCloseReceived() {
   std::lock_guard<std::mutex> lock(mu_);
-  return close_written_;
+  close_received_ = true;
+}
+
+bool WebSocketCore::ArriveAtShutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++shutdown_arrivals_;
+  if (shutdown_arrivals_ < 2 || shutdown_taken_) return false;
+  shutdown_taken_ = true;
+  return true;
 }
 
 bool WebSocketCore::TakeShutdownDuty() {
@@ -63,11 +71,6 @@ void WebSocketCore::RecordEnd(absl::Status status, uint16_t code,
   info_.reason = std::move(reason);
 }
 
-void WebSocketCore::MarkClean() {
-  std::lock_guard<std::mutex> lock(mu_);
-  info_.clean = true;
-}
-
 absl::Status WebSocketCore::FinalStatus() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!ended_) return absl::CancelledError("the connection was aborted");
@@ -76,7 +79,9 @@ absl::Status WebSocketCore::FinalStatus() const {
 
 WebSocketCloseInfo WebSocketCore::CloseInfo() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return info_;
+  WebSocketCloseInfo info = info_;
+  info.clean = close_written_ && close_received_;
+  return info;
 }
 
 }  // namespace troupe::net::internal

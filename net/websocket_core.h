@@ -2,10 +2,13 @@
 // (see websocket_connection.h for the design). Internal to //net.
 //
 // Who touches what:
-//  - stream: the reader calls Read, the writer WriteAll; ShutdownWrite is
-//    called once, by whoever wins TakeShutdownDuty() after both tasks are
-//    known to be done with the stream (the reader at the end of its
-//    termination protocol, or Abort() after both tasks are gone).
+//  - stream: the reader calls Read, the writer WriteAll. ShutdownWrite is
+//    called once, when nothing will be written any more. On a server: by
+//    the second of the reader (once it concluded) and the writer (once it
+//    wrote its last bytes) to call ArriveAtShutdown(). Otherwise (a client,
+//    or a writer aborted before it arrived) by whoever wins
+//    TakeShutdownDuty(): the reader at the end of its termination protocol,
+//    or Abort() after both tasks are gone.
 //  - writer (the writer task's JoinHandle): set by Start() before the
 //    reader is spawned, then only Abort()ed (thread-safe); never awaited.
 //  - reader_done / writer_done: fired when the task's frame goes away,
@@ -97,16 +100,24 @@ struct WebSocketCore {
   // True for the one caller that gets to send the Close frame.
   bool MarkCloseSent();
   bool close_sent() const;
+  // Our Close frame is on the stream / the peer's Close frame arrived.
+  // Both: the closing handshake is complete (CloseInfo().clean).
   void MarkCloseWritten();
-  bool close_written() const;
-  // True once, for whoever shuts the stream down.
+  void MarkCloseReceived();
+
+  // ---- the write side's shutdown ----
+  // On a server: called once by the reader when it concluded (termination
+  // step 3) and once by the writer when it wrote its last bytes. True for
+  // the second caller, which then holds the shutdown duty and half-closes
+  // the stream.
+  bool ArriveAtShutdown();
+  // True once, for whoever shuts the stream down (taken by a true
+  // ArriveAtShutdown too).
   bool TakeShutdownDuty();
 
   // ---- outcome ----
   // Records how the connection ended; the first call wins.
   void RecordEnd(absl::Status status, uint16_t code, std::string reason);
-  // Marks the close handshake complete (both Close frames exchanged).
-  void MarkClean();
   // Receive()'s final status.
   absl::Status FinalStatus() const;
   WebSocketCloseInfo CloseInfo() const;
@@ -131,6 +142,8 @@ struct WebSocketCore {
   Control control_;
   bool close_sent_ = false;
   bool close_written_ = false;
+  bool close_received_ = false;
+  int shutdown_arrivals_ = 0;
   bool shutdown_taken_ = false;
   bool ended_ = false;
   absl::Status status_;
@@ -139,7 +152,7 @@ struct WebSocketCore {
 
 // The reader task: reads, parses, delivers messages into `incoming`,
 // posts control replies (waking the writer through `wake`), and runs the
-// termination protocol (websocket_connection.h).
+// termination protocol, lingering close included (websocket_connection.h).
 Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               WebSocketParser parser,
                               Sender<WebSocketMessage> incoming,
@@ -148,7 +161,7 @@ Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
 
 // The writer task: drains `outgoing` and the reader's mailbox into the
 // stream until a Close frame is written, a stop is posted, every sender is
-// gone, or a write fails.
+// gone, or a write fails; then arrives at the shutdown (see above).
 Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
                               WebSocketWriter writer,
                               Receiver<WebSocketOutgoing> outgoing);

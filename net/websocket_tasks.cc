@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "executor/clock.h"
 #include "executor/sleep.h"
 #include "net/websocket_core.h"
 
@@ -43,8 +44,8 @@ std::span<uint8_t> Bytes(char* data, size_t size) {
 Task<ReadEnd> ReadUntilEnd(WebSocketCore& core, WebSocketParser& parser,
                            Sender<WebSocketMessage>& incoming,
                            const Sender<WebSocketOutgoing>& wake,
-                           std::string& initial_bytes) {
-  std::vector<char> buffer(std::max<size_t>(core.options.read_buffer_size, 1));
+                           std::string& initial_bytes,
+                           std::vector<char>& buffer) {
   std::span<uint8_t> input = Bytes(initial_bytes.data(), initial_bytes.size());
   // Once the application stops receiving (Close() called, or the
   // connection dropped), messages are read and dropped.
@@ -97,6 +98,32 @@ Task<ReadEnd> ReadUntilEnd(WebSocketCore& core, WebSocketParser& parser,
   }
 }
 
+// Termination step 4, the lingering close: reads and discards until the
+// peer ends its side (or the stream fails), so that the stream is closed
+// with nothing unread. (A TCP socket closed with unread input answers with
+// a reset, and a reset can destroy our Close frame in the peer's receive
+// queue before the peer has read it.) The caller bounds it with a Timeout.
+Task<void> DiscardUntilEnd(AnyByteStream& stream, std::vector<char>& buffer) {
+  for (;;) {
+    absl::StatusOr<size_t> n = co_await stream.Read(buffer);
+    if (!n.ok() || *n == 0) co_return;
+  }
+}
+
+// Whether the peer may still be sending after `end`, so that the reader
+// must linger.
+bool PeerMayStillSend(const ReadEnd& end) {
+  switch (end.kind) {
+    case ReadEnd::Kind::kPeerClose:  // until it sees our Close, and its FIN
+    case ReadEnd::Kind::kViolation:  // e.g. the rest of an oversized message
+      return true;
+    case ReadEnd::Kind::kEndOfStream:
+    case ReadEnd::Kind::kError:
+      return false;
+  }
+  return false;
+}
+
 std::string Describe(std::string_view what, uint16_t code,
                      std::string_view reason) {
   std::string text = absl::StrCat(std::string(what), " ", code);
@@ -104,7 +131,7 @@ std::string Describe(std::string_view what, uint16_t code,
   return text;
 }
 
-// Step 1 of the termination protocol: record why, and tell the writer
+// Step 2 of the termination protocol: record why, and tell the writer
 // what to do last.
 void Conclude(WebSocketCore& core, const ReadEnd& end) {
   switch (end.kind) {
@@ -112,6 +139,7 @@ void Conclude(WebSocketCore& core, const ReadEnd& end) {
       core.RecordEnd(absl::OutOfRangeError(Describe(
                          "websocket closed with code", end.code, end.reason)),
                      end.code, end.reason);
+      core.MarkCloseReceived();
       core.PostClose(CloseReplyCode(end.code), "");
       return;
     case ReadEnd::Kind::kViolation: {
@@ -234,29 +262,42 @@ Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               Sender<WebSocketOutgoing> wake,
                               std::string initial_bytes) {
   FireOnExit done(core->reader_done);
-  const ReadEnd end =
-      co_await ReadUntilEnd(*core, parser, incoming, wake, initial_bytes);
+  std::vector<char> buffer(std::max<size_t>(core->options.read_buffer_size, 1));
+  const ReadEnd end = co_await ReadUntilEnd(*core, parser, incoming, wake,
+                                            initial_bytes, buffer);
+  // Steps 2 to 5 take at most close_timeout together.
+  const Instant deadline = CurrentClock().Now() + core->options.close_timeout;
 
-  // Steps 1 and 2: record why, ask the writer for its last frame.
+  // Step 2: record why, ask the writer for its last frame.
   Conclude(*core, end);
   (void)wake.TrySend(WakeItem());
   wake = Sender<WebSocketOutgoing>();
 
-  // Step 3: give the writer close_timeout to finish.
+  // Step 3 (a server): if the writer is done already, half-close now
+  // (otherwise the writer does once it wrote its last frame).
+  if (core->role == Role::kServer && core->ArriveAtShutdown()) {
+    (void)co_await core->stream->ShutdownWrite();
+  }
+
+  // Step 4: linger until the peer ends its side.
+  if (PeerMayStillSend(end)) {
+    (void)co_await TimeoutAt(deadline, DiscardUntilEnd(*core->stream, buffer));
+  }
+
+  // Step 5: the writer must be done by now: a peer that neither reads nor
+  // ends its side is cut off.
   const absl::Status writer_finished =
-      co_await Timeout(core->options.close_timeout, core->writer_done.Wait());
+      co_await TimeoutAt(deadline, core->writer_done.Wait());
   if (!writer_finished.ok()) {
     core->writer.Abort();
     co_await core->writer_done.Wait();
   }
-
-  // Step 4: both tasks are done with the stream.
+  // A client half-closes only now, after the server did (RFC 6455 7.1.1:
+  // the server closes first, so that the client is not left in TIME_WAIT);
+  // and a server whose writer was aborted before it could.
   if (core->TakeShutdownDuty()) (void)co_await core->stream->ShutdownWrite();
-  if (end.kind == ReadEnd::Kind::kPeerClose && core->close_written()) {
-    core->MarkClean();
-  }
 
-  // Step 5: Receive() sees the end once the buffered messages are taken.
+  // Step 6: Receive() sees the end once the buffered messages are taken.
   incoming = Sender<WebSocketMessage>();
 }
 
@@ -287,7 +328,7 @@ Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
                           "websocket failed: cannot encode a frame: ",
                           std::string(batch.status().message()))),
                       close_code::kInternalError, "");
-      co_return;
+      break;
     }
     if (!out.empty()) {
       const absl::Status written = co_await core->stream->WriteAll(out);
@@ -296,11 +337,16 @@ Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
                             absl::StrCat("websocket dropped: write failed: ",
                                          std::string(written.message()))),
                         close_code::kAbnormalClosure, "");
-        co_return;
+        break;
       }
       if (batch.has_close()) core->MarkCloseWritten();
     }
-    if (batch.last()) co_return;
+    if (batch.last()) break;
+  }
+  // Nothing more will be written: a server half-closes if the reader
+  // concluded already (otherwise the reader does when it concludes).
+  if (core->role == Role::kServer && core->ArriveAtShutdown()) {
+    (void)co_await core->stream->ShutdownWrite();
   }
 }
 

@@ -34,6 +34,14 @@ template <typename Ref, typename M>
 concept CanTrySend = requires(const Ref& ref, M m) {
   ref.TrySend(std::move(m));
 };
+template <typename Ref, typename M>
+concept CanAsk = requires(const Ref& ref, M m) {
+  ref.Ask(std::move(m));
+};
+template <typename Ref, typename M>
+concept CanBlockingSend = requires(const Ref& ref, M m) {
+  ref.BlockingSend(std::move(m));
+};
 
 // What the headers expose: Handles<A, M> says whether A handles M.
 static_assert(Handles<Counter, Increment>);
@@ -43,6 +51,21 @@ static_assert(!Handles<Counter, Unrelated>);
 static_assert(!Handles<Counter, std::string>);
 static_assert(CanSend<ActorRef<Counter>, Increment>);
 static_assert(CanTrySend<ActorRef<Counter>, Increment>);
+static_assert(CanAsk<ActorRef<Counter>, Get>);
+static_assert(CanBlockingSend<ActorRef<Counter>, Increment>);
+
+// The negative-compile checks: a message A does not handle is refused by
+// overload resolution (Send/TrySend/Ask are constrained on Handles<A, M>),
+// so these requires-expressions are false instead of a hard error - and
+// `ref.Send(Unrelated{})` in real code fails with "constraints not
+// satisfied ... Handles<A, M> [with A = troupe::test::Counter; M =
+// troupe::test::Unrelated]".
+static_assert(!CanSend<ActorRef<Counter>, Unrelated>);
+static_assert(!CanTrySend<ActorRef<Counter>, Unrelated>);
+static_assert(!CanAsk<ActorRef<Counter>, Unrelated>);
+static_assert(!CanBlockingSend<ActorRef<Counter>, Unrelated>);
+static_assert(!CanSend<ActorRef<Counter>, std::string>);
+static_assert(!CanAsk<ActorRef<Counter>, std::string>);
 // Asks are typed by the handler: R for `R Handle(M)` and `Task<R>
 // Handle(M)`, a plain Status for a void handler.
 static_assert(
@@ -55,16 +78,15 @@ static_assert(std::is_same_v<
               decltype(std::declval<ActorRef<Counter>&>().Ask(Increment{})),
               Task<absl::Status>>);
 
-// BUG: Send/TrySend reject an unhandled message only with a static_assert
-// inside their bodies, so a requires-expression (or any SFINAE check)
-// still sees `ref.Send(Unrelated{})` as valid: generic code cannot ask
-// whether a reference accepts a message. Constraining them (`requires
-// Handles<A, M>`) would make these false. (For Ask it is worse: the
-// return type is deduced from the handler, so even asking is a hard
-// error, which is why no CanAsk check is here.)
-TEST(ActorRefTyping, DISABLED_ARequiresExpressionSeesUnhandledMessagesRefused) {
+// The same at run time, so that the suite names it. (Before Send/TrySend
+// were constrained, a static_assert in their bodies refused the message
+// only once instantiated, and a requires-expression saw it as accepted;
+// for Ask, even asking was a hard error.)
+TEST(ActorRefTyping, ARequiresExpressionSeesUnhandledMessagesRefused) {
   EXPECT_FALSE((CanSend<ActorRef<Counter>, Unrelated>));
   EXPECT_FALSE((CanTrySend<ActorRef<Counter>, Unrelated>));
+  EXPECT_FALSE((CanAsk<ActorRef<Counter>, Unrelated>));
+  EXPECT_TRUE((CanAsk<ActorRef<Counter>, Nap>));
 }
 
 // ---- identity ----
@@ -148,17 +170,32 @@ TYPED_TEST(ActorRefTest, ADefaultWeakRefLocksToNothing) {
   EXPECT_EQ(WeakActorRef<Counter>().id(), 0u);
 }
 
-// BUG: WeakActorRef::Lock promises "a strong reference, if the actor can
-// still receive messages", but while any strong reference is left it
-// hands out a valid-looking one to an actor that has stopped (its mailbox
-// is closed; sends through it fail with FailedPrecondition). Lookup, by
-// contrast, checks for termination and says NotFound.
-TYPED_TEST(ActorRefTest, DISABLED_AWeakRefToAStoppedActorLocksToNothing) {
+// Lock used to hand out a valid-looking reference to a stopped actor while
+// any strong reference was left (its mailbox closed: every send through
+// it failed).
+TYPED_TEST(ActorRefTest, AWeakRefToAStoppedActorLocksToNothing) {
   ActorRef<Counter> a = this->env_.system().template Spawn<Counter>();
   WeakActorRef<Counter> weak(a);
   RequestStop(a);
   this->env_.Run(AwaitTermination(a.cell()));
   EXPECT_FALSE(weak.Lock().valid());
+  EXPECT_FALSE(static_cast<bool>(weak.Lock()));
+}
+
+// ---- stopping through a reference ----
+
+TYPED_TEST(ActorRefTest, StopOnARefLetsTheActorHandleWhatIsQueuedThenStops) {
+  auto log = NewLog();
+  ActorRef<Counter> a = this->env_.system().template SpawnNamed<Counter>(
+      SpawnOptions{.name = "asked"}, log);
+  ASSERT_TRUE(a.TrySend(Increment{3}).ok());
+  a.Stop();
+  this->env_.Run(AwaitTermination(a.cell()));
+  EXPECT_GE(log->IndexOf("asked stop count=3"), 0)
+      << ::testing::PrintToString(log->Lines());
+  EXPECT_TRUE(a.cell()->termination_reason().ok());
+  EXPECT_TRUE(IsMailboxClosed(a.TrySend(Increment{1})));
+  ActorRef<Counter>().Stop();  // an empty reference: nothing to stop
 }
 
 }  // namespace

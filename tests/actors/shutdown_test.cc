@@ -3,10 +3,14 @@
 //   2. every actor drains what its mailbox already holds, children
 //      stopping before their parents;
 //   3. actors still running at the deadline are reported - name, type,
-//      mailbox depth - and aborted.
+//      mailbox depth - and aborted;
+//   4. aborted actors are torn down: asks fail, state kStopped, watchers
+//      told, parents detached - and the system can then be destroyed.
 
 #include <chrono>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -124,12 +128,11 @@ TEST_F(ShutdownTest, AnActorThatStopsItselfStillHandlesWhatWasQueued) {
       << ::testing::PrintToString(log->Lines());
 }
 
-// BUG: an actor still running at the shutdown deadline is aborted but
-// never marked stopped, and its cell, still held by the system, aborts the
-// whole process when the system is destroyed ("troupe: BUG: actor cell ...
-// destroyed while running"). Enable once stragglers are torn down.
+// The system is destroyed after this test (by the fixture) with the stuck
+// actor's cell still referenced: before stragglers were torn down, that
+// aborted the process ("actor cell ... destroyed while running").
 TEST_F(ShutdownTest,
-       DISABLED_AnActorStuckPastTheDeadlineIsReportedWithNameTypeAndDepth) {
+       AnActorStuckPastTheDeadlineIsReportedWithNameTypeAndDepth) {
   auto log = NewLog();
   ActorRef<Counter> stuck =
       env_.system().SpawnNamed<Counter>(SpawnOptions{.name = "stuck"}, log);
@@ -150,12 +153,21 @@ TEST_F(ShutdownTest,
   EXPECT_EQ(report.stragglers[0].mailbox_depth, 4u);
   EXPECT_EQ(env_.logged().CountContaining({"stuck", "Counter"}), 1);
   EXPECT_GE(log->IndexOf("fine stop count=1"), 0);
+  // Torn down by the time Shutdown returns, without OnStop (it could not
+  // be awaited).
+  EXPECT_EQ(stuck.cell()->state(), ActorState::kStopped);
+  EXPECT_TRUE(stuck.cell()->IsTerminated());
+  EXPECT_TRUE(IsActorStopped(stuck.cell()->termination_reason()))
+      << stuck.cell()->termination_reason();
+  EXPECT_EQ(stuck.MailboxDepth(), 0u);
+  EXPECT_EQ(log->IndexOf("stuck stop count=0"), -1);
+  EXPECT_EQ(env_.system().NumActors(), 0u);
 }
 
-// BUG: as above; besides, an ask whose handler was running when the
-// runner was aborted is answered only when the cell is destroyed, which
-// the ask itself prevents (it holds a reference): it hangs.
-TEST_F(ShutdownTest, DISABLED_AnAskPendingAtAStuckActorFailsAfterShutdown) {
+// The ask whose handler was running when the runner was aborted used to be
+// answered only when the cell was destroyed, which the ask itself
+// prevented (it holds a reference): it hung.
+TEST_F(ShutdownTest, AnAskPendingAtAStuckActorFailsAfterShutdown) {
   ActorRef<Counter> stuck = env_.system().Spawn<Counter>();
   auto body = [](ActorSystem* system, ActorRef<Counter> c) -> Task<void> {
     CancellationToken never;
@@ -176,6 +188,98 @@ TEST_F(ShutdownTest, DISABLED_AnAskPendingAtAStuckActorFailsAfterShutdown) {
     }
   };
   env_.Run(body(&env_.system(), stuck));
+}
+
+// Watches counters and keeps the reasons of the Terminated notices.
+struct WatchIt {
+  explicit WatchIt(ActorRef<Counter> r) : ref(std::move(r)) {}
+  ActorRef<Counter> ref;
+};
+class Mourner : public Actor<Mourner> {
+ public:
+  void Handle(const WatchIt& m) { Watch(m.ref); }
+  void Handle(const Terminated& t) { reasons_.push_back(t.reason); }
+  std::vector<absl::Status> Handle(Get /*unused*/) const { return reasons_; }
+
+ private:
+  std::vector<absl::Status> reasons_;
+};
+
+TEST_F(ShutdownTest, AnAbortedActorIsStoppedDetachedAndMournedByItsWatchers) {
+  using Parent = Supervisor<RestartPolicy>;
+  ActorRef<Parent> parent = env_.system().Spawn<Parent>(NewLog());
+  ActorRef<Mourner> mourner = env_.system().Spawn<Mourner>();
+  auto body = [](ActorRef<Parent> parent,
+                 ActorRef<Mourner> mourner) -> Task<void> {
+    SpawnCounter spawn("stuck");
+    absl::StatusOr<ActorRef<Counter>> child =
+        co_await parent.Ask(std::move(spawn));
+    EXPECT_TRUE(child.ok()) << child.status();
+    if (!child.ok()) co_return;
+    WatchIt watch(*child);
+    absl::Status watched = co_await mourner.Ask(std::move(watch));
+    EXPECT_TRUE(watched.ok()) << watched;
+    CancellationToken never;
+    WaitFor wait(never);
+    JoinHandle<absl::StatusOr<int>> in_handler =
+        Spawn(child->Ask(std::move(wait)));
+    co_await YieldUntil(
+        [&] { return child->cell()->current_message() != nullptr; });
+    JoinHandle<absl::StatusOr<int>> queued = Spawn(child->Ask(Get{}));
+    co_await YieldUntil([&] { return child->MailboxDepth() == 2; });
+
+    child->cell()->AbortRunner();
+    co_await AwaitTermination(child->cell());
+    for (auto* ask : {&in_handler, &queued}) {
+      absl::StatusOr<int> r = co_await *ask;
+      EXPECT_TRUE(IsActorStopped(r.status())) << r.status();
+    }
+    EXPECT_EQ(child->cell()->state(), ActorState::kStopped);
+    EXPECT_TRUE(IsActorStopped(child->cell()->termination_reason()));
+    EXPECT_TRUE(IsMailboxClosed(child->TrySend(Increment{1})));
+    EXPECT_TRUE(parent.cell()->Children().empty());
+    absl::StatusOr<std::vector<absl::Status>> reasons =
+        co_await mourner.Ask(Get{});
+    EXPECT_TRUE(reasons.ok()) << reasons.status();
+    EXPECT_EQ(reasons.ok() ? reasons->size() : 0u, 1u);
+    if (reasons.ok() && reasons->size() == 1) {
+      EXPECT_TRUE(IsActorStopped((*reasons)[0])) << (*reasons)[0];
+    }
+  };
+  env_.Run(body(parent, mourner));
+}
+
+// An aborted runner that never ran (no instance yet) is torn down too.
+TEST_F(ShutdownTest, AnActorAbortedBeforeItEverRanStillStops) {
+  ActorRef<Counter> c = env_.system().Spawn<Counter>();
+  c.cell()->AbortRunner();
+  env_.Run(AwaitTermination(c.cell()));
+  EXPECT_EQ(c.cell()->state(), ActorState::kStopped);
+  EXPECT_TRUE(IsMailboxClosed(c.TrySend(Increment{1})));
+}
+
+// Destroying the system inside the runtime cannot wait for a shutdown: it
+// aborts every actor, which then tears itself down without touching the
+// (gone) system.
+TEST_F(ShutdownTest, ASystemDestroyedInsideTheRuntimeLeavesNoAskHanging) {
+  auto body = [](Runtime* runtime) -> Task<void> {
+    std::shared_ptr<CellBase> cell;
+    JoinHandle<absl::StatusOr<int>> ask;
+    {
+      ActorSystem system(*runtime, {.watchdog = false});
+      ActorRef<Counter> c = system.Spawn<Counter>();
+      cell = c.cell();
+      CancellationToken never;
+      WaitFor wait(never);
+      ask = Spawn(c.Ask(std::move(wait)));
+      co_await YieldUntil([&] { return cell->current_message() != nullptr; });
+    }
+    co_await AwaitTermination(cell);
+    absl::StatusOr<int> r = co_await ask;
+    EXPECT_TRUE(IsActorStopped(r.status())) << r.status();
+    EXPECT_EQ(cell->state(), ActorState::kStopped);
+  };
+  env_.Run(body(&env_.runtime()));
 }
 
 template <typename F>
@@ -215,6 +319,32 @@ TYPED_TEST(EveryRuntimeShutdownTest, AfterShutdownEveryMessageIsRefused) {
   for (const absl::Status& s : this->env_.Run(body(c))) {
     EXPECT_TRUE(IsMailboxClosed(s)) << s;
   }
+}
+
+// A stuck actor on either runtime: its asks fail and the system goes away
+// cleanly once the shutdown has aborted it.
+TYPED_TEST(EveryRuntimeShutdownTest,
+           AShutdownPastAStuckActorLeavesNoAskHanging) {
+  ActorSystem& system = this->env_.system();
+  ActorRef<Counter> stuck = system.template Spawn<Counter>();
+  auto body = [](ActorSystem* system, ActorRef<Counter> c) -> Task<void> {
+    CancellationToken never;
+    WaitFor wait(never);
+    JoinHandle<absl::StatusOr<int>> in_handler = Spawn(c.Ask(std::move(wait)));
+    co_await YieldUntil([&] { return c.cell()->current_message() != nullptr; });
+    JoinHandle<absl::StatusOr<int>> queued = Spawn(c.Ask(Get{}));
+    ShutdownReport report =
+        co_await system->Shutdown(std::chrono::milliseconds(50));
+    EXPECT_FALSE(report.clean);
+    for (auto* ask : {&in_handler, &queued}) {
+      absl::StatusOr<int> r = co_await *ask;
+      // The queued ask may have found the mailbox closed already.
+      EXPECT_TRUE(IsActorStopped(r.status()) || IsMailboxClosed(r.status()))
+          << r.status();
+    }
+    EXPECT_EQ(c.cell()->state(), ActorState::kStopped);
+  };
+  this->env_.Run(body(&system, stuck));
 }
 
 }  // namespace

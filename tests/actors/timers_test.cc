@@ -1,9 +1,11 @@
 // Actor timers: SendAfter(d, m) delivers m once after d, SendInterval(p, m)
-// every p; CancelTimer cancels one; stopping the actor cancels them all.
+// every p; CancelTimer cancels one; stopping or restarting the actor
+// cancels them all.
 // All on the manual clock: the tests never sleep.
 
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "absl/status/status.h"
@@ -37,6 +39,7 @@ struct Cancel {
   TimerId timer;
 };
 struct StopSelf {};
+struct Fail {};
 
 // Arms timers on request; logs "<id>@<ms since start>" for every tick.
 class Ticker : public Actor<Ticker> {
@@ -48,6 +51,7 @@ class Ticker : public Actor<Ticker> {
   TimerId Handle(Every e) { return SendInterval(e.period, Tick{e.id}); }
   void Handle(Cancel c) { CancelTimer(c.timer); }
   void Handle(StopSelf /*unused*/) { Stop(); }
+  void Handle(Fail /*unused*/) { throw std::runtime_error("ticker failed"); }
   void Handle(Tick t) {
     const auto ms = std::chrono::duration_cast<milliseconds>(
         system().clock().Now() - start_);
@@ -153,6 +157,25 @@ TEST_F(TimersTest, AnActorThatStopsItselfCancelsItsTimersToo) {
   };
   env_.Run(body(t));
   EXPECT_THAT(ticks_->Lines(), ElementsAre("1@1000"));
+}
+
+// The fresh instance of a restarted actor starts without the old one's
+// timers (its state is new: ticks meant for the old one would be stale).
+TEST_F(TimersTest, ARestartCancelsTheTimersTheOldInstanceArmed) {
+  ActorRef<Ticker> t = SpawnTicker();
+  auto body = [this](ActorRef<Ticker> t) -> Task<void> {
+    (void)co_await Arm(t, Every{seconds(1), 1});
+    (void)co_await Arm(t, After{seconds(30), 2});
+    co_await Sleep(milliseconds(1500));
+    (void)co_await t.Send(Fail{});
+    // Handled by the fresh instance, after the restart.
+    (void)co_await Arm(t, After{seconds(1), 3});
+    co_await Sleep(seconds(60));
+    EXPECT_EQ(PendingTimers(), 0);
+  };
+  env_.Run(body(t));
+  EXPECT_THAT(ticks_->Lines(), ElementsAre("1@1000", "3@2500"));
+  EXPECT_EQ(t.cell()->Stats().restarts, 1u);
 }
 
 }  // namespace

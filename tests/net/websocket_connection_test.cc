@@ -12,6 +12,7 @@
 
 #include "executor/join_handle.h"
 #include "executor/runtime.h"
+#include "executor/sleep.h"
 #include "gtest/gtest.h"
 #include "net/close_codes.h"
 #include "tests/net/websocket_peer.h"
@@ -38,7 +39,8 @@ class WebSocketConnectionTest : public ::testing::Test {
 TYPED_TEST_SUITE(WebSocketConnectionTest, test::RuntimeFlavours);
 
 // The peer sends `wire`; expects the connection to fail with a Close
-// carrying `code`, then to end the stream; Receive reports `status`.
+// carrying `code`, then to end the stream and to wait (lingering) until
+// the peer ends its side too; Receive reports `status`.
 Task<void> ExpectFailure(std::string wire, uint16_t code,
                          absl::StatusCode status,
                          WebSocketOptions options = {}) {
@@ -49,6 +51,8 @@ Task<void> ExpectFailure(std::string wire, uint16_t code,
   EXPECT_EQ(close->type, WebSocketEventType::kClose) << close->Describe();
   EXPECT_EQ(close->code, code) << close->Describe();
   CO_EXPECT_TRUE(co_await c.peer.NextIsEnd());
+  EXPECT_FALSE(c.ws.finished());  // still reading what the peer may send
+  CO_EXPECT_OK(co_await c.peer.stream().ShutdownWrite());
   absl::StatusOr<WebSocketMessage> received = co_await c.ws.Receive();
   EXPECT_EQ(received.status().code(), status) << received.status();
   EXPECT_EQ(c.ws.close_info().code, code);
@@ -229,6 +233,8 @@ TYPED_TEST(WebSocketConnectionTest, APeersCloseIsEchoedAndReceiveReportsIt) {
     EXPECT_EQ(echo->type, WebSocketEventType::kClose) << echo->Describe();
     EXPECT_EQ(echo->code, 4001);
     CO_EXPECT_TRUE(co_await c.peer.NextIsEnd());
+    // The server ended its side first; the peer ends its own on seeing it.
+    CO_EXPECT_OK(co_await c.peer.stream().ShutdownWrite());
     // The message before the Close is still delivered, then the end.
     absl::StatusOr<WebSocketMessage> m = co_await c.ws.Receive();
     CO_ASSERT(m.ok());
@@ -254,6 +260,7 @@ TYPED_TEST(WebSocketConnectionTest, ACloseWithoutACodeIsAnsweredWith1000) {
     std::optional<Event> echo = co_await c.peer.Next();
     CO_ASSERT(echo.has_value());
     EXPECT_EQ(echo->code, close_code::kNormal);
+    CO_EXPECT_OK(co_await c.peer.stream().ShutdownWrite());
     absl::StatusOr<WebSocketMessage> end = co_await c.ws.Receive();
     EXPECT_EQ(end.status().code(), absl::StatusCode::kOutOfRange);
     EXPECT_EQ(c.ws.close_info().code, close_code::kNoStatusReceived);
@@ -261,7 +268,7 @@ TYPED_TEST(WebSocketConnectionTest, ACloseWithoutACodeIsAnsweredWith1000) {
 }
 
 TYPED_TEST(WebSocketConnectionTest, InvalidCloseCodesFailWith1002) {
-  for (uint16_t code : {0, 999, 1004, 1005, 1006, 1012, 1015, 2999, 5000}) {
+  for (uint16_t code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000}) {
     this->runtime_.BlockOn(ExpectFailure(ClientCloseRaw(code),
                                          close_code::kProtocolError,
                                          absl::StatusCode::kDataLoss));
@@ -270,6 +277,47 @@ TYPED_TEST(WebSocketConnectionTest, InvalidCloseCodesFailWith1002) {
   this->runtime_.BlockOn(ExpectFailure(ClientFrame(Opcode::kClose, "\x03"),
                                        close_code::kProtocolError,
                                        absl::StatusCode::kDataLoss));
+}
+
+TYPED_TEST(WebSocketConnectionTest, TheCloseCodesIanaAddedAreEchoedNotFailed) {
+  // 1012 Service Restart, 1013 Try Again Later, 1014 Bad Gateway.
+  for (uint16_t code : {1012, 1013, 1014}) {
+    this->runtime_.BlockOn([](uint16_t code) -> Task<void> {
+      Connected c = ConnectServer();
+      CO_EXPECT_OK(co_await c.peer.Write(ClientClose(code, "later")));
+      std::optional<Event> echo = co_await c.peer.Next();
+      CO_ASSERT(echo.has_value());
+      EXPECT_EQ(echo->type, WebSocketEventType::kClose) << echo->Describe();
+      EXPECT_EQ(echo->code, code);
+      CO_EXPECT_TRUE(co_await c.peer.NextIsEnd());
+      CO_EXPECT_OK(co_await c.peer.stream().ShutdownWrite());
+      absl::StatusOr<WebSocketMessage> end = co_await c.ws.Receive();
+      EXPECT_EQ(end.status().code(), absl::StatusCode::kOutOfRange);
+      EXPECT_EQ(c.ws.close_info().code, code);
+      EXPECT_EQ(c.ws.close_info().reason, "later");
+      EXPECT_TRUE(c.ws.close_info().clean);
+    }(code));
+  }
+}
+
+TYPED_TEST(WebSocketConnectionTest, CloseSendsTheCodesIanaAdded) {
+  for (uint16_t code : {1012, 1013, 1014}) {
+    this->runtime_.BlockOn([](uint16_t code) -> Task<void> {
+      Connected c = ConnectServer();
+      JoinHandle<absl::Status> closing = Spawn(CloseIn(c.ws, code, "busy"));
+      // (Bounded: a refused code would send nothing.)
+      absl::StatusOr<std::optional<Event>> got =
+          co_await Timeout(std::chrono::seconds(5), c.peer.Next());
+      CO_ASSERT(got.ok() && got->has_value());
+      const Event& close = **got;
+      EXPECT_EQ(close.type, WebSocketEventType::kClose) << close.Describe();
+      EXPECT_EQ(close.code, code);
+      CO_EXPECT_OK(co_await c.peer.Write(ClientClose(code)));
+      CO_EXPECT_TRUE(co_await c.peer.NextIsEnd());
+      CO_EXPECT_OK(co_await c.peer.stream().ShutdownWrite());
+      CO_EXPECT_OK(co_await closing);
+    }(code));
+  }
 }
 
 TYPED_TEST(WebSocketConnectionTest, ACloseReasonThatIsNotUtf8FailsWith1007) {
@@ -288,8 +336,10 @@ TYPED_TEST(WebSocketConnectionTest, CloseCompletesWhenThePeerAnswers) {
     EXPECT_EQ(close->code, close_code::kGoingAway);
     EXPECT_EQ(close->payload, "leaving");
     CO_EXPECT_OK(co_await c.peer.Write(ClientClose(1001)));
-    CO_EXPECT_OK(co_await closing);
+    // The server ends its side first and waits for the peer's end.
     CO_EXPECT_TRUE(co_await c.peer.NextIsEnd());
+    CO_EXPECT_OK(co_await c.peer.stream().ShutdownWrite());
+    CO_EXPECT_OK(co_await closing);
     EXPECT_TRUE(c.ws.close_info().clean);
     absl::StatusOr<WebSocketMessage> end = co_await c.ws.Receive();
     EXPECT_EQ(end.status().code(), absl::StatusCode::kOutOfRange);
@@ -318,7 +368,7 @@ TYPED_TEST(WebSocketConnectionTest, CloseGivesUpOnAPeerThatNeverAnswers) {
 TYPED_TEST(WebSocketConnectionTest, CloseRefusesWhatMayNotBeSent) {
   this->runtime_.BlockOn([]() -> Task<void> {
     Connected c = ConnectServer();
-    for (uint16_t code : {999, 1005, 1006, 1015, 2000, 5000}) {
+    for (uint16_t code : {999, 1004, 1005, 1006, 1015, 1016, 2000, 5000}) {
       CO_EXPECT_CODE(co_await c.ws.Close(code, ""),
                      absl::StatusCode::kInvalidArgument);
     }
@@ -378,6 +428,7 @@ TYPED_TEST(WebSocketConnectionTest, AMaskedFrameFromTheServerFailsAClient) {
     CO_ASSERT(close.has_value());
     EXPECT_EQ(close->type, WebSocketEventType::kClose) << close->Describe();
     EXPECT_EQ(close->code, close_code::kProtocolError);
+    CO_EXPECT_OK(co_await c.peer.stream().ShutdownWrite());
     absl::StatusOr<WebSocketMessage> end = co_await c.ws.Receive();
     EXPECT_EQ(end.status().code(), absl::StatusCode::kDataLoss);
   }());

@@ -139,6 +139,7 @@ TYPED_TEST(WebSocketFlowTest, CloseDoesNotWaitForAnApplicationThatStopped) {
     CO_ASSERT(close.has_value());
     EXPECT_EQ(close->type, WebSocketEventType::kClose) << close->Describe();
     CO_EXPECT_OK(co_await c.peer.Write(testing::ClientClose(1000)));
+    CO_EXPECT_OK(co_await c.peer.stream().ShutdownWrite());
     CO_EXPECT_OK(co_await closing);
     EXPECT_TRUE(c.ws.close_info().clean);
   }());

@@ -230,11 +230,12 @@ TEST(WebSocketParser, AcceptsACloseInsideAFragmentedMessage) {
 }
 
 TEST(WebSocketParser, ClassifiesEveryCloseCodeFrom0To5000) {
-  // 7.7.x (valid) and 7.9.x (invalid), extended to the whole range.
+  // 7.7.x (valid) and 7.9.x (invalid), extended to the whole range, with
+  // IANA's later registrations 1012-1014 valid.
   int valid = 0;
   for (uint32_t code = 0; code <= 5000; ++code) {
     const bool expected_valid = (code >= 1000 && code <= 1003) ||
-                                (code >= 1007 && code <= 1011) ||
+                                (code >= 1007 && code <= 1014) ||
                                 (code >= 3000 && code <= 4999);
     ASSERT_EQ(IsValidReceivedCloseCode(code), expected_valid) << code;
     const std::vector<Event> events =
@@ -250,10 +251,23 @@ TEST(WebSocketParser, ClassifiesEveryCloseCodeFrom0To5000) {
       ASSERT_EQ(events[0].code, close_code::kProtocolError) << code;
     }
   }
-  EXPECT_EQ(valid, 4 + 5 + 2000);
-  for (uint32_t code : {0u, 999u, 1004u, 1005u, 1006u, 1012u, 1013u, 1014u,
-                        1015u, 1016u, 1100u, 2000u, 2999u, 5000u, 65535u}) {
+  EXPECT_EQ(valid, 4 + 8 + 2000);
+  for (uint32_t code : {0u, 999u, 1004u, 1005u, 1006u, 1015u, 1016u, 1100u,
+                        2000u, 2999u, 5000u, 65535u}) {
     EXPECT_FALSE(IsValidReceivedCloseCode(code)) << code;
+  }
+}
+
+TEST(WebSocketParser, AcceptsTheCloseCodesIanaRegisteredAfterRfc6455) {
+  // 1012 Service Restart, 1013 Try Again Later, 1014 Bad Gateway.
+  for (uint16_t code : {close_code::kServiceRestart, close_code::kTryAgainLater,
+                        close_code::kBadGateway}) {
+    EXPECT_TRUE(IsValidReceivedCloseCode(code)) << code;
+    const std::vector<Event> events = Parse(Close(code, "later"));
+    ASSERT_EQ(events.size(), 1u) << code;
+    EXPECT_EQ(events[0].type, Type::kClose) << events[0].Describe();
+    EXPECT_EQ(events[0].code, code);
+    EXPECT_EQ(events[0].payload, "later");
   }
 }
 

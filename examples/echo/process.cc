@@ -1,0 +1,79 @@
+#include "examples/echo/process.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tools/cli/flags.h"
+#include "executor/shutdown_signal.h"
+
+namespace troupe::echo {
+namespace {
+
+void SetShutdownSignalsMasked(int how) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(how, &set, nullptr);
+}
+
+}  // namespace
+
+bool ParseFlagsOnly(const char* program, int argc, char** argv) {
+  const std::vector<char*> rest = ParseFlags(argc, argv);
+  if (rest.size() <= 1) return true;
+  std::fprintf(stderr, "%s: unexpected argument '%s'; see --help\n", program,
+               rest[1]);
+  return false;
+}
+
+int RefuseFlags(const char* program, const absl::Status& why) {
+  std::fprintf(stderr, "%s: %s; see --help\n", program,
+               std::string(why.message()).c_str());
+  return kExitBadFlags;
+}
+
+int UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  const int count = CPU_COUNT(&set);
+  return count > 0 ? count : 1;
+}
+
+void PrepareShutdownSignals() {
+  (void)ShutdownToken();  // handlers and watcher, signals still unblocked
+  SetShutdownSignalsMasked(SIG_BLOCK);
+}
+
+Task<int> FirstShutdownSignal() {
+  const int signal = co_await ShutdownSignal();
+  SetShutdownSignalsMasked(SIG_UNBLOCK);
+  co_return signal;
+}
+
+Task<void> CancelOnShutdownSignal(CancellationToken token, std::string program,
+                                  std::string what) {
+  const int signal = co_await FirstShutdownSignal();
+  std::fprintf(stderr, "%s: got %s, %s\n", program.c_str(),
+               SignalName(signal).c_str(), what.c_str());
+  token.Cancel();
+}
+
+std::string SignalName(int signal) {
+  switch (signal) {
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    default:
+      return absl::StrCat("signal ", signal);
+  }
+}
+
+}  // namespace troupe::echo
