@@ -18,12 +18,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "examples/echo/echo_server.h"
-#include "tools/cli/flags.h"
 #include "examples/echo/process.h"
 #include "executor/cancellation_token.h"
 #include "executor/join_handle.h"
 #include "executor/runtime.h"
 #include "net/socket_address.h"
+#include "tools/cli/flags.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:9001",
           "HOST:PORT to listen on: an IP address ([::1]:9001 for IPv6) or a "

@@ -18,12 +18,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tools/cli/flags.h"
 #include "examples/echo/load_run.h"
 #include "examples/echo/process.h"
 #include "examples/echo/ws_url.h"
 #include "executor/join_handle.h"
 #include "executor/runtime.h"
+#include "tools/cli/flags.h"
 
 ABSL_FLAG(std::string, url, "ws://127.0.0.1:9001/", "the echo server");
 ABSL_FLAG(int, connections, 100,

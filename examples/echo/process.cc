@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "tools/cli/flags.h"
 #include "executor/shutdown_signal.h"
+#include "tools/cli/flags.h"
 
 namespace troupe::echo {
 namespace {
