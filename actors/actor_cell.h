@@ -91,17 +91,14 @@ class ActorCell final : public CellBase {
   using Mail = internal::Envelope<A>;
 
   ActorCell(ActorSystem* system, std::string name,
-            std::shared_ptr<CellBase> parent, Factory factory,
+            const std::shared_ptr<CellBase>& parent, Factory factory,
             std::size_t capacity)
-      : CellBase(system, std::move(name), TypeName<A>(), std::move(parent)),
+      : CellBase(system, std::move(name), TypeName<A>(), parent),
         factory_(std::move(factory)) {
     auto channel = MakeMpsc<Mail>(capacity == 0 ? 1 : capacity).value();
     tx_ = std::move(channel.first);
     rx_ = std::move(channel.second);
     ch_ = rx_.channel();
-    if constexpr (requires { A::ChildSupervision(); }) {
-      child_strategy_ = A::ChildSupervision();
-    }
   }
 
   ~ActorCell() override {
@@ -143,6 +140,7 @@ class ActorCell final : public CellBase {
   // The message being handled counts: it leaves the mailbox when its
   // handler ends.
   uint64_t MailboxDepth() const override { return ch_->Len(); }
+  uint64_t MailboxHighWater() const override { return ch_->HighWater(); }
   std::size_t MailboxCapacity() const { return ch_->capacity(); }
   void CloseMailbox() override { ch_->Close(); }
   void AbortRunner() override { runner_.Abort(); }
@@ -183,7 +181,15 @@ class ActorCell final : public CellBase {
  protected:
   void WakeRunner() override { ch_->WakeReceiver(); }
   const SupervisorStrategy& child_strategy() const override {
-    return child_strategy_;
+    // One per actor type (ChildSupervision() is static), not per actor.
+    static const SupervisorStrategy strategy = [] {
+      if constexpr (requires { A::ChildSupervision(); }) {
+        return SupervisorStrategy(A::ChildSupervision());
+      } else {
+        return SupervisorStrategy();
+      }
+    }();
+    return strategy;
   }
 
   Task<void> HandleStop(absl::Status reason) override {
@@ -333,24 +339,45 @@ class ActorCell final : public CellBase {
     std::shared_ptr<ActorCell> cell_;  // null once moved from
   };
 
-  static Task<void> Run(RunnerGuard guard) { co_await guard.cell().RunLoop(); }
+  // True if the runner has something to do besides the next mailbox
+  // message: control messages, a Stop() from a handler, or a failure that
+  // waits for the parent's decision.
+  bool HasSystemWork() {
+    return HasControl() ||
+           (self_stop_ && state() != ActorState::kStopping) ||
+           state() == ActorState::kFailed;
+  }
 
-  Task<void> RunLoop() {
+  // One step of that work. A coroutine of its own, so that the runner's
+  // frame - which every idle actor keeps - holds only what the message
+  // path needs (the awaiters of the rarer steps would otherwise each take
+  // room in it).
+  Task<void> DoSystemWork() {
+    if (HasControl()) {
+      if (std::unique_ptr<ControlMessage> c = PopControl()) {
+        co_await c->Apply(*this);
+      }
+      co_return;
+    }
+    if (self_stop_ && state() != ActorState::kStopping) {
+      self_stop_ = false;
+      co_await HandleStop(absl::OkStatus());
+      co_return;
+    }
+    if (state() == ActorState::kFailed) {
+      (void)co_await NextEvent(this, /*control_only=*/true);
+    }
+  }
+
+  // The runner. `guard` (unused in the body) is what tears the actor down
+  // if the frame is destroyed before the loop finished. One frame, not a
+  // spawned wrapper around a loop coroutine: every frame carries room for
+  // a task header, and an idle actor keeps its runner's frames.
+  Task<void> Run([[maybe_unused]] RunnerGuard guard) {
     co_await CreateInstance(nullptr);
     for (;;) {
-      if (HasControl()) {
-        if (std::unique_ptr<ControlMessage> c = PopControl()) {
-          co_await c->Apply(*this);
-        }
-        continue;
-      }
-      if (self_stop_ && state() != ActorState::kStopping) {
-        self_stop_ = false;
-        co_await HandleStop(absl::OkStatus());
-        continue;
-      }
-      if (state() == ActorState::kFailed) {
-        (void)co_await NextEvent(this, /*control_only=*/true);
+      if (HasSystemWork()) {
+        co_await DoSystemWork();
         continue;
       }
       Mail* mail = co_await NextEvent(this, false);
@@ -373,10 +400,6 @@ class ActorCell final : public CellBase {
         }
         FinishMessage(std::move(failure));
       }
-      // The depth can only have grown since the last message left (and
-      // this one is still counted): noting it here, for every message,
-      // keeps the high-water mark exact without a sample.
-      NoteMailboxDepth(ch_->Len());
       ch_->PopFront();
       if (!ConsumeBudget()) co_await YieldNow();
     }
@@ -532,7 +555,6 @@ class ActorCell final : public CellBase {
   internal::MpscChannel<Mail>* ch_ = nullptr;
   std::unique_ptr<A> instance_;
   JoinHandle<void> runner_;
-  SupervisorStrategy child_strategy_;
   std::vector<std::pair<TimerId, JoinHandle<void>>> timers_;
   TimerId next_timer_ = 0;
   uint64_t timer_epoch_ = 0;  // runner only

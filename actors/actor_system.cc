@@ -77,6 +77,7 @@ class ActorSystem::Root final : public CellBase {
   explicit Root(ActorSystem* system)
       : CellBase(system, "system", "system", nullptr) {}
   uint64_t MailboxDepth() const override { return 0; }
+  uint64_t MailboxHighWater() const override { return 0; }
   void CloseMailbox() override {}
   void AbortRunner() override {}
   Task<void> DeliverTerminated(ActorId, std::string, absl::Status,
@@ -93,6 +94,11 @@ class ActorSystem::Root final : public CellBase {
     SuperviseChildNow(child, why);
   }
   bool IsRoot() const override { return true; }
+  // The top level lives in the system's table (SpawnUnder does not call
+  // AddChild on the root): one sharded lock per spawn, not a global one.
+  std::vector<std::shared_ptr<CellBase>> Children() const override {
+    return system().table_.KeptAlive();
+  }
 
  protected:
   void WakeRunner() override {}
@@ -141,13 +147,7 @@ ActorSystem::~ActorSystem() {
 }
 
 std::vector<std::shared_ptr<CellBase>> ActorSystem::LiveCells() const {
-  std::vector<std::shared_ptr<CellBase>> cells;
-  std::lock_guard<std::mutex> guard(mu_);
-  cells.reserve(all_.size());
-  for (auto& [id, weak] : all_) {
-    if (auto c = weak.lock()) cells.push_back(std::move(c));
-  }
-  return cells;
+  return table_.Snapshot();
 }
 
 void ActorSystem::Log(const std::string& line) const {
@@ -158,14 +158,22 @@ void ActorSystem::Log(const std::string& line) const {
   }
 }
 
-void ActorSystem::Track(const std::shared_ptr<CellBase>& cell) {
-  std::lock_guard<std::mutex> guard(mu_);
-  all_[cell->id()] = cell;
+void ActorSystem::Track(const std::shared_ptr<CellBase>& cell,
+                        bool top_level) {
+  table_.Track(cell, top_level);
 }
 
 void ActorSystem::Unregister(CellBase* cell) {
-  std::lock_guard<std::mutex> guard(mu_);
-  all_.erase(cell->id());
+  // The registry's lock only for an actor that registered a name: spawning
+  // and stopping anonymous actors takes one sharded lock each.
+  if (cell->CloseNames()) {
+    std::lock_guard<std::mutex> guard(mu_);
+    ForgetNamesLocked(cell);
+  }
+  table_.Forget(cell);
+}
+
+void ActorSystem::ForgetNamesLocked(CellBase* cell) {
   // Only the names this actor registered: termination stays O(1) however
   // many named actors there are.
   auto names = names_of_.find(cell->id());
@@ -179,10 +187,7 @@ void ActorSystem::Unregister(CellBase* cell) {
   names_of_.erase(names);
 }
 
-std::size_t ActorSystem::NumActors() const {
-  std::lock_guard<std::mutex> guard(mu_);
-  return all_.size();
-}
+std::size_t ActorSystem::NumActors() const { return table_.Size(); }
 
 absl::Status ActorSystem::RegisterCell(const std::string& name,
                                        const std::shared_ptr<CellBase>& cell,
@@ -197,6 +202,10 @@ absl::Status ActorSystem::RegisterCell(const std::string& name,
           absl::StrCat("the name '", name, "' is taken by ", existing->name()));
     }
     registry_.erase(it);
+  }
+  if (!cell->MarkNamed()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot register '", name, "': ", cell->name(), " has stopped"));
   }
   registry_.emplace(name, Named{cell, type});
   names_of_[cell->id()].push_back(name);

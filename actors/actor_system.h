@@ -47,6 +47,7 @@
 #include "actors/actor_cell.h"
 #include "actors/actor_ref.h"
 #include "actors/cell.h"
+#include "actors/cell_table.h"
 #include "actors/supervision.h"
 #include "executor/runtime.h"
 
@@ -131,10 +132,13 @@ class ActorSystem {
   Clock& clock() { return runtime_.scheduler().clock(); }
   const ActorSystemOptions& options() const { return options_; }
   std::size_t NumActors() const;
+  // The root of the supervision tree (the parent of the top level).
+  const std::shared_ptr<CellBase>& root() const { return root_; }
 
   // ---- internal ----
   template <typename A, typename... Args>
-  ActorRef<A> SpawnUnder(std::shared_ptr<CellBase> parent, SpawnOptions options,
+  ActorRef<A> SpawnUnder(const std::shared_ptr<CellBase>& parent,
+                         SpawnOptions options,
                          Args&&... args);
   void Unregister(CellBase* cell);
   void Log(const std::string& line) const;
@@ -147,7 +151,8 @@ class ActorSystem {
   absl::StatusOr<std::shared_ptr<CellBase>> LookupCell(const std::string& name,
                                                        std::type_index type,
                                                        const char* type_name);
-  void Track(const std::shared_ptr<CellBase>& cell);
+  void Track(const std::shared_ptr<CellBase>& cell, bool top_level);
+  void ForgetNamesLocked(CellBase* cell);  // mu_ held
   // Every actor not yet destroyed (a snapshot).
   std::vector<std::shared_ptr<CellBase>> LiveCells() const;
   Task<void> Watchdog();
@@ -155,13 +160,15 @@ class ActorSystem {
   Runtime& runtime_;
   const ActorSystemOptions options_;
   std::shared_ptr<CellBase> root_;  // a Root
-  mutable std::mutex mu_;
+  // Every live actor; the top level held strongly (the root has no child
+  // list of its own: see Root).
+  CellTable table_;
+  mutable std::mutex mu_;  // the registry
   struct Named {
     std::weak_ptr<CellBase> cell;
     std::type_index type;
   };
   absl::flat_hash_map<std::string, Named> registry_;           // mu_
-  absl::flat_hash_map<ActorId, std::weak_ptr<CellBase>> all_;  // mu_
   // The names each actor registered (only actors that registered one).
   absl::flat_hash_map<ActorId, std::vector<std::string>> names_of_;  // mu_
   bool shut_down_ = false;                                           // mu_
@@ -170,7 +177,7 @@ class ActorSystem {
 };
 
 template <typename A, typename... Args>
-ActorRef<A> ActorSystem::SpawnUnder(std::shared_ptr<CellBase> parent,
+ActorRef<A> ActorSystem::SpawnUnder(const std::shared_ptr<CellBase>& parent,
                                     SpawnOptions options, Args&&... args) {
   static_assert(std::is_base_of_v<Actor<A>, A>,
                 "an actor type A must derive from troupe::Actor<A>");
@@ -184,8 +191,9 @@ ActorRef<A> ActorSystem::SpawnUnder(std::shared_ptr<CellBase> parent,
   auto cell = std::make_shared<ActorCell<A>>(
       this, std::move(options.name), parent, std::move(factory), capacity);
   Sender<typename ActorRef<A>::Mail> tx = cell->TakeInitialSender();
-  parent->AddChild(cell);
-  Track(cell);
+  const bool top_level = parent->IsRoot();
+  if (!top_level) parent->AddChild(cell);
+  Track(cell, top_level);
   cell->Start(runtime_.scheduler());
   return ActorRef<A>(std::move(cell), std::move(tx));
 }

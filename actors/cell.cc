@@ -79,17 +79,41 @@ class TerminatedNotice final : public ControlMessage {
 
 }  // namespace
 
-CellBase::CellBase(ActorSystem* system, std::string name, std::string type,
+CellBase::CellBase(ActorSystem* system, std::string name, const char* type,
                    const std::shared_ptr<CellBase>& parent)
     : system_(system),
       id_(g_next_id.fetch_add(1, std::memory_order_relaxed)),
       name_(name.empty() ? absl::StrCat(type, "-", id_) : std::move(name)),
-      type_(std::move(type)),
-      parent_(parent) {}
+      type_(type),
+      parent_(parent != nullptr && !parent->IsRoot()
+                  ? std::weak_ptr<CellBase>(parent)
+                  : std::weak_ptr<CellBase>()),
+      top_level_(parent != nullptr && parent->IsRoot()) {}
+
+std::shared_ptr<CellBase> CellBase::parent() const {
+  if (!top_level_) return parent_.lock();
+  std::lock_guard<std::mutex> guard(mu_);
+  if (detached_) return nullptr;
+  return system_->root();
+}
 
 CellBase::~CellBase() {
   while (std::unique_ptr<ControlMessage> m = PopControl()) {
   }
+  delete histogram_.load(std::memory_order_relaxed);
+}
+
+CancellationToken::Awaiter CellBase::Terminated() const {
+  std::lock_guard<std::mutex> guard(mu_);
+  if (terminated_token_ == nullptr) {
+    terminated_token_ = std::make_unique<CancellationToken>();
+    // Too late to be cancelled by FinishTermination (which sets the flag
+    // under mu_ before it looks for a token): cancelled here.
+    if (terminated_.load(std::memory_order_relaxed)) {
+      terminated_token_->Cancel();
+    }
+  }
+  return terminated_token_->Cancelled();
 }
 
 absl::Status CellBase::termination_reason() const {
@@ -201,6 +225,7 @@ Task<void> CellBase::StopChildren(const absl::Status& reason) {
 
 void CellBase::FinishTermination(const absl::Status& reason) {
   std::vector<Watcher> watchers;
+  CancellationToken* token = nullptr;
   {
     std::lock_guard<std::mutex> guard(mu_);
     reason_ = reason;
@@ -220,8 +245,14 @@ void CellBase::FinishTermination(const absl::Status& reason) {
     // system's).
     std::lock_guard<std::mutex> guard(mu_);
     if (!detached_) system_->Unregister(this);
+    // Release: pairs with the acquire in IsTerminated().
+    terminated_.store(true, std::memory_order_release);
+    token = terminated_token_.get();  // lives as long as this cell
   }
-  terminated_.Cancel();
+  if (token != nullptr) token->Cancel();
+  // The top level is not in the root's list (the system's table, which
+  // Unregister updated, holds it).
+  if (top_level_) return;
   if (auto parent = parent_.lock()) parent->RemoveChild(this);
 }
 
@@ -233,7 +264,7 @@ void CellBase::DetachFromSystem() {
 void CellBase::Fail(absl::Status why) {
   failure_ = why;
   set_state(ActorState::kFailed);
-  if (auto parent = parent_.lock()) {
+  if (auto parent = this->parent()) {
     parent->ChildFailed(shared_from_this(), std::move(why));
   } else {
     RequestStop(std::move(why));  // the parent is gone: nobody to decide
@@ -252,12 +283,16 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
   Directive directive = strategy.Decide(why);
   Duration backoff = Duration::zero();
   if (directive == Directive::kRestart) {
+    if (restart_history_ == nullptr) {
+      restart_history_ = std::make_unique<std::vector<RestartHistory>>();
+    }
+    std::vector<RestartHistory>& history = *restart_history_;
     auto it = std::find_if(
-        restart_history_.begin(), restart_history_.end(),
+        history.begin(), history.end(),
         [&](const RestartHistory& h) { return h.child == child->id(); });
-    if (it == restart_history_.end()) {
-      restart_history_.push_back(RestartHistory{child->id(), {}, 0});
-      it = restart_history_.end() - 1;
+    if (it == history.end()) {
+      history.push_back(RestartHistory{child->id(), {}, 0});
+      it = history.end() - 1;
     }
     const Instant now = system_->clock().Now();
     while (!it->times.empty() && now - it->times.front() > strategy.within) {
@@ -310,21 +345,20 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
   }
 }
 
-void CellBase::EndMessage() {
-  current_message_.store(nullptr, std::memory_order_release);
-  handler_seq_.store(handler_seq_.load(std::memory_order_relaxed) + 1,
-                     std::memory_order_release);
-  messages_handled_.store(messages_handled_.load(std::memory_order_relaxed) + 1,
-                          std::memory_order_relaxed);
-}
-
 void CellBase::RecordHandlerTime(Duration d) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d);
   const uint64_t v = us.count() < 0 ? 0 : static_cast<uint64_t>(us.count());
   int bucket = v == 0 ? 0 : static_cast<int>(std::bit_width(v));
   if (bucket >= ActorStats::kBuckets) bucket = ActorStats::kBuckets - 1;
-  handler_buckets_[bucket].store(
-      handler_buckets_[bucket].load(std::memory_order_relaxed) + 1,
+  HandlerHistogram* h = histogram_.load(std::memory_order_relaxed);
+  if (h == nullptr) {
+    h = new HandlerHistogram;
+    // Release: Stats() on another thread sees zeroed buckets.
+    histogram_.store(h, std::memory_order_release);
+  }
+  // Relaxed: a statistic; only the runner writes it.
+  h->buckets[bucket].store(
+      h->buckets[bucket].load(std::memory_order_relaxed) + 1,
       std::memory_order_relaxed);
 }
 
@@ -334,16 +368,18 @@ ActorStats CellBase::Stats() const {
   s.name = name_;
   s.type = type_;
   s.state = state();
-  s.messages_handled = messages_handled_.load(std::memory_order_relaxed);
+  // The sequence moves once per handled message.
+  s.messages_handled = handler_seq_.load(std::memory_order_relaxed);
   s.mailbox_depth = MailboxDepth();
-  // The runner notes the depth before each message leaves the mailbox; the
+  // The channel notes the depth each time the runner takes a batch; the
   // present depth covers what has piled up since (behind a long handler).
-  s.mailbox_high_water = std::max(
-      mailbox_high_water_.load(std::memory_order_relaxed), s.mailbox_depth);
+  s.mailbox_high_water = std::max(MailboxHighWater(), s.mailbox_depth);
   s.restarts = restarts_.load(std::memory_order_relaxed);
-  for (int i = 0; i < ActorStats::kBuckets; ++i) {
-    s.handler_time_buckets[i] =
-        handler_buckets_[i].load(std::memory_order_relaxed);
+  if (const HandlerHistogram* h = histogram_.load(std::memory_order_acquire)) {
+    for (int i = 0; i < ActorStats::kBuckets; ++i) {
+      s.handler_time_buckets[i] =
+          h->buckets[i].load(std::memory_order_relaxed);
+    }
   }
   return s;
 }

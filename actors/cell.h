@@ -67,12 +67,13 @@ struct ActorStats {
   // count up to a few already handled ones the channel has not been told
   // of yet (the receiver reports consumption in batches).
   uint64_t mailbox_depth = 0;
-  // The deepest the mailbox has been. The depth only grows between two
-  // messages leaving the mailbox, so the runner notes it right before
-  // each one leaves (every message, not a sample) and the snapshot adds
-  // the present depth. Exact for a burst; with senders racing the
-  // runner it can be one short (a message landing between the note and
-  // the pop) or, like mailbox_depth, count a few unreported messages.
+  // The deepest the mailbox has been: the channel notes its depth each
+  // time the runner takes the queued messages as a batch (it takes all of
+  // them, whenever its batch runs dry - no per-message look at the
+  // senders' counters), and the snapshot adds the present depth. Exact
+  // for a burst that piles up while the actor is busy or idle; messages
+  // arriving while a batch is still in hand can peak up to that batch's
+  // remainder higher than noted.
   uint64_t mailbox_high_water = 0;
   uint64_t restarts = 0;
   // Sampled handler times (1 in CellBase::kHandlerSampleEvery), log2
@@ -85,7 +86,8 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
  public:
   static constexpr int kHandlerSampleEvery = 256;
 
-  CellBase(ActorSystem* system, std::string name, std::string type,
+  // `type` is a static string (TypeName<A>()).
+  CellBase(ActorSystem* system, std::string name, const char* type,
            const std::shared_ptr<CellBase>& parent);
   virtual ~CellBase();
   CellBase(const CellBase&) = delete;
@@ -93,16 +95,18 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
   ActorId id() const { return id_; }
   const std::string& name() const { return name_; }
-  const std::string& type() const { return type_; }
+  const char* type() const { return type_; }
   ActorSystem& system() const { return *system_; }
   ActorState state() const { return state_.load(std::memory_order_acquire); }
-  bool IsTerminated() const { return terminated_.IsCancelled(); }
+  bool IsTerminated() const {
+    // Acquire pairs with the release in FinishTermination: the reason and
+    // every effect of the termination are visible.
+    return terminated_.load(std::memory_order_acquire);
+  }
   // Why it stopped (OK for a normal stop); valid once terminated.
   absl::Status termination_reason() const;
   // Completes when the actor has fully stopped.
-  CancellationToken::Awaiter Terminated() const {
-    return terminated_.Cancelled();
-  }
+  CancellationToken::Awaiter Terminated() const;
 
   // ---- control lane (any thread) ----
   void PushControl(std::unique_ptr<ControlMessage> message);
@@ -122,6 +126,8 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
   // ---- typed hooks, implemented by ActorCell<A> ----
   virtual uint64_t MailboxDepth() const = 0;
+  // The deepest the mailbox was when the runner took a batch from it.
+  virtual uint64_t MailboxHighWater() const = 0;
   // Closes the mailbox to new sends (shutdown step "stop intake").
   virtual void CloseMailbox() = 0;
   // Aborts the runner (shutdown deadline passed).
@@ -141,11 +147,34 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   virtual bool IsRoot() const { return false; }
 
   ActorStats Stats() const;
-  std::vector<std::shared_ptr<CellBase>> Children() const;
+  // The children (a snapshot).
+  virtual std::vector<std::shared_ptr<CellBase>> Children() const;
+  // Names (ActorSystem::Register), so that only named actors take the
+  // registry's lock when they stop. MarkNamed() - called under the
+  // registry's lock before a name is added - fails once the actor has
+  // passed CloseNames(), its termination's "forget my names" step; that
+  // returns true if any name may have been added, and the terminating
+  // actor then takes the registry's lock (after any Register holding it)
+  // to remove them. So no name outlives its actor's termination.
+  bool MarkNamed() {
+    uint8_t state = names_.load(std::memory_order_acquire);
+    while (state == kNoNames) {
+      // acq_rel: CloseNames' exchange sees kNamed or we see kNamesClosed.
+      if (names_.compare_exchange_weak(state, kNamed,
+                                       std::memory_order_acq_rel)) {
+        return true;
+      }
+    }
+    return state == kNamed;
+  }
+  bool CloseNames() {
+    return names_.exchange(kNamesClosed, std::memory_order_acq_rel) == kNamed;
+  }
   // The system is going away before this actor finished: its termination,
   // whenever it comes, must no longer touch the system (any thread).
   void DetachFromSystem();
-  std::shared_ptr<CellBase> parent() const { return parent_.lock(); }
+  // Null once the parent is gone (for the top level: once the system is).
+  std::shared_ptr<CellBase> parent() const;
 
   // The message type being handled, and a sequence that moves with every
   // message (the watchdog compares snapshots).
@@ -177,15 +206,13 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   void BeginMessage(const char* type) {
     current_message_.store(type, std::memory_order_release);
   }
-  void EndMessage();
-  void RecordHandlerTime(Duration d);
-  // Runner: the mailbox holds `depth` messages (the one in hand included).
-  void NoteMailboxDepth(uint64_t depth) {
-    if (depth <= high_water_) return;
-    high_water_ = depth;
-    // Relaxed: a statistic; only this runner writes it.
-    mailbox_high_water_.store(depth, std::memory_order_relaxed);
+  void EndMessage() {
+    current_message_.store(nullptr, std::memory_order_release);
+    // Release: the watchdog reads the sequence around current_message_.
+    handler_seq_.store(handler_seq_.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_release);
   }
+  void RecordHandlerTime(Duration d);
 
   virtual const SupervisorStrategy& child_strategy() const = 0;
   // This actor fails (its own handler threw, or escalation).
@@ -194,10 +221,20 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   ActorSystem* const system_;
   const ActorId id_;
   const std::string name_;
-  const std::string type_;
+  const char* const type_;
+  // A child of an actor holds its parent weakly. The top level does not
+  // hold the root at all (parent_ is empty): thousands of top-level actors
+  // spawned and stopped on several workers would otherwise all count
+  // references on the root's one control block. They reach it through
+  // the system until DetachFromSystem.
   const std::weak_ptr<CellBase> parent_;
+  const bool top_level_;
   std::atomic<ActorState> state_{ActorState::kStarting};
-  CancellationToken terminated_;
+  std::atomic<bool> terminated_{false};
+  // Made on the first Terminated() call (most actors are never awaited:
+  // an idle actor does not pay for a token), cancelled by
+  // FinishTermination.
+  mutable std::unique_ptr<CancellationToken> terminated_token_;  // mu_
   absl::Status failure_;  // runner only
 
   mutable internal::SpinLock control_lock_;
@@ -206,6 +243,8 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   ControlMessage* control_head_ = nullptr;  // control_lock_
   ControlMessage* control_tail_ = nullptr;  // control_lock_
   std::atomic<bool> control_pending_{false};
+  static constexpr uint8_t kNoNames = 0, kNamed = 1, kNamesClosed = 2;
+  std::atomic<uint8_t> names_{kNoNames};
 
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<CellBase>> children_;  // mu_
@@ -227,15 +266,20 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
     std::deque<Instant> times;
     int consecutive = 0;
   };
-  std::vector<RestartHistory> restart_history_;  // runner only
+  std::unique_ptr<std::vector<RestartHistory>> restart_history_;  // runner
 
   std::atomic<const char*> current_message_{nullptr};
+  // Moves once per handled message: the watchdog's sequence and the
+  // messages_handled statistic in one.
   std::atomic<uint64_t> handler_seq_{0};
-  std::atomic<uint64_t> messages_handled_{0};
-  uint64_t high_water_ = 0;  // runner only; mirrored in mailbox_high_water_
-  std::atomic<uint64_t> mailbox_high_water_{0};
   std::atomic<uint64_t> restarts_{0};
-  std::atomic<uint64_t> handler_buckets_[ActorStats::kBuckets] = {};
+  // Sampled handler times; allocated by the runner at the first sample
+  // (an actor that handled fewer than kHandlerSampleEvery messages has
+  // none), published with a release store, read with acquire.
+  struct HandlerHistogram {
+    std::atomic<uint64_t> buckets[ActorStats::kBuckets] = {};
+  };
+  std::atomic<HandlerHistogram*> histogram_{nullptr};
 };
 
 }  // namespace troupe

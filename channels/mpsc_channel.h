@@ -144,6 +144,15 @@ class MpscChannel {
   }
 
   std::size_t capacity() const { return capacity_; }
+  // The deepest the queue was when the receiver took a batch (any thread).
+  // The receiver takes the whole queue whenever its batch runs dry, so a
+  // burst that piled up while it was busy is counted whole, without a
+  // per-value look at the senders' counters. Between two batches the
+  // depth may peak higher by up to the values of the batch still in hand;
+  // callers that need the present depth add Len().
+  uint64_t HighWater() const {
+    return high_water_.load(std::memory_order_relaxed);
+  }
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   bool HasSenders() const {
     return senders_.load(std::memory_order_acquire) > 0;
@@ -517,7 +526,21 @@ class MpscChannel {
     std::lock_guard<SpinLock> guard(lock_);
     local_pool_.TransferTo(pool_);
     local_.Splice(queue_);
-    return !local_.empty();
+    if (local_.empty()) return false;
+    // The batch is everything queued (the receiver's batch was empty), so
+    // this is the mailbox's depth right now. sent_, released_ and
+    // permits_out_ change only under the lock we hold; received_ and
+    // unreported_ are ours.
+    const uint64_t depth = sent_.load(std::memory_order_relaxed) -
+                           received_.load(std::memory_order_relaxed) -
+                           unreported_ -
+                           released_.load(std::memory_order_relaxed) -
+                           permits_out_.load(std::memory_order_relaxed);
+    if (depth > high_water_.load(std::memory_order_relaxed)) {
+      // Relaxed: a statistic, written only by the receiver.
+      high_water_.store(depth, std::memory_order_relaxed);
+    }
+    return true;
   }
 
   // Receiver, after each value taken: gives room back in batches - one
@@ -575,6 +598,7 @@ class MpscChannel {
   // are admitted as soon as there is room for one.
   const uint64_t waiting_batch_;
   uint64_t unreported_ = 0;
+  std::atomic<uint64_t> high_water_{0};  // written by the receiver only
   alignas(64) BlockChain<T> local_;
   BlockPool<T> local_pool_;
 };

@@ -124,5 +124,32 @@ TYPED_TEST(RegistryTest, TheRegistryDoesNotKeepAnActorAlive) {
             absl::StatusCode::kNotFound);
 }
 
+TYPED_TEST(RegistryTest, AStoppedActorCannotRegisterANameAndTheNameStaysFree) {
+  ActorRef<Counter> c = this->system().template Spawn<Counter>();
+  this->StopAndWait(c);
+  absl::Status s = this->system().Register("late", c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(s.message(), HasSubstr("has stopped"));
+  ActorRef<Counter> next = this->system().template Spawn<Counter>();
+  EXPECT_TRUE(this->system().Register("late", next).ok());
+}
+
+// A name registered while its actor stops (on another worker, on the
+// multi-threaded runtime) is either refused or removed with the actor:
+// afterwards the registry has no entry at all for it ("no actor named"),
+// not a stale one ("has stopped").
+TYPED_TEST(RegistryTest, NamesRegisteredWhileTheActorStopsNeverOutliveIt) {
+  for (int round = 0; round < 200; ++round) {
+    ActorRef<Counter> c = this->system().template Spawn<Counter>();
+    const std::string name = "racer-" + std::to_string(round);
+    RequestStop(c);
+    (void)this->system().Register(name, c);
+    this->env_.Run(AwaitTermination(c.cell()));
+    absl::Status gone = this->template Lookup<Counter>(name).status();
+    EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
+    EXPECT_THAT(gone.message(), HasSubstr("no actor named")) << name;
+  }
+}
+
 }  // namespace
 }  // namespace troupe::test

@@ -111,6 +111,26 @@ TEST(Mpsc, DestroyingTheChannelDestroysEachQueuedValueExactlyOnce) {
   EXPECT_EQ(*counter, 70);
 }
 
+// The channel notes its depth whenever the receiver takes the queued
+// values as a batch: a burst that piled up meanwhile is counted whole, and
+// a smaller one later does not lower the mark.
+TEST(Mpsc, TheHighWaterMarkCountsABurstThatPiledUpWhileTheReceiverWasAway) {
+  auto [tx, rx] = MakeMpsc<int>(64).value();
+  EXPECT_EQ(rx.channel()->HighWater(), 0u);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(tx.TrySend(i).ok());
+  ASSERT_TRUE(rx.TryRecv().ok());
+  EXPECT_EQ(rx.channel()->HighWater(), 5u);
+  while (rx.TryRecv().ok()) {
+  }
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(tx.TrySend(i).ok());
+  while (rx.TryRecv().ok()) {
+  }
+  EXPECT_EQ(rx.channel()->HighWater(), 5u);
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(tx.TrySend(i).ok());
+  ASSERT_TRUE(rx.TryRecv().ok());
+  EXPECT_EQ(rx.channel()->HighWater(), 9u);
+}
+
 TEST(Mpsc, AFreshChannelHoldsNoSlots) {
   // Indirectly: a big capacity costs nothing until used. The channel object
   // itself is small and allocates blocks lazily.
