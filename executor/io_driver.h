@@ -166,6 +166,11 @@ class IoRegistration {
   }
   // Tasks waiting on this descriptor right now.
   int WaitingTasks() const { return io_ != nullptr ? io_->WaiterCount() : 0; }
+  // Whether an operation for `interest` would try its syscall at once
+  // (readiness not found exhausted since the last edge; or closed, failed).
+  bool BelievedReady(Interest interest) const {
+    return io_ != nullptr && io_->Load(interest).ready != 0;
+  }
 
  private:
   IoRegistration(IoDriver* driver, ScheduledIo* io, int fd)

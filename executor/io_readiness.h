@@ -4,7 +4,8 @@
 // Contract:
 //   - kReadable / kWritable are edges the kernel reported (EPOLLIN /
 //     EPOLLOUT) that nobody has yet found exhausted (EAGAIN). They are
-//     cleared by ScheduledIo::ClearReadiness when an operation hits EAGAIN.
+//     cleared by ScheduledIo::ClearReadiness when an operation hits EAGAIN
+//     (or transfers fewer bytes than it asked for on a stream socket).
 //   - kReadClosed (EPOLLRDHUP, EPOLLHUP), kWriteClosed (EPOLLHUP) and kError
 //     (EPOLLERR) are sticky: once reported they stay set, so every later
 //     operation runs its syscall and sees the end of stream or the error.

@@ -55,6 +55,9 @@ std::string RenderPrometheus(const RuntimeMetrics& m,
   PerWorker(out, m, prefix + "_worker_parks_total", "counter",
             "Times a worker went to sleep.",
             [](const WorkerMetrics& w) { return w.parks; });
+  PerWorker(out, m, prefix + "_worker_spins_total", "counter",
+            "Times a worker spun waiting for work before parking.",
+            [](const WorkerMetrics& w) { return w.spins; });
   PerWorker(out, m, prefix + "_worker_overflows_total", "counter",
             "Tasks a worker pushed to the injection queue.",
             [](const WorkerMetrics& w) { return w.overflows; });

@@ -21,6 +21,7 @@ struct WorkerMetrics {
   uint64_t steal_operations = 0;
   uint64_t tasks_stolen = 0;  // tasks moved by those steals
   uint64_t parks = 0;
+  uint64_t spins = 0;  // times it spun (kParkSpinNs) on the way to parking
   uint64_t lifo_runs = 0;
   uint64_t overflows = 0;  // tasks pushed to the injection queue
   uint64_t local_queue_depth = 0;

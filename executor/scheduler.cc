@@ -59,6 +59,7 @@ struct Scheduler::Worker {
   std::atomic<uint64_t> steal_operations{0};
   std::atomic<uint64_t> tasks_stolen{0};
   std::atomic<uint64_t> parks{0};
+  std::atomic<uint64_t> spins{0};
   std::atomic<uint64_t> lifo_runs{0};
   std::atomic<uint64_t> overflows{0};
   std::atomic<uint64_t> busy_ns{0};
@@ -396,14 +397,29 @@ bool Scheduler::WorkAppearedWhileSpinning(const Worker* w) const {
   return false;
 }
 
+bool Scheduler::SpinMayPay() const {
+  // Sockets registered and no other worker running: the work to come is
+  // I/O, which reaches the queues only through the driver - and the driver
+  // is driven by a parked worker, i.e. by this one once it parks (its
+  // epoll_wait returns at once if readiness is pending). Spinning would
+  // only delay that and burn the CPU. A worker that is still running may
+  // hand over work within microseconds, and without sockets the spin waits
+  // for other threads (spawns, wake-ups from outside) as before.
+  // The caller still counts itself as unparked, hence "> 1". A stale
+  // answer costs one spin or one early park, never correctness: both paths
+  // end up looking at the queues again.
+  return io_driver_->Registrations() == 0 || idle_.NumUnparked() > 1;
+}
+
 void Scheduler::Park(Worker* w) {
   // A worker that just ran dry usually gets work again within microseconds
   // (the other side of a channel refills its queue): a short bounded spin
   // here costs less than the futex sleep and wake-up - and, because the
   // spinner still counts as unparked, wakers skip their futex call too.
   // Bounded, and only on the way to parking: an idle runtime stays at ~0%.
-  if (options_.flavor == Flavor::kMultiThread && WorkAppearedWhileSpinning(w)) {
-    return;
+  if (options_.flavor == Flavor::kMultiThread && SpinMayPay()) {
+    Bump(w->spins);
+    if (WorkAppearedWhileSpinning(w)) return;
   }
   if (!TransitionToParked(w)) return;
   Context& c = Ctx();
@@ -621,6 +637,7 @@ RuntimeMetrics Scheduler::Metrics() const {
     wm.steal_operations = w->steal_operations.load(std::memory_order_relaxed);
     wm.tasks_stolen = w->tasks_stolen.load(std::memory_order_relaxed);
     wm.parks = w->parks.load(std::memory_order_relaxed);
+    wm.spins = w->spins.load(std::memory_order_relaxed);
     wm.lifo_runs = w->lifo_runs.load(std::memory_order_relaxed);
     wm.overflows = w->overflows.load(std::memory_order_relaxed);
     wm.local_queue_depth = w->queue.Len();

@@ -19,7 +19,9 @@
 //     (watching its own queue and the injection queue; its peers' queues
 //     only once, at the end, so a busy peer keeps its message-passing
 //     pairs on one core) before it parks, because work usually comes back
-//     within microseconds and a futex sleep plus wake costs more.
+//     within microseconds and a futex sleep plus wake costs more. Except
+//     when sockets are registered and no other worker runs: the next work
+//     is then I/O, which only the driver delivers, so it parks at once;
 // Shared:
 //   - the InjectQueue, where spawns and wake-ups from outside the workers
 //     land. A worker looks at it first every kGlobalQueueInterval ticks
@@ -177,6 +179,7 @@ class Scheduler {
   void RunTask(Worker* w, TaskHeader* task);
   void Execute(Worker* w, TaskHeader* task);
   void Park(Worker* w);
+  bool SpinMayPay() const;
   bool WorkAppearedWhileSpinning(const Worker* w) const;
   bool TransitionToParked(Worker* w);
   bool TransitionFromParked(Worker* w);

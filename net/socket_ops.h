@@ -2,17 +2,27 @@
 // errno to absl::Status, non-blocking socket creation, the runtime's
 // reactor, and the one loop every socket operation is made of.
 //
-// RetryWhenReady(io, interest, what, op) is the EAGAIN protocol of
-// executor/io_scheduled.h as a coroutine: wait until `io` is ready for
+// RetryWhenReady(io, interest, what, requested, op) is the EAGAIN protocol
+// of executor/io_scheduled.h as a coroutine: wait until `io` is ready for
 // `interest`, run the non-blocking syscall `op` (returning a count, or -1
 // with errno), and on EAGAIN clear the readiness it saw and wait again.
 // The syscall runs right before the coroutine returns, with no suspension
 // point in between: an operation abandoned (Timeout, abort) while waiting
 // has not run its syscall, so a read consumes no bytes it does not return.
 //
+// Short transfers: `requested` is how many bytes `op` asked the kernel
+// for (0: unknown). On a stream socket a transfer of fewer bytes than that
+// means the kernel's buffer was drained (read) or filled (write) at that
+// moment, so the readiness is cleared right away, as after an EAGAIN: the
+// next operation waits for the next edge instead of issuing a syscall that
+// would only say EAGAIN. Data or room that comes after the syscall raises
+// a new edge (epoll reports every arrival to an edge-triggered socket), and
+// one that came during it bumped the tick, which makes the clear a no-op.
+// Only for byte streams (TCP): a datagram or accept has no such meaning.
+//
 // Example:
 //   co_return co_await internal::RetryWhenReady(
-//       &io_, Interest::kRead, "read",
+//       &io_, Interest::kRead, "read", buffer.size(),
 //       [fd = fd_, buffer] { return ::recv(fd, buffer.data(), buffer.size(),
 //       0); });
 #ifndef TROUPE_NET_SOCKET_OPS_H_
@@ -52,11 +62,18 @@ inline bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 template <typename Op>
 Task<absl::StatusOr<std::size_t>> RetryWhenReady(const IoRegistration* io,
                                                  Interest interest,
-                                                 const char* what, Op op) {
+                                                 const char* what,
+                                                 std::size_t requested, Op op) {
   for (;;) {
     const ReadyEvent seen = co_await io->Ready(interest);
     const ssize_t n = op();
-    if (n >= 0) co_return static_cast<std::size_t>(n);
+    if (n >= 0) {
+      const auto count = static_cast<std::size_t>(n);
+      // A short transfer drained (or filled) the socket: see the top.
+      // Zero is left alone: it is the end of stream, which is sticky.
+      if (count > 0 && count < requested) io->ClearReadiness(interest, seen);
+      co_return count;
+    }
     const int err = errno;
     if (WouldBlock(err)) {
       io->ClearReadiness(interest, seen);

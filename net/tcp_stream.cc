@@ -149,7 +149,7 @@ Task<absl::StatusOr<std::size_t>> TcpStream::Read(std::span<char> buffer) {
   if (fd_ < 0) return Immediately<absl::StatusOr<std::size_t>>(NotConnected());
   if (buffer.empty()) return Immediately<absl::StatusOr<std::size_t>>(0);
   return internal::RetryWhenReady(
-      &io_, Interest::kRead, "read", [fd = fd_, buffer] {
+      &io_, Interest::kRead, "read", buffer.size(), [fd = fd_, buffer] {
         return ::recv(fd, buffer.data(), buffer.size(), 0);
       });
 }
@@ -158,7 +158,7 @@ Task<absl::StatusOr<std::size_t>> TcpStream::Write(std::span<const char> data) {
   if (fd_ < 0) return Immediately<absl::StatusOr<std::size_t>>(NotConnected());
   if (data.empty()) return Immediately<absl::StatusOr<std::size_t>>(0);
   return internal::RetryWhenReady(
-      &io_, Interest::kWrite, "write", [fd = fd_, data] {
+      &io_, Interest::kWrite, "write", data.size(), [fd = fd_, data] {
         return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
       });
 }
@@ -169,12 +169,16 @@ Task<absl::StatusOr<std::size_t>> TcpStream::WriteV(
   std::size_t total = 0;
   for (const iovec& chunk : chunks) total += chunk.iov_len;
   if (total == 0) return Immediately<absl::StatusOr<std::size_t>>(0);
+  // One sendmsg takes at most IOV_MAX chunks: what it asks for is theirs.
+  chunks = chunks.first(std::min<std::size_t>(chunks.size(), IOV_MAX));
+  std::size_t requested = 0;
+  for (const iovec& chunk : chunks) requested += chunk.iov_len;
   return internal::RetryWhenReady(
-      &io_, Interest::kWrite, "writev", [fd = fd_, chunks] {
+      &io_, Interest::kWrite, "writev", requested, [fd = fd_, chunks] {
         msghdr message{};
         // sendmsg does not write through msg_iov; the cast is its API's.
         message.msg_iov = const_cast<iovec*>(chunks.data());
-        message.msg_iovlen = std::min<std::size_t>(chunks.size(), IOV_MAX);
+        message.msg_iovlen = chunks.size();
         return ::sendmsg(fd, &message, MSG_NOSIGNAL);
       });
 }

@@ -18,6 +18,11 @@
 //     least one byte, waiting for room if needed) and return the count.
 //     WriteAll(data) writes everything; an abandoned WriteAll may have
 //     written a prefix. Writing to a closed peer is an error, never SIGPIPE.
+//   - Syscalls: an operation tries its syscall at once while the socket is
+//     believed ready, and waits for the reactor's edge only after EAGAIN -
+//     or after a short transfer (a read that did not fill its buffer, a
+//     write that did not take everything), which shows the kernel's buffer
+//     drained or full as well as EAGAIN would, one syscall earlier.
 //   - ShutdownWrite() sends FIN: the peer's reads then return 0 once they
 //     have everything written before it. Reading still works.
 //   - Concurrency: one read and one write may be in flight at once, from
@@ -81,6 +86,11 @@ class TcpStream {
   int fd() const { return fd_; }
   // Tasks waiting on this socket's readiness right now (diagnostics).
   int WaitingTasks() const { return io_.WaitingTasks(); }
+  // Whether the next Read (kRead) or Write (kWrite) runs its syscall at
+  // once rather than waiting for the reactor's next edge (diagnostics).
+  bool BelievedReady(Interest interest) const {
+    return io_.BelievedReady(interest);
+  }
   // Deregisters and closes; idempotent. No operation may be in flight.
   void Close();
 

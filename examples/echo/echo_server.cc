@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "channels/send_result.h"
 #include "examples/echo/task_group.h"
 #include "executor/join_handle.h"
 #include "executor/metrics.h"
@@ -104,8 +105,16 @@ Task<void> EchoSession(EchoServerState* s,
     const bool text = message->is_text();
     const size_t size = message->data().size();
     s->metrics.OnMessageReceived(text, size);
-    const absl::Status sent = co_await ws->Send(*std::move(message));
-    if (!sent.ok()) {
+    // TrySend first: the queue almost always has room, and then the echo
+    // costs no Send coroutine; only a full queue waits in Send.
+    SendResult<net::WebSocketMessage> queued = ws->TrySend(*std::move(message));
+    bool sent = queued.ok();
+    if (queued.IsFull()) {
+      net::WebSocketMessage back = queued.TakeValue();
+      const absl::Status waited = co_await ws->Send(std::move(back));
+      sent = waited.ok();
+    }
+    if (!sent) {
       // Closing: take what is left until Receive reports the end, so that
       // close_info() below is final.
       for (;;) {
