@@ -66,9 +66,6 @@ using internal::HubServerState;
 
 constexpr std::string_view kWebSocketPath = "/ws";
 constexpr std::string_view kShutdownReason = "server shutting down";
-// The WebSocket layer's own queue, behind the hub's outbound queue: small,
-// since the hub's queue is the one that is bounded by --outbound_queue.
-constexpr size_t kWebSocketQueue = 64;
 constexpr size_t kReadBuffer = 4096;
 // Mailbox of the directory: every join asks it once.
 constexpr size_t kDirectoryMailbox = size_t{1} << 16;
@@ -233,7 +230,9 @@ void BuildRouters(HubServerState* s) {
   net::WebSocketOptions websocket;
   websocket.max_message_size = s->options.max_message_bytes;
   websocket.max_frame_size = s->options.max_message_bytes;
-  websocket.outgoing_capacity = kWebSocketQueue;
+  // The WebSocket's outgoing queue is the hub's outbound queue: it
+  // overflows into 1008 "slow consumer" (session.h).
+  websocket.outgoing_capacity = s->options.outbound_queue;
   // Idle connections dominate a hub's memory: read in small chunks.
   websocket.read_buffer_size = kReadBuffer;
   upgrade->HandleWebSocket(
@@ -294,7 +293,6 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Listen(
       std::move(directory), rooms, state->metrics);
   state->context.metrics = state->metrics;
   state->context.session = state->options.session;
-  state->context.outbound_queue = state->options.outbound_queue;
   BuildRouters(s);
   return std::unique_ptr<HubServer>(new HubServer(std::move(state)));
 }
