@@ -13,7 +13,8 @@
 //  - Optional: WriteV(chunks) -> absl::StatusOr<size_t>, a gathering write
 //    of what the stream takes now (at least one byte). AnyByteStream's
 //    WriteAllV(chunks) uses it when the stream has it (one writev per
-//    batch of chunks, partial writes resumed), else writes chunk by chunk.
+//    batch of chunks, partial writes resumed), else copies the chunks into
+//    one buffer for one WriteAll.
 //  - ShutdownWrite() -> absl::Status: no more writes; the peer's Read then
 //    returns 0 once it has read everything before it.
 //  - Concurrency: one Read and one write operation may be in flight at the
@@ -43,6 +44,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -93,12 +95,12 @@ class AnyByteStream {
   // concatenation; rewrites `chunks` as it goes (see ConsumeWritten). The
   // same write slot as WriteAll: one write operation at a time.
   virtual Task<absl::Status> WriteAllV(std::span<iovec> chunks) {
+    // A stream without a gathering write: one copy, one WriteAll.
+    std::string joined;
     for (const iovec& chunk : chunks) {
-      const absl::Status written = co_await WriteAll(std::span<const char>(
-          static_cast<const char*>(chunk.iov_base), chunk.iov_len));
-      if (!written.ok()) co_return written;
+      joined.append(static_cast<const char*>(chunk.iov_base), chunk.iov_len);
     }
-    co_return absl::OkStatus();
+    co_return co_await WriteAll(joined);
   }
 };
 
