@@ -122,11 +122,27 @@ std::span<iovec> WriteBatch::Chunks() {
   return chunks_;
 }
 
+namespace {
+
+// Empties `v`, freeing its storage if it grew past `kept` elements.
+template <typename Container>
+void ClearKeeping(Container& v, size_t kept) {
+  if (v.capacity() > kept) {
+    Container().swap(v);
+  } else {
+    v.clear();
+  }
+}
+
+}  // namespace
+
 void WriteBatch::Reset() {
-  arena_.clear();
-  held_.clear();
-  pieces_.clear();
-  chunks_.clear();
+  // A frame is at most two pieces and two chunks; its header at most
+  // kMaxFrameHeaderSize arena bytes, a control frame 125 more.
+  ClearKeeping(arena_, kKeptFrames * kMaxFrameHeaderSize + kMaxControlPayload);
+  ClearKeeping(held_, kKeptFrames);
+  ClearKeeping(pieces_, 2 * kKeptFrames);
+  ClearKeeping(chunks_, 2 * kKeptFrames);
   bytes_ = 0;
   frames_ = 0;
   status_ = absl::OkStatus();

@@ -19,7 +19,10 @@
 //  - last(): nothing may follow this round (a Close frame, a stop, an
 //    encoding error in status()).
 //  - Reset() starts the next round and drops the held entries (so shared
-//    frames are released once written). Storage is reused across rounds.
+//    frames are released once written). Storage for up to kKeptFrames
+//    frames is reused across rounds; more than that (a burst) is freed,
+//    so that an idle connection does not keep a burst's worth of
+//    vectors.
 //  - Single-threaded: owned by the writer task.
 //
 // Example (the writer's round):
@@ -52,6 +55,7 @@ class WriteBatch {
  public:
   static constexpr size_t kMaxBytes = size_t{64} * 1024;
   static constexpr size_t kMaxFrames = 128;
+  static constexpr size_t kKeptFrames = 16;
 
   WriteBatch(WebSocketCore& core, WebSocketWriter& writer)
       : core_(core), writer_(writer) {}

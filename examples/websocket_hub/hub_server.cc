@@ -64,7 +64,10 @@ using internal::HubServerState;
 
 constexpr std::string_view kWebSocketPath = "/ws";
 constexpr std::string_view kShutdownReason = "server shutting down";
-constexpr size_t kReadBuffer = 4096;
+constexpr size_t kReadBuffer = 1024;
+// Received messages waiting for the connection's task (which hands them
+// to the Session actor at once).
+constexpr size_t kIncomingMessages = 4;
 // Mailbox of the directory: every join asks it once.
 constexpr size_t kDirectoryMailbox = size_t{1} << 16;
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
@@ -207,6 +210,7 @@ void BuildRouter(HubServerState* s) {
   websocket.outgoing_capacity = s->options.outbound_queue;
   // Idle connections dominate a hub's memory: read in small chunks.
   websocket.read_buffer_size = kReadBuffer;
+  websocket.incoming_capacity = kIncomingMessages;
   router->HandleWebSocket(
       std::string(kWebSocketPath),
       [s](net::WebSocketConnection ws, const net::HttpRequest& /*request*/) {

@@ -18,6 +18,8 @@ namespace {
 
 // A join retries when the room it resolved was retired in between.
 constexpr int kJoinAttempts = 8;
+// Messages a Session's mailbox holds (client frames waiting for it).
+constexpr size_t kSessionMailbox = 8;
 // Step 4: how long a connection we failed keeps its socket.
 constexpr auto kFailureLinger = std::chrono::seconds(1);
 
@@ -335,7 +337,13 @@ Task<void> RunConnection(std::shared_ptr<net::WebSocketConnection> ws,
   context.metrics->OnSessionOpened();
   auto state = std::make_shared<ConnectionState>(
       next_connection_id.fetch_add(1, std::memory_order_relaxed));
-  ActorRef<Session> session = context.system->Spawn<Session>(
+  // A small mailbox: the reader waits for the Session (back-pressure on
+  // the socket) rather than queueing, and an idle connection keeps at
+  // most a small block of mailbox slots.
+  SpawnOptions spawn;
+  spawn.mailbox_capacity = kSessionMailbox;
+  ActorRef<Session> session = context.system->SpawnNamed<Session>(
+      std::move(spawn),
       std::make_shared<ConnectionOutbox>(state, WebSocketLink(ws),
                                          context.metrics),
       context.directory, context.session, context.metrics);
