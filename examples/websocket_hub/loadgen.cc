@@ -144,7 +144,9 @@ net::WebSocketMessage Binary(const ClientFrame& frame) {
   return net::WebSocketMessage::Binary(frame.SerializeAsString());
 }
 
-Task<void> PublishLoop(Shared* s, std::shared_ptr<net::WebSocketConnection> ws,
+// `s` is shared: a publisher may outlive Run (it stops at its next tick).
+Task<void> PublishLoop(std::shared_ptr<Shared> s,
+                       std::shared_ptr<net::WebSocketConnection> ws,
                        std::string room, int index) {
   co_await s->go.Cancelled();
   // Spread the clients' ticks over one period.
@@ -166,11 +168,11 @@ Task<void> PublishLoop(Shared* s, std::shared_ptr<net::WebSocketConnection> ws,
   }
 }
 
-Task<void> Client(Shared* s, int index) {
+Task<void> Client(std::shared_ptr<Shared> s, int index) {
   absl::StatusOr<net::TcpStream> tcp =
       co_await net::TcpStream::Connect(s->address);
   if (!tcp.ok()) {
-    Fail(s, tcp.status());
+    Fail(s.get(), tcp.status());
     co_return;
   }
   (void)tcp->SetNoDelay(true);
@@ -183,7 +185,7 @@ Task<void> Client(Shared* s, int index) {
       co_await net::WebSocketConnect(*std::move(tcp), s->host, "/ws",
                                      std::move(options));
   if (!opened.ok()) {
-    Fail(s, opened.status());
+    Fail(s.get(), opened.status());
     co_return;
   }
   auto ws = std::make_shared<net::WebSocketConnection>(*std::move(opened));
@@ -238,7 +240,7 @@ int64_t RssBytes(int pid) {
 }
 
 Task<int> Run() {
-  auto s = std::make_unique<Shared>();
+  auto s = std::make_shared<Shared>();
   const std::string hub = absl::GetFlag(FLAGS_hub);
   absl::StatusOr<net::SocketAddress> address = net::SocketAddress::Parse(hub);
   if (!address.ok()) {
@@ -258,7 +260,7 @@ Task<int> Run() {
   std::vector<JoinHandle<void>> clients;
   clients.reserve(n);
   for (int i = 0; i < n; ++i) {
-    clients.push_back(Spawn(Client(s.get(), i)));
+    clients.push_back(Spawn(Client(s, i)));
     // Do not flood the listener's backlog: at most kOpening clients
     // between connect and joined.
     if (i % 100 == 99) co_await SleepFor(std::chrono::milliseconds(5));
