@@ -10,6 +10,11 @@
 //    stream (the peer shut down its writing side). An error is final.
 //  - WriteAll(data) -> absl::Status: waits until every byte has been handed
 //    to the stream (back-pressure: it waits while the peer does not read).
+//  - Optional: WriteV(chunks) -> absl::StatusOr<size_t>, a gathering write
+//    of what the stream takes now (at least one byte). AnyByteStream's
+//    WriteAllV(chunks) uses it when the stream has it (one writev per
+//    batch of chunks, partial writes resumed), else copies the chunks into
+//    one buffer for one WriteAll.
 //  - ShutdownWrite() -> absl::Status: no more writes; the peer's Read then
 //    returns 0 once it has read everything before it.
 //  - Concurrency: one Read and one write operation may be in flight at the
@@ -33,10 +38,13 @@
 #ifndef TROUPE_NET_BYTE_STREAM_H_
 #define TROUPE_NET_BYTE_STREAM_H_
 
+#include <sys/uio.h>
+
 #include <concepts>
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -54,6 +62,28 @@ concept ByteStream = std::movable<S> &&
   { s.ShutdownWrite() } -> std::same_as<Task<absl::Status>>;
 };
 
+template <typename S>
+concept GatheringByteStream = ByteStream<S> &&
+    requires(S& s, std::span<const iovec> chunks) {
+  { s.WriteV(chunks) } -> std::same_as<Task<absl::StatusOr<size_t>>>;
+};
+
+// Drops the first `written` bytes from `chunks`: the chunks written whole
+// go, and a chunk written in part is cut to its unwritten rest.
+inline std::span<iovec> ConsumeWritten(std::span<iovec> chunks,
+                                       size_t written) {
+  while (!chunks.empty() && written >= chunks.front().iov_len) {
+    written -= chunks.front().iov_len;
+    chunks = chunks.subspan(1);
+  }
+  if (!chunks.empty() && written > 0) {
+    chunks.front().iov_base =
+        static_cast<char*>(chunks.front().iov_base) + written;
+    chunks.front().iov_len -= written;
+  }
+  return chunks;
+}
+
 // The ByteStream contract as an interface (see the top of this file).
 class AnyByteStream {
  public:
@@ -61,6 +91,17 @@ class AnyByteStream {
   virtual Task<absl::StatusOr<size_t>> Read(std::span<char> buffer) = 0;
   virtual Task<absl::Status> WriteAll(std::span<const char> data) = 0;
   virtual Task<absl::Status> ShutdownWrite() = 0;
+  // Writes every byte of `chunks`, in order, as WriteAll would write their
+  // concatenation; rewrites `chunks` as it goes (see ConsumeWritten). The
+  // same write slot as WriteAll: one write operation at a time.
+  virtual Task<absl::Status> WriteAllV(std::span<iovec> chunks) {
+    // A stream without a gathering write: one copy, one WriteAll.
+    std::string joined;
+    for (const iovec& chunk : chunks) {
+      joined.append(static_cast<const char*>(chunk.iov_base), chunk.iov_len);
+    }
+    co_return co_await WriteAll(joined);
+  }
 };
 
 template <ByteStream S>
@@ -77,10 +118,30 @@ class ByteStreamAdapter final : public AnyByteStream {
   Task<absl::Status> ShutdownWrite() override {
     return stream_.ShutdownWrite();
   }
+  Task<absl::Status> WriteAllV(std::span<iovec> chunks) override {
+    if constexpr (GatheringByteStream<S>) {
+      return GatherAll(chunks);
+    } else {
+      return AnyByteStream::WriteAllV(chunks);
+    }
+  }
 
   S& stream() { return stream_; }
 
  private:
+  // One WriteV per round until everything is written (a partial write
+  // resumes where the stream stopped).
+  Task<absl::Status> GatherAll(std::span<iovec> chunks) {
+    chunks = ConsumeWritten(chunks, 0);
+    while (!chunks.empty()) {
+      const absl::StatusOr<size_t> n = co_await stream_.WriteV(chunks);
+      if (!n.ok()) co_return n.status();
+      if (*n == 0) co_return absl::UnavailableError("the stream took no bytes");
+      chunks = ConsumeWritten(chunks, *n);
+    }
+    co_return absl::OkStatus();
+  }
+
   S stream_;
 };
 

@@ -35,6 +35,13 @@ HttpRouter& HttpRouter::HandleWebSocket(std::string path,
   return *this;
 }
 
+bool HttpRouter::SetUpgradeGate(std::string_view path, UpgradeGate gate) {
+  auto it = routes_.find(path);
+  if (it == routes_.end() || !it->second.websocket) return false;
+  it->second.gate = std::move(gate);
+  return true;
+}
+
 const HttpRouter::Route* HttpRouter::Find(std::string_view path) const {
   auto it = routes_.find(path);
   return it == routes_.end() ? nullptr : &it->second;

@@ -16,6 +16,11 @@
 //    - and the permessage-deflate policy), then runs its handler with the
 //    open connection and the request (for the path, query and headers).
 //    The HTTP connection ends when the handler's task does.
+//  - A WebSocket route may have a gate (SetUpgradeGate): it sees each
+//    upgrade request before the handshake is answered and may refuse it
+//    with a response of its own (e.g. 401 or 403), which is sent with
+//    Connection: close instead of the handshake. It runs synchronously on
+//    the connection's task, like an HTTP handler.
 //  - Configure the router before serving; afterwards it is read-only and
 //    may be shared by any number of connections on any threads.
 //
@@ -25,12 +30,17 @@
 //   ServerHandshakeOptions handshake;
 //   handshake.subprotocols = {"hub.v1"};
 //   router->HandleWebSocket("/ws", Echo, handshake);
+//   router->SetUpgradeGate("/ws", [](const HttpRequest& r) {
+//     return Authorized(r) ? std::nullopt
+//                          : std::optional<HttpResponse>(HttpResponse(401));
+//   });
 //   // Task<void> Echo(WebSocketConnection ws, HttpRequest request);
 #ifndef TROUPE_NET_HTTP_ROUTER_H_
 #define TROUPE_NET_HTTP_ROUTER_H_
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,10 +58,14 @@ class HttpRouter {
                                              std::string_view body)>;
   using WebSocketHandler =
       std::function<Task<void>(WebSocketConnection ws, HttpRequest request)>;
+  // A refusal to send instead of the handshake, or nullopt to go on.
+  using UpgradeGate =
+      std::function<std::optional<HttpResponse>(const HttpRequest& request)>;
 
   struct Route {
     Handler http;                // set for an HTTP route
     WebSocketHandler websocket;  // set for a WebSocket route
+    UpgradeGate gate;            // optional, for a WebSocket route
     ServerHandshakeOptions handshake;
     WebSocketOptions options;
   };
@@ -63,6 +77,9 @@ class HttpRouter {
   HttpRouter& HandleWebSocket(std::string path, WebSocketHandler handler,
                               ServerHandshakeOptions handshake = {},
                               WebSocketOptions options = {});
+  // Sets the gate of the WebSocket route at `path` (registered before);
+  // false if there is none.
+  bool SetUpgradeGate(std::string_view path, UpgradeGate gate);
 
   // The route for `path`, or nullptr.
   const Route* Find(std::string_view path) const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,17 @@ Task<absl::StatusOr<std::string>> ReadBody(AnyByteStream& stream,
 Task<absl::Status> Upgrade(std::unique_ptr<AnyByteStream> stream,
                            const HttpRouter::Route& route, HttpRequest request,
                            std::string rest, Duration timeout) {
+  if (route.gate) {
+    if (std::optional<HttpResponse> refusal = route.gate(request)) {
+      refusal->set_connection(HttpConnection::kClose);
+      const std::string wire = refusal->Serialize();
+      (void)co_await WriteWithin(*stream, wire, timeout);
+      (void)co_await stream->ShutdownWrite();
+      co_return absl::PermissionDeniedError(
+          absl::StrCat("websocket upgrade refused by the route's gate with ",
+                       refusal->status()));
+    }
+  }
   ServerHandshake handshake = AcceptWebSocketUpgrade(request, route.handshake);
   const absl::Status written =
       co_await WriteWithin(*stream, handshake.response, timeout);

@@ -13,8 +13,10 @@
 //     header section over limits.max_header_bytes or max_header_count, 505
 //     HTTP version. A body with Transfer-Encoding is answered 501, one
 //     over options.max_body_size 413; both close.
-//  3. A WebSocket route: the upgrade is checked and answered (101, or
-//     400/403/426 and close - see websocket_handshake.h); on 101 the
+//  3. A WebSocket route: the route's gate, if any, may refuse the upgrade
+//     with its own response (then close); otherwise the upgrade is checked
+//     and answered (101, or 400/403/426 and close - see
+//     websocket_handshake.h); on 101 the
 //     stream, with any bytes already read after the head, becomes a
 //     WebSocketConnection handed to the route's handler, and this call
 //     ends when the handler's task does.

@@ -12,7 +12,8 @@ namespace {
 
 using internal::WebSocketOutgoing;
 
-Opcode OpcodeOf(const WebSocketMessage& message) {
+template <typename Message>
+Opcode OpcodeOf(const Message& message) {
   return message.is_text() ? Opcode::kText : Opcode::kBinary;
 }
 
@@ -111,15 +112,17 @@ Task<absl::StatusOr<WebSocketMessage>> WebSocketConnection::Receive() {
   co_return core_->FinalStatus();
 }
 
-Task<absl::Status> WebSocketConnection::Send(WebSocketMessage message) {
+Task<absl::Status> WebSocketConnection::SendItem(WebSocketOutgoing item) {
   if (core_->close_requested.load(std::memory_order_acquire)) {
     co_return ClosingError();
   }
-  const Opcode opcode = OpcodeOf(message);
-  WebSocketOutgoing item(WebSocketOutgoing::Kind::kMessage, opcode,
-                         message.TakeData());
   SendResult<WebSocketOutgoing> sent = co_await outgoing_.Send(std::move(item));
   co_return sent.ok() ? absl::OkStatus() : ClosingError();
+}
+
+Task<absl::Status> WebSocketConnection::Send(WebSocketMessage message) {
+  return SendItem(WebSocketOutgoing(WebSocketOutgoing::Kind::kMessage,
+                                    OpcodeOf(message), message.TakeData()));
 }
 
 SendResult<WebSocketMessage> WebSocketConnection::TrySend(
@@ -138,15 +141,29 @@ SendResult<WebSocketMessage> WebSocketConnection::TrySend(
       error, WebSocketMessage(type, std::move(sent.TakeValue().payload)));
 }
 
-Task<absl::Status> WebSocketConnection::Ping(std::string payload) {
+Task<absl::Status> WebSocketConnection::Send(SharedWebSocketMessage message) {
+  return SendItem(WebSocketOutgoing(OpcodeOf(message), message.TakeData()));
+}
+
+SendResult<SharedWebSocketMessage> WebSocketConnection::TrySend(
+    SharedWebSocketMessage message) {
   if (core_->close_requested.load(std::memory_order_acquire)) {
-    co_return ClosingError();
+    return SendResult<SharedWebSocketMessage>::Fail(SendError::kClosed,
+                                                    std::move(message));
   }
+  const WebSocketMessage::Type type = message.type();
+  SendResult<WebSocketOutgoing> sent = outgoing_.TrySend(
+      WebSocketOutgoing(OpcodeOf(message), message.TakeData()));
+  if (sent.ok()) return SendResult<SharedWebSocketMessage>::Ok();
+  const SendError error = sent.error();
+  return SendResult<SharedWebSocketMessage>::Fail(
+      error, SharedWebSocketMessage(type, std::move(sent.TakeValue().shared)));
+}
+
+Task<absl::Status> WebSocketConnection::Ping(std::string payload) {
   payload.resize(std::min(payload.size(), kMaxControlPayload));
-  WebSocketOutgoing item(WebSocketOutgoing::Kind::kPing, Opcode::kPing,
-                         std::move(payload));
-  SendResult<WebSocketOutgoing> sent = co_await outgoing_.Send(std::move(item));
-  co_return sent.ok() ? absl::OkStatus() : ClosingError();
+  return SendItem(WebSocketOutgoing(WebSocketOutgoing::Kind::kPing,
+                                    Opcode::kPing, std::move(payload)));
 }
 
 Task<absl::Status> WebSocketConnection::Close(uint16_t code,

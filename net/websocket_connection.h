@@ -13,7 +13,9 @@
 //    outgoing queue is full. ws.TrySend(message) never waits: kFull (the
 //    message handed back) lets a hub apply its slow-consumer policy. Both
 //    fail (kClosed) once Close() was called or the connection ended. Any
-//    task, any thread.
+//    task, any thread. Both also take a SharedWebSocketMessage: bytes
+//    encoded once and shared by many connections, never copied per
+//    connection.
 //  - co_await ws.Close(code, reason) runs the closing handshake: queues a
 //    Close frame behind the messages already queued, waits for the peer's
 //    Close, shuts the stream's writing side down and waits for the peer to
@@ -44,8 +46,10 @@
 //    answered meanwhile either: the connection is paused as a whole.)
 //  - The writer owns the frame writer. It drains a bounded channel
 //    (options.outgoing_capacity messages) that Send/TrySend/Ping/Close
-//    feed, coalesces what is queued (up to one queue's worth) into one
-//    WriteAll, and waits on the stream when the peer does not read - so
+//    feed, gathers what is queued (up to one queue's worth, at most 64 KiB
+//    or 128 frames a round) into one vectored write - frame headers and
+//    message bytes in place, no copy of an uncompressed server message -
+//    and waits on the stream when the peer does not read - so
 //    Send waits once the queue is full, and a connection holds at most
 //    2 x outgoing_capacity messages plus what the stream buffers. The reader's
 //    replies (Pong, the echoed or failing Close) do not queue behind data: they
@@ -114,6 +118,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -152,6 +157,29 @@ class WebSocketMessage {
  private:
   Type type_;
   std::string data_;
+};
+
+// Message bytes shared, immutable, by every connection they go to: a hub
+// encodes a room message once and hands the same bytes to each member.
+using SharedBytes = std::shared_ptr<const std::string>;
+
+// A message whose bytes are shared (see SharedBytes). The connection
+// keeps a reference until the bytes are on the stream, and frames them
+// without copying them (unless it compresses or masks: then into its own
+// buffer).
+class SharedWebSocketMessage {
+ public:
+  SharedWebSocketMessage(WebSocketMessage::Type type, SharedBytes data)
+      : type_(type), data_(std::move(data)) {}
+
+  WebSocketMessage::Type type() const { return type_; }
+  bool is_text() const { return type_ == WebSocketMessage::Type::kText; }
+  const SharedBytes& data() const { return data_; }
+  SharedBytes TakeData() { return std::move(data_); }
+
+ private:
+  WebSocketMessage::Type type_;
+  SharedBytes data_;
 };
 
 struct WebSocketOptions {
@@ -208,11 +236,21 @@ struct WebSocketOutgoing {
   WebSocketOutgoing(Kind kind, Opcode opcode, std::string payload,
                     uint16_t code = 0)
       : kind(kind), opcode(opcode), payload(std::move(payload)), code(code) {}
+  // A message with shared bytes.
+  WebSocketOutgoing(Opcode opcode, SharedBytes shared)
+      : kind(Kind::kMessage), opcode(opcode), shared(std::move(shared)) {}
+
+  // The payload's bytes, wherever they live.
+  std::string_view bytes() const {
+    return shared != nullptr ? std::string_view(*shared)
+                             : std::string_view(payload);
+  }
 
   Kind kind;
   Opcode opcode;        // kMessage: kText or kBinary
   std::string payload;  // message data, ping payload or close reason
-  uint16_t code;        // kClose
+  SharedBytes shared;   // or the message data, shared (then payload is empty)
+  uint16_t code = 0;    // kClose
 };
 
 }  // namespace internal
@@ -245,6 +283,9 @@ class WebSocketConnection {
   Task<absl::Status> Send(WebSocketMessage message);
   // Queues `message` if there is room; kFull or kClosed hand it back.
   SendResult<WebSocketMessage> TrySend(WebSocketMessage message);
+  // The same for shared bytes: nothing is copied (see SharedBytes).
+  Task<absl::Status> Send(SharedWebSocketMessage message);
+  SendResult<SharedWebSocketMessage> TrySend(SharedWebSocketMessage message);
   // Queues a Ping (payload cut to 125 bytes). The Pong is not reported.
   Task<absl::Status> Ping(std::string payload = {});
 
@@ -268,6 +309,8 @@ class WebSocketConnection {
 
  private:
   WebSocketConnection() = default;
+  // Queues `item`, waiting for room (Send and Ping).
+  Task<absl::Status> SendItem(internal::WebSocketOutgoing item);
   // Cuts the connection off: aborts both tasks, waits until they are gone
   // and shuts the stream down.
   Task<void> Abort();

@@ -1,4 +1,5 @@
-// The reader and writer tasks of a WebSocketConnection (websocket_core.h).
+// The reader task of a WebSocketConnection (websocket_core.h); the writer
+// task is in websocket_writer_task.cc.
 
 #include <algorithm>
 #include <cstdint>
@@ -15,11 +16,6 @@
 
 namespace troupe::net::internal {
 namespace {
-
-// Output is coalesced into one WriteAll up to about this many bytes.
-constexpr size_t kBatchBytes = size_t{64} * 1024;
-// A Close frame's reason fits in a control frame after the 2-byte code.
-constexpr size_t kMaxCloseReason = kMaxControlPayload - 2;
 
 // Why the reader stopped reading.
 struct ReadEnd {
@@ -167,93 +163,6 @@ void Conclude(WebSocketCore& core, const ReadEnd& end) {
   }
 }
 
-// The wire payload of a Close frame: the code, then the reason cut to what
-// fits, at a UTF-8 code point boundary.
-std::string ClosePayload(uint16_t code, std::string_view reason) {
-  if (reason.size() > kMaxCloseReason) {
-    size_t cut = kMaxCloseReason;
-    while (cut > 0 && (static_cast<uint8_t>(reason[cut]) & 0xC0) == 0x80) {
-      --cut;
-    }
-    reason = reason.substr(0, cut);
-  }
-  std::string payload;
-  payload.push_back(static_cast<char>(code >> 8));
-  payload.push_back(static_cast<char>(code & 0xFF));
-  payload.append(reason);
-  return payload;
-}
-
-// One batch of frames for a single WriteAll.
-class Batch {
- public:
-  Batch(WebSocketCore& core, WebSocketWriter& writer, std::string& out)
-      : core_(core), writer_(writer), out_(out) {
-    out_.clear();
-  }
-
-  // The reader's replies.
-  void AddControl(WebSocketCore::Control control) {
-    if (control.pong.has_value() && !core_.close_sent()) {
-      Append(writer_.WriteControl(Opcode::kPong, AsBytes(*control.pong)));
-    }
-    if (control.close_code.has_value()) {
-      AddClose(*control.close_code, control.close_reason);
-    }
-    if (control.stop) last_ = true;
-  }
-
-  // An entry of the outgoing queue.
-  void AddItem(const WebSocketOutgoing& item) {
-    switch (item.kind) {
-      case WebSocketOutgoing::Kind::kMessage:
-        Append(writer_.WriteMessage(item.opcode, AsBytes(item.payload)));
-        return;
-      case WebSocketOutgoing::Kind::kPing:
-        Append(writer_.WriteControl(Opcode::kPing, AsBytes(item.payload)));
-        return;
-      case WebSocketOutgoing::Kind::kClose:
-        AddClose(item.code, item.payload);
-        last_ = true;
-        return;
-      case WebSocketOutgoing::Kind::kWake:
-        return;
-    }
-  }
-
-  bool full() const { return out_.size() >= kBatchBytes; }
-  // Nothing may follow this batch.
-  bool last() const { return last_; }
-  void set_last() { last_ = true; }
-  bool has_close() const { return has_close_; }
-  const absl::Status& status() const { return status_; }
-
- private:
-  void AddClose(uint16_t code, std::string_view reason) {
-    last_ = true;
-    if (!core_.MarkCloseSent()) return;  // one Close frame per connection
-    const std::string payload = ClosePayload(code, reason);
-    Append(writer_.WriteControl(Opcode::kClose, AsBytes(payload)));
-    has_close_ = true;
-  }
-  void Append(absl::StatusOr<WebSocketWriter::Frame> frame) {
-    if (!frame.ok()) {
-      if (status_.ok()) status_ = frame.status();
-      last_ = true;
-      return;
-    }
-    out_.append(frame->header.view());
-    out_.append(AsChars(frame->payload));
-  }
-
-  WebSocketCore& core_;
-  WebSocketWriter& writer_;
-  std::string& out_;
-  absl::Status status_;
-  bool last_ = false;
-  bool has_close_ = false;
-};
-
 }  // namespace
 
 Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
@@ -299,55 +208,6 @@ Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
 
   // Step 6: Receive() sees the end once the buffered messages are taken.
   incoming = Sender<WebSocketMessage>();
-}
-
-Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
-                              WebSocketWriter writer,
-                              Receiver<WebSocketOutgoing> outgoing) {
-  FireOnExit done(core->writer_done);
-  std::string out;
-  for (;;) {
-    std::optional<WebSocketOutgoing> item = co_await outgoing.Recv();
-    Batch batch(*core, writer, out);
-    batch.AddControl(core->TakeControl());
-    if (!item.has_value()) batch.set_last();  // every sender is gone
-    if (!batch.last()) {
-      batch.AddItem(*item);
-      // At most one queue's worth per batch, so that the connection never
-      // holds more than twice outgoing_capacity messages.
-      for (size_t taken = 1; taken < core->options.outgoing_capacity &&
-                             !batch.last() && !batch.full();
-           ++taken) {
-        absl::StatusOr<WebSocketOutgoing> next = outgoing.TryRecv();
-        if (!next.ok()) break;
-        batch.AddItem(*next);
-      }
-    }
-    if (!batch.status().ok()) {
-      core->RecordEnd(absl::InternalError(absl::StrCat(
-                          "websocket failed: cannot encode a frame: ",
-                          std::string(batch.status().message()))),
-                      close_code::kInternalError, "");
-      break;
-    }
-    if (!out.empty()) {
-      const absl::Status written = co_await core->stream->WriteAll(out);
-      if (!written.ok()) {
-        core->RecordEnd(absl::UnavailableError(
-                            absl::StrCat("websocket dropped: write failed: ",
-                                         std::string(written.message()))),
-                        close_code::kAbnormalClosure, "");
-        break;
-      }
-      if (batch.has_close()) core->MarkCloseWritten();
-    }
-    if (batch.last()) break;
-  }
-  // Nothing more will be written: a server half-closes if the reader
-  // concluded already (otherwise the reader does when it concludes).
-  if (core->role == Role::kServer && core->ArriveAtShutdown()) {
-    (void)co_await core->stream->ShutdownWrite();
-  }
 }
 
 }  // namespace troupe::net::internal

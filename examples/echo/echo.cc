@@ -18,7 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "examples/echo/echo_server.h"
-#include "examples/echo/process.h"
+#include "examples/service/process.h"
 #include "executor/cancellation_token.h"
 #include "executor/join_handle.h"
 #include "executor/runtime.h"
@@ -79,7 +79,7 @@ absl::StatusOr<Config> ConfigFromFlags() {
         absl::StrCat("--worker_threads=", config.worker_threads,
                      ": must be 0 (one per CPU) to ", kMaxWorkerThreads));
   }
-  if (config.worker_threads == 0) config.worker_threads = UsableCpus();
+  if (config.worker_threads == 0) config.worker_threads = service::UsableCpus();
 
   config.server.max_message_size = absl::GetFlag(FLAGS_max_message_size);
   if (config.server.max_message_size == 0 ||
@@ -112,7 +112,7 @@ Task<int> Serve(Config config) {
 
   CancellationToken stop;
   JoinHandle<void> signals =
-      Spawn(CancelOnShutdownSignal(stop, "echo", "shutting down"));
+      Spawn(service::CancelOnShutdownSignal(stop, "echo", "shutting down"));
   Task<ShutdownReport> run = (*server)->Run(stop);
   const ShutdownReport report = co_await std::move(run);
   signals.Abort();  // finished already when a signal stopped us
@@ -147,10 +147,13 @@ int main(int argc, char** argv) {
       "Exit: 0 stopped by a signal, 1 bad flags, 2 cannot listen (e.g. the "
       "port is taken).");
   // Before the runtime's threads exist (see process.h).
-  echo::PrepareShutdownSignals();
-  if (!echo::ParseFlagsOnly("echo", argc, argv)) return echo::kExitBadFlags;
+  namespace service = troupe::service;
+  service::PrepareShutdownSignals();
+  if (!service::ParseFlagsOnly("echo", argc, argv)) {
+    return service::kExitBadFlags;
+  }
   absl::StatusOr<echo::Config> config = echo::ConfigFromFlags();
-  if (!config.ok()) return echo::RefuseFlags("echo", config.status());
+  if (!config.ok()) return service::RefuseFlags("echo", config.status());
   const int workers = config->worker_threads;
   return troupe::RunMain([&config] { return echo::Serve(*std::move(config)); },
                          {.worker_threads = workers});

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "channels/send_result.h"
-#include "examples/echo/task_group.h"
+#include "examples/service/task_group.h"
 #include "executor/join_handle.h"
 #include "executor/metrics.h"
 #include "executor/runtime.h"
@@ -38,8 +38,9 @@ struct EchoServerState {
   EchoMetrics metrics;
   // Shutdown step 2 treats the two kinds apart: HTTP connections are cut,
   // WebSocket sessions (and the tasks closing them) are given time.
-  std::shared_ptr<TaskGroup> connections = TaskGroup::Create();
-  std::shared_ptr<TaskGroup> sessions = TaskGroup::Create();
+  std::shared_ptr<service::TaskGroup> connections =
+      service::TaskGroup::Create();
+  std::shared_ptr<service::TaskGroup> sessions = service::TaskGroup::Create();
 
   mutable std::mutex mu;
   bool stop_requested = false;  // guarded by mu; set in shutdown step 2

@@ -19,8 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "examples/echo/load_run.h"
-#include "examples/echo/process.h"
 #include "examples/echo/ws_url.h"
+#include "examples/service/process.h"
 #include "executor/join_handle.h"
 #include "executor/runtime.h"
 #include "tools/cli/flags.h"
@@ -54,7 +54,7 @@ namespace troupe::echo {
 namespace {
 
 constexpr int kExitOk = 0;
-constexpr int kExitCannotConnect = kExitBadFlags;  // 1
+constexpr int kExitCannotConnect = service::kExitBadFlags;  // 1
 constexpr int kExitRunFailed = 2;
 constexpr uint64_t kMaxSize = uint64_t{1} << 30;
 
@@ -131,8 +131,8 @@ std::string FormatReport(const LoadOptions& o, const LoadReport& r) {
 
 Task<int> Run(LoadOptions o) {
   o.stop = CancellationToken();
-  JoinHandle<void> signals =
-      Spawn(CancelOnShutdownSignal(o.stop, "load_client", "stopping early"));
+  JoinHandle<void> signals = Spawn(
+      service::CancelOnShutdownSignal(o.stop, "load_client", "stopping early"));
   const LoadOptions shown = o;
   Task<absl::StatusOr<LoadReport>> run = RunLoad(std::move(o));
   absl::StatusOr<LoadReport> report = co_await std::move(run);
@@ -176,14 +176,17 @@ int main(int argc, char** argv) {
       "SIGINT/SIGTERM: stop early and report what was measured.\n"
       "Exit: 0 ok, 1 bad flags or cannot connect, 2 a connection failed "
       "(wrong echo, closed) or the server stalled.");
-  echo::PrepareShutdownSignals();
-  if (!echo::ParseFlagsOnly("load_client", argc, argv)) {
-    return echo::kExitBadFlags;
+  namespace service = troupe::service;
+  service::PrepareShutdownSignals();
+  if (!service::ParseFlagsOnly("load_client", argc, argv)) {
+    return service::kExitBadFlags;
   }
   absl::StatusOr<echo::LoadOptions> options = echo::OptionsFromFlags();
-  if (!options.ok()) return echo::RefuseFlags("load_client", options.status());
+  if (!options.ok()) {
+    return service::RefuseFlags("load_client", options.status());
+  }
   int workers = absl::GetFlag(FLAGS_worker_threads);
-  if (workers <= 0) workers = echo::UsableCpus();
+  if (workers <= 0) workers = service::UsableCpus();
   return troupe::RunMain([&options] { return echo::Run(*std::move(options)); },
                          {.worker_threads = workers});
 }

@@ -15,15 +15,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "actors/actor.h"
+#include "examples/service/task_group.h"
 #include "examples/websocket_hub/directory.h"
 #include "examples/websocket_hub/page.h"
-#include "examples/websocket_hub/task_set.h"
 #include "executor/join_handle.h"
 #include "executor/metrics.h"
 #include "executor/runtime.h"
 #include "executor/sleep.h"
 #include "net/close_codes.h"
-#include "net/http_head_reader.h"
 #include "net/http_request.h"
 #include "net/http_response.h"
 #include "net/http_router.h"
@@ -47,13 +46,12 @@ struct HubServerState {
   // Declared after the system: destroyed first, with its directory ref.
   ConnectionContext context;
   net::HttpServerOptions http;
-  // For a connection whose first request is GET /ws, and for the others.
-  std::shared_ptr<const net::HttpRouter> upgrade_router;
-  std::shared_ptr<const net::HttpRouter> plain_router;
-  // Plain HTTP connections (and connections until they upgrade), and
+  std::shared_ptr<const net::HttpRouter> router;
+  // HTTP connections (until they upgrade), and
   // WebSocket sessions: shutdown cuts the first and lets the second close.
-  TaskSet connections;
-  TaskSet sessions;
+  std::shared_ptr<service::TaskGroup> connections =
+      service::TaskGroup::Create();
+  std::shared_ptr<service::TaskGroup> sessions = service::TaskGroup::Create();
   std::mutex mu;
   bool stopping ABSL_GUARDED_BY(mu) = false;
 };
@@ -66,10 +64,10 @@ using internal::HubServerState;
 
 constexpr std::string_view kWebSocketPath = "/ws";
 constexpr std::string_view kShutdownReason = "server shutting down";
-// The WebSocket layer's own queue, behind the hub's outbound queue: small,
-// since the hub's queue is the one that is bounded by --outbound_queue.
-constexpr size_t kWebSocketQueue = 64;
-constexpr size_t kReadBuffer = 4096;
+constexpr size_t kReadBuffer = 1024;
+// Received messages waiting for the connection's task (which hands them
+// to the Session actor at once).
+constexpr size_t kIncomingMessages = 4;
 // Mailbox of the directory: every join asks it once.
 constexpr size_t kDirectoryMailbox = size_t{1} << 16;
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
@@ -84,13 +82,13 @@ Task<void> StartSession(HubServerState* s, net::WebSocketConnection ws) {
     // actor system starts shutting down, or not at all.
     std::lock_guard<std::mutex> lock(s->mu);
     if (!s->stopping) {
-      s->sessions.Spawn(RunConnection(std::move(shared), s->context));
+      s->sessions->Spawn(RunConnection(std::move(shared), s->context));
       co_return;
     }
   }
-  s->sessions.Spawn(CloseWebSocket(std::move(shared),
-                                   net::close_code::kGoingAway,
-                                   std::string(kShutdownReason)));
+  s->sessions->Spawn(CloseWebSocket(std::move(shared),
+                                    net::close_code::kGoingAway,
+                                    std::string(kShutdownReason)));
 }
 
 net::HttpResponse PlainText(int status, std::string body) {
@@ -99,37 +97,11 @@ net::HttpResponse PlainText(int status, std::string body) {
   return response;
 }
 
-// Reads the first request head, turns away upgrades that fail the gate,
-// and hands the connection (with what was read) to the HTTP layer.
+// One HTTP connection: the WebSocket route's gate (upgrade_gate.h) turns
+// away upgrades before the handshake.
 Task<void> ServeConnection(HubServerState* s, net::TcpStream tcp) {
-  auto stream = std::make_unique<RewindableStream>(
-      net::MakeAnyByteStream(std::move(tcp)));
-  net::HttpRequestParser parser(s->http.limits);
-  std::string buffer;
-  Task<absl::StatusOr<net::HttpHeadRead>> read_head =
-      net::ReadHttpHead(*stream, parser, buffer, s->http.read_buffer_size);
-  const absl::StatusOr<absl::StatusOr<net::HttpHeadRead>> read =
-      co_await Timeout(s->http.request_timeout, std::move(read_head));
-  if (!read.ok() || !read->ok()) co_return;  // silent or broken: close
-  std::shared_ptr<const net::HttpRouter> router = s->plain_router;
-  if ((*read)->kind == net::HttpHeadRead::Kind::kDone) {
-    const net::HttpRequest request = parser.TakeRequest();
-    if (request.path == kWebSocketPath) {
-      if (std::optional<net::HttpResponse> refusal =
-              CheckUpgrade(request, s->options.gate)) {
-        const std::string wire = refusal->Serialize();
-        (void)co_await stream->WriteAll(std::span<const char>(wire));
-        (void)co_await stream->ShutdownWrite();
-        co_return;
-      }
-      router = s->upgrade_router;
-    }
-  }
-  // Anything else (including what the parser refused) is the HTTP
-  // layer's to answer: it reads the same bytes again.
-  stream->Rewind();
-  Task<absl::Status> serve =
-      net::ServeHttpConnection(std::move(stream), router, s->http);
+  Task<absl::Status> serve = net::ServeHttpConnection(
+      net::MakeAnyByteStream(std::move(tcp)), s->router, s->http);
   (void)co_await std::move(serve);
 }
 
@@ -153,13 +125,13 @@ Task<void> AcceptLoop(HubServerState* s) {
     }
     (void)stream->SetNoDelay(true);
     s->metrics->OnConnectionAccepted();
-    const size_t open = s->connections.size() + s->sessions.size();
+    const size_t open = s->connections->size() + s->sessions->size();
     if (s->options.max_connections > 0 && open >= s->options.max_connections) {
       s->metrics->OnConnectionRefused();
-      s->connections.Spawn(RefuseBusy(*std::move(stream)));
+      s->connections->Spawn(RefuseBusy(*std::move(stream)));
       continue;
     }
-    s->connections.Spawn(ServeConnection(s, *std::move(stream)));
+    s->connections->Spawn(ServeConnection(s, *std::move(stream)));
   }
 }
 
@@ -228,31 +200,27 @@ std::shared_ptr<net::HttpRouter> CommonRoutes(HubServerState* s) {
   return router;
 }
 
-void BuildRouters(HubServerState* s) {
-  std::shared_ptr<net::HttpRouter> upgrade = CommonRoutes(s);
+void BuildRouter(HubServerState* s) {
+  std::shared_ptr<net::HttpRouter> router = CommonRoutes(s);
   net::WebSocketOptions websocket;
   websocket.max_message_size = s->options.max_message_bytes;
   websocket.max_frame_size = s->options.max_message_bytes;
-  websocket.outgoing_capacity = kWebSocketQueue;
+  // The WebSocket's outgoing queue is the hub's outbound queue: it
+  // overflows into 1008 "slow consumer" (session.h).
+  websocket.outgoing_capacity = s->options.outbound_queue;
   // Idle connections dominate a hub's memory: read in small chunks.
   websocket.read_buffer_size = kReadBuffer;
-  upgrade->HandleWebSocket(
+  websocket.incoming_capacity = kIncomingMessages;
+  router->HandleWebSocket(
       std::string(kWebSocketPath),
       [s](net::WebSocketConnection ws, const net::HttpRequest& /*request*/) {
         return StartSession(s, std::move(ws));
       },
       net::ServerHandshakeOptions(), websocket);
-  s->upgrade_router = std::move(upgrade);
-
-  std::shared_ptr<net::HttpRouter> plain = CommonRoutes(s);
-  plain->Handle(std::string(kWebSocketPath), [](const net::HttpRequest&,
-                                                std::string_view) {
-    net::HttpResponse response = PlainText(
-        400, "open the WebSocket as the first request of a connection\n");
-    response.set_connection(net::HttpConnection::kClose);
-    return response;
+  router->SetUpgradeGate(kWebSocketPath, [s](const net::HttpRequest& request) {
+    return CheckUpgrade(request, s->options.gate);
   });
-  s->plain_router = std::move(plain);
+  s->router = std::move(router);
 }
 
 }  // namespace
@@ -294,8 +262,7 @@ absl::StatusOr<std::unique_ptr<HubServer>> HubServer::Listen(
       std::move(directory), rooms, state->metrics);
   state->context.metrics = state->metrics;
   state->context.session = state->options.session;
-  state->context.outbound_queue = state->options.outbound_queue;
-  BuildRouters(s);
+  BuildRouter(s);
   return std::unique_ptr<HubServer>(new HubServer(std::move(state)));
 }
 
@@ -333,9 +300,9 @@ Task<void> HubServer::Run(CancellationToken stop) {
     s->stopping = true;
   }
   s->context.stopping.Cancel();
-  const size_t cut = s->connections.size();
-  s->connections.AbortAll();
-  const size_t sessions = s->sessions.size();
+  const size_t cut = s->connections->size();
+  s->connections->AbortAll();
+  const size_t sessions = s->sessions->size();
   s->Log(absl::StrCat("stopped listening on ", address, "; closing ", sessions,
                       " WebSocket session", sessions == 1 ? "" : "s",
                       " (1001), cutting ", cut, " HTTP connection",
@@ -349,16 +316,16 @@ Task<void> HubServer::Run(CancellationToken stop) {
 
   // 4. Time for the closing handshakes.
   const absl::Status drained =
-      co_await Timeout(s->options.shutdown_timeout, s->sessions.WaitEmpty());
+      co_await Timeout(s->options.shutdown_timeout, s->sessions->WaitEmpty());
   if (!drained.ok()) {
-    s->Log(absl::StrCat(s->sessions.size(),
+    s->Log(absl::StrCat(s->sessions->size(),
                         " sessions did not close in time and are cut"));
   }
 
   // 5. Nothing may outlive Run.
-  while (s->sessions.size() + s->connections.size() > 0) {
-    s->sessions.AbortAll();
-    s->connections.AbortAll();
+  while (s->sessions->size() + s->connections->size() > 0) {
+    s->sessions->AbortAll();
+    s->connections->AbortAll();
     co_await SleepFor(kAbortPoll);
   }
 }

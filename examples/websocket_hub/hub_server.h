@@ -8,8 +8,8 @@
 //   GET /ws        the WebSocket endpoint (proto/hub.proto; JSON in text
 //                  frames, protobuf in binary frames). Before the
 //                  handshake the upgrade must pass upgrade_gate.h (403
-//                  for a foreign origin, 401 without a valid token). An
-//                  upgrade must be the first request of its connection.
+//                  for a foreign origin, 401 without a valid token; the
+//                  route's gate, net/http_router.h).
 //   GET /healthz   200 "ok"
 //   GET /metrics   Prometheus text: hub_metrics.h, the actor metrics
 //                  summed per actor type (hub_actors{type=...} & co.: one

@@ -10,7 +10,10 @@
 //     --server_pid=$(pgrep -n websocket_hub)
 //
 // Prints one line of results: deliveries per second, latency p50, p99 and
-// p999, and the server's RSS (and RSS per connection) if --server_pid.
+// p999, and the server's RSS if --server_pid: before connecting, once
+// every client joined, and after the run, with the growth per connection
+// at the last two (with --rate=0, per_connection_after_run is the memory
+// of an idle connection once the join traffic has settled).
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +23,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,6 +62,10 @@ namespace troupe::hub {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Clients connecting or joining at a time (the hub's listen backlog is
+// 1,024 by default).
+constexpr int kOpening = 500;
 
 // Latencies in log-linear buckets: 16 per power of two of nanoseconds.
 class LatencyHistogram {
@@ -111,12 +119,20 @@ struct Shared {
   int message_bytes = 32;
   std::atomic<int> ready{0};
   std::atomic<int> failed{0};
-  CancellationToken go;    // every client joined: start publishing
-  CancellationToken stop;  // the run is over
+  std::mutex first_failure_mu;
+  std::string first_failure;  // guarded by first_failure_mu
+  CancellationToken go;       // every client joined: start publishing
+  CancellationToken stop;     // the run is over
   std::atomic<bool> measuring{false};
   std::atomic<uint64_t> delivered{0};
   LatencyHistogram latency;
 };
+
+void Fail(Shared* s, const absl::Status& why) {
+  s->failed.fetch_add(1);
+  std::lock_guard<std::mutex> lock(s->first_failure_mu);
+  if (s->first_failure.empty()) s->first_failure = std::string(why.message());
+}
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -128,7 +144,9 @@ net::WebSocketMessage Binary(const ClientFrame& frame) {
   return net::WebSocketMessage::Binary(frame.SerializeAsString());
 }
 
-Task<void> PublishLoop(Shared* s, std::shared_ptr<net::WebSocketConnection> ws,
+// `s` is shared: a publisher may outlive Run (it stops at its next tick).
+Task<void> PublishLoop(std::shared_ptr<Shared> s,
+                       std::shared_ptr<net::WebSocketConnection> ws,
                        std::string room, int index) {
   co_await s->go.Cancelled();
   // Spread the clients' ticks over one period.
@@ -150,21 +168,24 @@ Task<void> PublishLoop(Shared* s, std::shared_ptr<net::WebSocketConnection> ws,
   }
 }
 
-Task<void> Client(Shared* s, int index) {
+Task<void> Client(std::shared_ptr<Shared> s, int index) {
   absl::StatusOr<net::TcpStream> tcp =
       co_await net::TcpStream::Connect(s->address);
   if (!tcp.ok()) {
-    s->failed.fetch_add(1);
+    Fail(s.get(), tcp.status());
     co_return;
   }
   (void)tcp->SetNoDelay(true);
   net::WebSocketClientOptions options;
   options.connection.read_buffer_size = 4096;
+  // 10,000 clients joining at once keep the hub busy with presence
+  // fan-out for a while: a slow answer is not a failure here.
+  options.handshake_timeout = std::chrono::seconds(60);
   absl::StatusOr<net::WebSocketConnection> opened =
       co_await net::WebSocketConnect(*std::move(tcp), s->host, "/ws",
                                      std::move(options));
   if (!opened.ok()) {
-    s->failed.fetch_add(1);
+    Fail(s.get(), opened.status());
     co_return;
   }
   auto ws = std::make_shared<net::WebSocketConnection>(*std::move(opened));
@@ -197,6 +218,12 @@ Task<void> Client(Shared* s, int index) {
   if (publisher.valid()) publisher.Abort();
 }
 
+double PerConnectionKib(int64_t bytes, int connections) {
+  return connections > 0 ? static_cast<double>(bytes) / 1024.0 /
+                               static_cast<double>(connections)
+                         : 0.0;
+}
+
 int64_t RssBytes(int pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
@@ -213,7 +240,7 @@ int64_t RssBytes(int pid) {
 }
 
 Task<int> Run() {
-  auto s = std::make_unique<Shared>();
+  auto s = std::make_shared<Shared>();
   const std::string hub = absl::GetFlag(FLAGS_hub);
   absl::StatusOr<net::SocketAddress> address = net::SocketAddress::Parse(hub);
   if (!address.ok()) {
@@ -233,16 +260,22 @@ Task<int> Run() {
   std::vector<JoinHandle<void>> clients;
   clients.reserve(n);
   for (int i = 0; i < n; ++i) {
-    clients.push_back(Spawn(Client(s.get(), i)));
-    // Do not flood the listener's backlog.
+    clients.push_back(Spawn(Client(s, i)));
+    // Do not flood the listener's backlog: at most kOpening clients
+    // between connect and joined.
     if (i % 100 == 99) co_await SleepFor(std::chrono::milliseconds(5));
+    while (i + 1 - s->ready.load() - s->failed.load() >= kOpening) {
+      co_await SleepFor(std::chrono::milliseconds(5));
+    }
   }
   while (s->ready.load() + s->failed.load() < n) {
     co_await SleepFor(std::chrono::milliseconds(20));
   }
   const int64_t rss_connected = pid > 0 ? RssBytes(pid) : 0;
-  std::fprintf(stderr, "loadgen: %d connected, %d failed\n", s->ready.load(),
-               s->failed.load());
+  std::fprintf(stderr, "loadgen: %d connected, %d failed%s%s\n",
+               s->ready.load(), s->failed.load(),
+               s->failed.load() > 0 ? "; the first: " : "",
+               s->first_failure.c_str());
   s->go.Cancel();
   co_await SleepFor(std::chrono::seconds(absl::GetFlag(FLAGS_warmup_seconds)));
   s->measuring.store(true);
@@ -264,13 +297,12 @@ Task<int> Run() {
   if (pid > 0) {
     std::printf(
         " server_rss: before=%.1fMiB connected=%.1fMiB loaded=%.1fMiB "
-        "per_connection=%.1fKiB",
+        "per_connection=%.1fKiB per_connection_after_run=%.1fKiB",
         static_cast<double>(rss_before) / 1048576.0,
         static_cast<double>(rss_connected) / 1048576.0,
         static_cast<double>(rss_loaded) / 1048576.0,
-        s->ready.load() > 0 ? static_cast<double>(rss_connected - rss_before) /
-                                  1024.0 / static_cast<double>(s->ready.load())
-                            : 0.0);
+        PerConnectionKib(rss_connected - rss_before, s->ready.load()),
+        PerConnectionKib(rss_loaded - rss_before, s->ready.load()));
   }
   std::printf("\n");
   std::fflush(stdout);

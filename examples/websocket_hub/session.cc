@@ -11,41 +11,48 @@
 #include "executor/join_handle.h"
 #include "executor/sleep.h"
 #include "net/close_codes.h"
+#include "net/websocket_connection.h"
 
 namespace troupe::hub {
 namespace {
 
 // A join retries when the room it resolved was retired in between.
 constexpr int kJoinAttempts = 8;
+// Messages a Session's mailbox holds (client frames waiting for it).
+constexpr size_t kSessionMailbox = 8;
 // Step 4: how long a connection we failed keeps its socket.
 constexpr auto kFailureLinger = std::chrono::seconds(1);
 
 std::atomic<uint64_t> next_connection_id{1};
 
-// Drains the outbound queue into the WebSocket until a close order, the
-// end of the queue or of the connection.
-Task<void> WriteOutbound(Receiver<Outbound> rx,
-                         std::shared_ptr<net::WebSocketConnection> ws,
-                         std::shared_ptr<ConnectionState> state) {
-  for (;;) {
-    std::optional<Outbound> item = co_await rx.Recv();
-    if (!item.has_value()) co_return;
-    if (item->frame == nullptr) {
-      co_await CloseWebSocket(ws, item->close_code,
-                              std::move(item->close_reason));
-      co_return;
-    }
-    // The WebSocket layer takes its messages as strings: this copy is the
-    // only per-recipient one, and lives only while the frame is in flight.
-    net::WebSocketMessage message =
-        state->binary() ? net::WebSocketMessage::Binary(item->frame->Binary())
-                        : net::WebSocketMessage::Text(item->frame->Json());
-    item.reset();
-    Task<absl::Status> send = ws->Send(std::move(message));
-    const absl::Status sent = co_await std::move(send);
-    if (!sent.ok()) co_return;
+// The hub's ClientLink (see session.h).
+class WebSocketClientLink final : public ClientLink {
+ public:
+  explicit WebSocketClientLink(std::shared_ptr<net::WebSocketConnection> ws)
+      : ws_(std::move(ws)) {}
+
+  Outbox::OfferResult Queue(const FramePtr& frame, bool binary) override {
+    // Shares the frame's ownership and points at one of its encodings:
+    // no copy, no allocation (the encoding is cached in the frame).
+    net::SharedBytes bytes(frame, binary ? &frame->Binary() : &frame->Json());
+    SendResult<net::SharedWebSocketMessage> sent =
+        ws_->TrySend(net::SharedWebSocketMessage(
+            binary ? net::WebSocketMessage::Type::kBinary
+                   : net::WebSocketMessage::Type::kText,
+            std::move(bytes)));
+    if (sent.ok()) return Outbox::OfferResult::kQueued;
+    return sent.IsFull() ? Outbox::OfferResult::kFull
+                         : Outbox::OfferResult::kClosed;
   }
-}
+
+  void Close(uint16_t code, std::string reason) override {
+    // The handshake waits for the peer: never in the caller's turn.
+    Spawn(CloseWebSocket(ws_, code, std::move(reason))).Detach();
+  }
+
+ private:
+  const std::shared_ptr<net::WebSocketConnection> ws_;
+};
 
 DisconnectReason ReasonFromClose(const net::WebSocketCloseInfo& info) {
   switch (info.code) {
@@ -73,26 +80,25 @@ bool ConnectionState::SetEndReason(DisconnectReason reason) {
                                              std::memory_order_acq_rel);
 }
 
+std::shared_ptr<ClientLink> WebSocketLink(
+    std::shared_ptr<net::WebSocketConnection> ws) {
+  return std::make_shared<WebSocketClientLink>(std::move(ws));
+}
+
 Outbox::OfferResult ConnectionOutbox::Offer(FramePtr frame) {
-  SendResult<Outbound> sent = tx_.TrySend(Outbound(std::move(frame)));
-  if (sent.ok()) return OfferResult::kQueued;
-  if (!sent.IsFull()) return OfferResult::kClosed;
-  if (state_->SetEndReason(DisconnectReason::kSlowConsumer)) {
+  const OfferResult queued = link_->Queue(frame, state_->binary());
+  if (queued == OfferResult::kFull &&
+      state_->SetEndReason(DisconnectReason::kSlowConsumer)) {
     metrics_->OnSlowConsumerDrop();
-    CloseNow(net::close_code::kPolicyViolation, "slow consumer");
+    link_->Close(net::close_code::kPolicyViolation, "slow consumer");
   }
-  return OfferResult::kFull;
+  return queued;
 }
 
 void ConnectionOutbox::CloseAfterQueued(uint16_t code, std::string reason,
                                         DisconnectReason why) {
   if (!state_->SetEndReason(why)) return;
-  SendResult<Outbound> sent = tx_.TrySend(Outbound(code, reason));
-  if (sent.IsFull()) CloseNow(code, std::move(reason));
-}
-
-void ConnectionOutbox::CloseNow(uint16_t code, std::string reason) {
-  Spawn(CloseWebSocket(ws_, code, std::move(reason))).Detach();
+  link_->Close(code, std::move(reason));
 }
 
 Session::Session(std::shared_ptr<ConnectionOutbox> outbox,
@@ -290,10 +296,10 @@ Task<void> CloseWebSocket(std::shared_ptr<net::WebSocketConnection> ws,
 
 namespace {
 
-// Steps 1-5 of a connection that RunConnection set up.
+// Steps 1-4 of a connection that RunConnection set up.
 Task<void> ReadUntilClosed(std::shared_ptr<net::WebSocketConnection> ws,
                            std::shared_ptr<ConnectionState> state,
-                           ActorRef<Session> session, JoinHandle<void> writer,
+                           ActorRef<Session> session,
                            const ConnectionContext& context) {
   HubMetrics& metrics = *context.metrics;
   // Step 1.
@@ -321,13 +327,6 @@ Task<void> ReadUntilClosed(std::shared_ptr<net::WebSocketConnection> ws,
   if (absl::IsDataLoss(end) || absl::IsResourceExhausted(end)) {
     (void)co_await Timeout(kFailureLinger, WaitCancelled(context.stopping));
   }
-  // Step 5.
-  writer.Abort();
-  try {
-    co_await writer;
-  } catch (const CancelledError&) {
-    // Expected: aborted, or it had finished.
-  }
 }
 
 }  // namespace
@@ -338,15 +337,18 @@ Task<void> RunConnection(std::shared_ptr<net::WebSocketConnection> ws,
   context.metrics->OnSessionOpened();
   auto state = std::make_shared<ConnectionState>(
       next_connection_id.fetch_add(1, std::memory_order_relaxed));
-  auto channel = MakeMpsc<Outbound>(context.outbound_queue).value();
-  JoinHandle<void> writer =
-      Spawn(WriteOutbound(std::move(channel.second), ws, state));
-  ActorRef<Session> session = context.system->Spawn<Session>(
-      std::make_shared<ConnectionOutbox>(state, std::move(channel.first), ws,
+  // A small mailbox: the reader waits for the Session (back-pressure on
+  // the socket) rather than queueing, and an idle connection keeps at
+  // most a small block of mailbox slots.
+  SpawnOptions spawn;
+  spawn.mailbox_capacity = kSessionMailbox;
+  ActorRef<Session> session = context.system->SpawnNamed<Session>(
+      std::move(spawn),
+      std::make_shared<ConnectionOutbox>(state, WebSocketLink(ws),
                                          context.metrics),
       context.directory, context.session, context.metrics);
   return ReadUntilClosed(std::move(ws), std::move(state), std::move(session),
-                         std::move(writer), context);
+                         context);
 }
 
 }  // namespace troupe::hub

@@ -9,13 +9,14 @@
 //   - the Session actor parses frames, applies --rate_limit, and talks to
 //     the directory and rooms; its state (the rooms it joined, under which
 //     name) needs no lock;
-//   - the outbound queue, a bounded mpsc channel of shared frames
-//     (--outbound_queue entries) fed by the rooms and the Session through
+//   - the outbound queue is the WebSocket's own bounded outgoing queue
+//     (--outbound_queue entries), fed by the rooms and the Session through
 //     ConnectionOutbox::Offer, which never waits: when it is full the
-//     client is a slow consumer and is closed with 1008 "slow consumer";
-//   - the writer task drains that queue into the WebSocket, encoding each
-//     frame in the kind the client last used (text: JSON, binary:
-//     protobuf) - once per frame and kind, whatever the number of readers.
+//     client is a slow consumer and is closed with 1008 "slow consumer".
+//     Each frame goes in the kind the client last used (text: JSON,
+//     binary: protobuf) as shared bytes - encoded once per frame and kind,
+//     whatever the number of readers - and the WebSocket's writer sends
+//     everything queued with one vectored write (websocket_connection.h).
 //
 // How a connection ends (RunConnection):
 //   1. the reader sees the end of the WebSocket (the client closed, the
@@ -27,11 +28,10 @@
 //      connection, else from the close code;
 //   4. a connection the WebSocket layer failed (1002, 1007, 1009) keeps
 //      its socket for up to a second so that the client reads the Close
-//      frame before the kernel resets the connection;
-//   5. the writer is aborted: nothing more can be written.
+//      frame before the kernel resets the connection.
 // At shutdown the actor system stops every Session: it leaves its rooms
 // and queues a close 1001 behind what its queue holds, so queued frames
-// are flushed first; steps 1-5 then follow.
+// are flushed first; steps 1-4 then follow.
 //
 // Example (the server's WebSocket route):
 //   Task<void> OnUpgrade(net::WebSocketConnection ws, net::HttpRequest) {
@@ -53,7 +53,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "actors/actor.h"
-#include "channels/mpsc.h"
 #include "examples/websocket_hub/directory.h"
 #include "examples/websocket_hub/frame.h"
 #include "examples/websocket_hub/hub_metrics.h"
@@ -103,43 +102,48 @@ class ConnectionState {
   std::atomic<int> end_reason_{-1};
 };
 
-// An entry of the outbound queue: a frame, or (no frame) the order to
-// close the WebSocket with `close_code` once what is before it is sent.
-struct Outbound {
-  explicit Outbound(FramePtr f) : frame(std::move(f)) {}
-  Outbound(uint16_t code, std::string reason)
-      : close_code(code), close_reason(std::move(reason)) {}
-  FramePtr frame;
-  uint16_t close_code = 0;
-  std::string close_reason;
+// The far end of a connection's outbox: the client's WebSocket in the
+// hub (WebSocketLink), a recording queue in tests. Neither call waits;
+// any thread.
+class ClientLink {
+ public:
+  virtual ~ClientLink() = default;
+  // Queues `frame` in the client's kind (binary: protobuf, else JSON), or
+  // says kFull (the bounded queue overflowed) or kClosed.
+  virtual Outbox::OfferResult Queue(const FramePtr& frame, bool binary) = 0;
+  // Closes the connection with `code` once what is queued is sent.
+  virtual void Close(uint16_t code, std::string reason) = 0;
 };
+
+// The hub's link: frames go into the WebSocket's own bounded outgoing
+// queue (--outbound_queue) as shared bytes - the frame's one encoding of
+// each kind, never copied per recipient - and the WebSocket's writer
+// sends what is queued with one vectored write. Close runs the closing
+// handshake in a task of its own, behind the queued frames.
+std::shared_ptr<ClientLink> WebSocketLink(
+    std::shared_ptr<net::WebSocketConnection> ws);
 
 class ConnectionOutbox final : public Outbox {
  public:
-  ConnectionOutbox(std::shared_ptr<ConnectionState> state, Sender<Outbound> tx,
-                   std::shared_ptr<net::WebSocketConnection> ws,
+  ConnectionOutbox(std::shared_ptr<ConnectionState> state,
+                   std::shared_ptr<ClientLink> link,
                    std::shared_ptr<HubMetrics> metrics)
       : state_(std::move(state)),
-        tx_(std::move(tx)),
-        ws_(std::move(ws)),
+        link_(std::move(link)),
         metrics_(std::move(metrics)) {}
 
   uint64_t id() const override { return state_->id(); }
   // Never waits (see frame.h). On the first overflow the connection is
   // closed with 1008 "slow consumer". Must run on a runtime thread.
   OfferResult Offer(FramePtr frame) override;
-  // Closes the connection for `why` after what is queued (at once if the
-  // queue is full). Only the first close of a connection counts.
+  // Closes the connection for `why` after what is queued. Only the first
+  // close of a connection counts.
   void CloseAfterQueued(uint16_t code, std::string reason,
                         DisconnectReason why);
 
  private:
-  // Closes at once (a task of its own: the caller must not wait).
-  void CloseNow(uint16_t code, std::string reason);
-
   const std::shared_ptr<ConnectionState> state_;
-  const Sender<Outbound> tx_;
-  const std::shared_ptr<net::WebSocketConnection> ws_;
+  const std::shared_ptr<ClientLink> link_;
   const std::shared_ptr<HubMetrics> metrics_;
 };
 
@@ -197,13 +201,12 @@ struct ConnectionContext {
   ActorRef<Directory> directory;
   std::shared_ptr<HubMetrics> metrics;
   SessionOptions session;
-  size_t outbound_queue = 1024;
   // Cancelled at shutdown: cuts step 4's lingering short.
   CancellationToken stopping;
 };
 
-// Sets one connection up at once - its outbound queue, writer task and
-// Session actor - and returns the task that runs it (steps 1-5 above)
+// Sets one connection up at once - its outbox and Session actor - and
+// returns the task that runs it (steps 1-4 above)
 // until it is over. Call on a runtime thread; `context` must outlive the
 // task.
 Task<void> RunConnection(std::shared_ptr<net::WebSocketConnection> ws,

@@ -95,27 +95,4 @@ std::optional<net::HttpResponse> CheckUpgrade(const net::HttpRequest& request,
   return std::nullopt;
 }
 
-Task<absl::StatusOr<size_t>> RewindableStream::Read(std::span<char> buffer) {
-  // Past the replay: the inner stream's task as is, no extra frame.
-  if (!recording_ && replayed_ >= record_.size()) return inner_->Read(buffer);
-  return RecordOrReplay(buffer);
-}
-
-Task<absl::StatusOr<size_t>> RewindableStream::RecordOrReplay(
-    std::span<char> buffer) {
-  if (recording_) {
-    absl::StatusOr<size_t> n = co_await inner_->Read(buffer);
-    if (n.ok()) record_.append(buffer.data(), *n);
-    co_return n;
-  }
-  const size_t n = std::min(buffer.size(), record_.size() - replayed_);
-  std::memcpy(buffer.data(), record_.data() + replayed_, n);
-  replayed_ += n;
-  if (replayed_ == record_.size()) {
-    record_ = std::string();
-    replayed_ = 0;
-  }
-  co_return n;
-}
-
 }  // namespace troupe::hub

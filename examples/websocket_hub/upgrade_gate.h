@@ -1,6 +1,5 @@
 // The hub's checks on a WebSocket upgrade request, made before the
-// handshake is answered, and the stream that lets the HTTP layer read the
-// request again afterwards.
+// handshake is answered (the /ws route's gate, net/http_router.h).
 //
 // Contract (CheckUpgrade):
 //   - Origin: a request without an Origin field (not a browser) passes;
@@ -13,31 +12,17 @@
 //     (compared in constant time). Otherwise: 401 with WWW-Authenticate.
 //   - Returns the refusal to send (Connection: close), or nullopt.
 //
-// Contract (RewindableStream): an AnyByteStream over another that records
-// what is read until Rewind(); after it, reads return the recorded bytes
-// first, then go on with the stream. Writes pass straight through.
-//
 // Example:
-//   auto stream = std::make_unique<RewindableStream>(std::move(tcp));
-//   ... read and parse the request head from *stream ...
-//   if (auto refusal = CheckUpgrade(request, gate)) { write it; return; }
-//   stream->Rewind();
-//   co_await net::ServeHttpConnection(std::move(stream), router);
+//   router->SetUpgradeGate("/ws", [&gate](const net::HttpRequest& r) {
+//     return CheckUpgrade(r, gate);
+//   });
 #ifndef TROUPE_EXAMPLES_WEBSOCKET_HUB_UPGRADE_GATE_H_
 #define TROUPE_EXAMPLES_WEBSOCKET_HUB_UPGRADE_GATE_H_
 
-#include <cstddef>
-#include <memory>
 #include <optional>
-#include <span>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "executor/task.h"
-#include "net/byte_stream.h"
 #include "net/http_request.h"
 #include "net/http_response.h"
 
@@ -50,29 +35,6 @@ struct GateOptions {
 
 std::optional<net::HttpResponse> CheckUpgrade(const net::HttpRequest& request,
                                               const GateOptions& options);
-
-class RewindableStream final : public net::AnyByteStream {
- public:
-  explicit RewindableStream(std::unique_ptr<net::AnyByteStream> inner)
-      : inner_(std::move(inner)) {}
-
-  Task<absl::StatusOr<size_t>> Read(std::span<char> buffer) override;
-  Task<absl::Status> WriteAll(std::span<const char> data) override {
-    return inner_->WriteAll(data);
-  }
-  Task<absl::Status> ShutdownWrite() override {
-    return inner_->ShutdownWrite();
-  }
-  void Rewind() { recording_ = false; }
-
- private:
-  Task<absl::StatusOr<size_t>> RecordOrReplay(std::span<char> buffer);
-
-  std::unique_ptr<net::AnyByteStream> inner_;
-  bool recording_ = true;
-  std::string record_;
-  size_t replayed_ = 0;
-};
 
 }  // namespace troupe::hub
 

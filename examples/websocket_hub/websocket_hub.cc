@@ -5,10 +5,6 @@
 //   bazel run //examples/websocket_hub              # then open
 //   http://127.0.0.1:8080/ in two browser tabs
 
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -26,13 +22,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "examples/service/process.h"
 #include "examples/websocket_hub/hub_server.h"
 #include "executor/cancellation_token.h"
 #include "executor/join_handle.h"
 #include "executor/runtime.h"
-#include "executor/shutdown_signal.h"
 #include "net/socket_address.h"
-#include "tools/cli/flags.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to listen on (an IP address, [::1]:8080 for IPv6, or a "
@@ -65,8 +60,7 @@ ABSL_FLAG(std::string, auth_token_file, "",
 namespace troupe::hub {
 namespace {
 
-constexpr int kExitBadFlags = 1;
-constexpr int kExitCannotListen = 2;
+constexpr int kExitCannotListen = 2;  // 1: service::kExitBadFlags
 constexpr int kMaxWorkerThreads = 1024;
 constexpr int64_t kMaxHistory = 1'000'000;
 constexpr int64_t kMaxMessageBytesLimit = int64_t{64} << 20;
@@ -82,13 +76,6 @@ struct Config {
   int worker_threads = 0;
   HubServerOptions server;
 };
-
-int UsableCpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-  return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
-}
 
 absl::Status OutOfRange(const char* flag, int64_t value, int64_t low,
                         int64_t high) {
@@ -132,7 +119,9 @@ absl::StatusOr<Config> ConfigFromFlags() {
     return OutOfRange("worker_threads", config.worker_threads, 0,
                       kMaxWorkerThreads);
   }
-  if (config.worker_threads == 0) config.worker_threads = UsableCpus();
+  if (config.worker_threads == 0) {
+    config.worker_threads = service::UsableCpus();
+  }
 
   HubServerOptions& server = config.server;
   const int64_t history = absl::GetFlag(FLAGS_history);
@@ -178,27 +167,6 @@ absl::StatusOr<Config> ConfigFromFlags() {
   return config;
 }
 
-// SIGINT and SIGTERM stay blocked in every thread but the watcher of
-// executor/shutdown_signal.h (installed before the runtime's threads
-// exist, which inherit the mask), so no worker is interrupted in epoll and
-// ThreadSanitizer sees the signal at once.
-void SetShutdownSignalsBlocked(bool blocked) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
-}
-
-Task<void> StopOnSignal(CancellationToken stop) {
-  const int signal = co_await ShutdownSignal();
-  // A second signal now ends the process at once.
-  SetShutdownSignalsBlocked(false);
-  Log(absl::StrCat("got ", signal == SIGTERM ? "SIGTERM" : "SIGINT",
-                   ", shutting down"));
-  stop.Cancel();
-}
-
 Task<int> Serve(Config config) {
   absl::StatusOr<std::unique_ptr<HubServer>> server =
       HubServer::Listen(config.address, config.server);
@@ -212,7 +180,8 @@ Task<int> Serve(Config config) {
                    config.worker_threads, " worker thread",
                    config.worker_threads == 1 ? "" : "s", ")"));
   CancellationToken stop;
-  JoinHandle<void> signals = Spawn(StopOnSignal(stop));
+  JoinHandle<void> signals = Spawn(
+      service::CancelOnShutdownSignal(stop, "websocket_hub", "shutting down"));
   co_await (*server)->Run(stop);
   signals.Abort();
   const HubMetrics& m = (*server)->metrics();
@@ -238,21 +207,14 @@ int main(int argc, char** argv) {
       "flushing what was queued, exit 0; a second signal ends it at once.\n"
       "Exit: 0 stopped by a signal, 1 bad flags, 2 cannot listen (e.g. the "
       "port is taken).");
-  // Before the runtime's threads exist (see SetShutdownSignalsBlocked).
-  (void)troupe::ShutdownToken();
-  hub::SetShutdownSignalsBlocked(true);
-  const std::vector<char*> rest = troupe::ParseFlags(argc, argv);
-  if (rest.size() > 1) {
-    std::fprintf(stderr,
-                 "websocket_hub: unexpected argument '%s'; see --help\n",
-                 rest[1]);
-    return hub::kExitBadFlags;
+  // Before the runtime's threads exist (see examples/service/process.h).
+  troupe::service::PrepareShutdownSignals();
+  if (!troupe::service::ParseFlagsOnly("websocket_hub", argc, argv)) {
+    return troupe::service::kExitBadFlags;
   }
   absl::StatusOr<hub::Config> config = hub::ConfigFromFlags();
   if (!config.ok()) {
-    std::fprintf(stderr, "websocket_hub: %s; see --help\n",
-                 std::string(config.status().message()).c_str());
-    return hub::kExitBadFlags;
+    return troupe::service::RefuseFlags("websocket_hub", config.status());
   }
   const int workers = config->worker_threads;
   return troupe::RunMain([&config] { return hub::Serve(*std::move(config)); },

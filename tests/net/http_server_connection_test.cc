@@ -61,6 +61,16 @@ std::shared_ptr<HttpRouter> TestRouter() {
   };
   handshake.deflate.enabled = true;
   router->HandleWebSocket("/ws", Echo, handshake);
+  // A gated route: upgrades without "X-Pass: yes" are refused with 401.
+  router->HandleWebSocket("/gated", Echo);
+  router->SetUpgradeGate("/gated", [](const HttpRequest& request) {
+    std::optional<HttpResponse> refusal;
+    if (request.headers.Get("X-Pass").value_or("") != "yes") {
+      refusal.emplace(401);
+      refusal->SetBody("no pass\n", "text/plain");
+    }
+    return refusal;
+  });
   return router;
 }
 
@@ -263,6 +273,32 @@ TYPED_TEST(HttpServerConnectionTest, AnOriginTheHookRefusesIsAnswered403) {
     CO_ASSERT(!ws.ok());
     EXPECT_THAT(std::string(ws.status().message()), HasSubstr("403"));
     CO_EXPECT_NOT_OK(co_await server);
+  }());
+}
+
+constexpr char kGatedUpgrade[] =
+    "GET /gated HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+TYPED_TEST(HttpServerConnectionTest,
+           AnUpgradeTheRoutesGateRefusesGetsTheGatesResponseAndCloses) {
+  this->runtime_.BlockOn(
+      ExpectRefusal(std::string(kGatedUpgrade) + "\r\n", 401));
+}
+
+TYPED_TEST(HttpServerConnectionTest,
+           AnUpgradeTheRoutesGatePassesIsAnswered101) {
+  this->runtime_.BlockOn([]() -> Task<void> {
+    Served s = Serve();
+    const std::string request =
+        std::string(kGatedUpgrade) + "X-Pass: yes\r\n\r\n";
+    CO_EXPECT_OK(co_await s.stream().WriteAll(AsSpan(request)));
+    char buffer[64];
+    absl::StatusOr<size_t> n = co_await s.stream().Read(buffer);
+    CO_ASSERT(n.ok());
+    EXPECT_THAT(std::string(buffer, *n), StartsWith("HTTP/1.1 101"));
+    s.server.Abort();
   }());
 }
 

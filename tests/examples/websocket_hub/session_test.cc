@@ -1,5 +1,5 @@
 // The Session actor (one per connection) in the deterministic test mode,
-// fed client frames directly and read through its outbound queue: the
+// fed client frames directly and read through a recording link: the
 // protocol's answers, its errors, the rate limit, leaving on disconnect
 // and closing at shutdown.
 
@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,28 +28,51 @@ namespace {
 
 using ::testing::ElementsAre;
 
-// One simulated connection: its Session and the far end of its queue.
+// The far end of a simulated connection: a bounded queue of frames and
+// close orders, in the order they were queued.
+class RecordingLink final : public ClientLink {
+ public:
+  explicit RecordingLink(size_t capacity) : capacity_(capacity) {}
+
+  Outbox::OfferResult Queue(const FramePtr& frame, bool /*binary*/) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return Outbox::OfferResult::kClosed;
+    if (frames_.size() >= capacity_) return Outbox::OfferResult::kFull;
+    frames_.push_back(frame->proto());
+    return Outbox::OfferResult::kQueued;
+  }
+  void Close(uint16_t code, std::string /*reason*/) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    closes_.push_back(code);
+  }
+
+  // What was queued since the last call (the queue drains).
+  std::vector<ServerFrame> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(frames_, {});
+  }
+  std::vector<uint16_t> closes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return closes_;
+  }
+
+ private:
+  const size_t capacity_;
+  std::mutex mu_;
+  std::vector<ServerFrame> frames_;
+  std::vector<uint16_t> closes_;
+  bool closed_ = false;
+};
+
+// One simulated connection: its Session and the far end of its outbox.
 struct Client {
   ActorRef<Session> session;
-  Receiver<Outbound> queue;
+  std::shared_ptr<RecordingLink> link;
   std::shared_ptr<ConnectionState> state;
 
-  // What the Session queued since the last call: frames, and a close
-  // order as a frame-less entry (see closes).
-  std::vector<ServerFrame> Take() {
-    std::vector<ServerFrame> frames;
-    for (;;) {
-      absl::StatusOr<Outbound> item = queue.TryRecv();
-      if (!item.ok()) break;
-      if (item->frame == nullptr) {
-        closes.push_back(item->close_code);
-        continue;
-      }
-      frames.push_back(item->frame->proto());
-    }
-    return frames;
-  }
-  std::vector<uint16_t> closes;
+  std::vector<ServerFrame> Take() { return link->Take(); }
+  std::vector<uint16_t> closes() { return link->closes(); }
 };
 
 class SessionTest : public test::HubActorTest {
@@ -59,17 +83,13 @@ class SessionTest : public test::HubActorTest {
     directory_ = system_.Spawn<Directory>(rooms, metrics_);
   }
 
-  Client Connect(SessionOptions options = {}) {
+  Client Connect(SessionOptions options = {}, size_t queue = 64) {
     static uint64_t next_id = 1;
     auto state = std::make_shared<ConnectionState>(next_id++);
-    auto channel = MakeMpsc<Outbound>(64).value();
-    // No WebSocket: these tests never overflow the queue, the only case
-    // in which the outbox touches the socket itself.
-    auto outbox = std::make_shared<ConnectionOutbox>(
-        state, std::move(channel.first), nullptr, metrics_);
-    Client client{system_.Spawn<Session>(outbox, directory_, options, metrics_),
-                  std::move(channel.second), state};
-    return client;
+    auto link = std::make_shared<RecordingLink>(queue);
+    auto outbox = std::make_shared<ConnectionOutbox>(state, link, metrics_);
+    return Client{system_.Spawn<Session>(outbox, directory_, options, metrics_),
+                  link, state};
   }
 
   // Delivers `json` as a text frame from `client` and lets everything
@@ -135,7 +155,7 @@ TEST_F(SessionTest, AMalformedFrameGetsBadFrameAndTheConnectionGoesOn) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(frames[i].error().code(), "bad_frame");
   EXPECT_TRUE(frames[3].has_pong());
   EXPECT_EQ(frames[3].id(), "9");
-  EXPECT_TRUE(ada.closes.empty());
+  EXPECT_TRUE(ada.closes().empty());
 }
 
 TEST_F(SessionTest, BinaryFramesCarryTheSameProtocolAsProtobuf) {
@@ -210,7 +230,7 @@ TEST_F(SessionTest, ExcessMessagesGetRateLimitedAndPersistentExcessCloses) {
     EXPECT_EQ(frames[i].error().code(), "rate_limited");
   }
   // Then the close, queued behind the last error; later input is ignored.
-  EXPECT_THAT(ada.closes, ElementsAre(net::close_code::kPolicyViolation));
+  EXPECT_THAT(ada.closes(), ElementsAre(net::close_code::kPolicyViolation));
   EXPECT_EQ(ada.state->end_reason(), DisconnectReason::kRateLimited);
 }
 
@@ -228,7 +248,7 @@ TEST_F(SessionTest, TheRateLimitRefillsAsTimePasses) {
   EXPECT_TRUE(frames[0].has_pong());
   EXPECT_EQ(frames[1].error().code(), "rate_limited");
   EXPECT_TRUE(frames[2].has_pong());
-  EXPECT_TRUE(ada.closes.empty());
+  EXPECT_TRUE(ada.closes().empty());
 }
 
 TEST_F(SessionTest, ShutdownQueuesClose1001BehindWhatIsQueued) {
@@ -239,8 +259,23 @@ TEST_F(SessionTest, ShutdownQueuesClose1001BehindWhatIsQueued) {
   const std::vector<ServerFrame> frames = ada.Take();
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[1].message().text(), "last words");
-  EXPECT_THAT(ada.closes, ElementsAre(net::close_code::kGoingAway));
+  EXPECT_THAT(ada.closes(), ElementsAre(net::close_code::kGoingAway));
   EXPECT_EQ(ada.state->end_reason(), DisconnectReason::kServerShutdown);
+}
+
+TEST_F(SessionTest, AnOverflowingQueueClosesTheClientAsASlowConsumerOnce) {
+  Client ada = Connect({}, /*queue=*/2);
+  Say(ada, R"({"join":{"room":"lobby","name":"ada"}})");
+  // joined, then two pongs: the second overflows the queue of two.
+  Say(ada, R"({"ping":{}})");
+  Say(ada, R"({"ping":{}})");
+  EXPECT_THAT(ada.closes(), ElementsAre(net::close_code::kPolicyViolation));
+  EXPECT_EQ(ada.state->end_reason(), DisconnectReason::kSlowConsumer);
+  EXPECT_EQ(metrics_->slow_consumer_drops(), 1);
+  // Later frames find it closed: no second close, no second drop.
+  Say(ada, R"({"ping":{}})");
+  EXPECT_THAT(ada.closes(), ElementsAre(net::close_code::kPolicyViolation));
+  EXPECT_EQ(metrics_->slow_consumer_drops(), 1);
 }
 
 }  // namespace

@@ -8,10 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "executor/runtime.h"
 #include "gtest/gtest.h"
 #include "net/http_request.h"
-#include "net/memory_stream.h"
 
 namespace troupe::hub {
 namespace {
@@ -82,32 +80,6 @@ TEST(UpgradeGateTest, WithTokensAnUpgradeNeedsOneInAHeaderOrTheQuery) {
   EXPECT_EQ(StatusOf(CheckUpgrade(Upgrade("Authorization: Basic czNjcmV0\r\n"),
                                   gate)),
             401);
-}
-
-TEST(UpgradeGateTest, ARewoundStreamReadsWhatWasReadThenGoesOn) {
-  Runtime runtime({.flavor = Flavor::kCurrentThread});
-  runtime.BlockOn([]() -> Task<void> {
-    auto pipe = net::MakeMemoryPipe(4096);
-    const std::string sent = "hello world";
-    const absl::Status written =
-        co_await pipe.second.WriteAll(net::AsSpan(sent));
-    EXPECT_TRUE(written.ok());
-    RewindableStream stream(net::MakeAnyByteStream(std::move(pipe.first)));
-    char buffer[5];
-    absl::StatusOr<size_t> n = co_await stream.Read(buffer);
-    EXPECT_TRUE(n.ok());
-    if (!n.ok()) co_return;
-    const std::string first(buffer, *n);
-    stream.Rewind();
-    std::string again;
-    while (again.size() < sent.size()) {
-      n = co_await stream.Read(buffer);
-      if (!n.ok() || *n == 0) break;
-      again.append(buffer, *n);
-    }
-    EXPECT_EQ(first, sent.substr(0, first.size()));
-    EXPECT_EQ(again, sent);
-  }());
 }
 
 }  // namespace

@@ -21,8 +21,8 @@
 //   }
 //   // in a task:
 //   Spawn(CancelOnShutdownSignal(stop, "echo", "shutting down")).Detach();
-#ifndef TROUPE_EXAMPLES_ECHO_PROCESS_H_
-#define TROUPE_EXAMPLES_ECHO_PROCESS_H_
+#ifndef TROUPE_EXAMPLES_SERVICE_PROCESS_H_
+#define TROUPE_EXAMPLES_SERVICE_PROCESS_H_
 
 #include <string>
 #include <string_view>
@@ -31,7 +31,7 @@
 #include "executor/cancellation_token.h"
 #include "executor/task.h"
 
-namespace troupe::echo {
+namespace troupe::service {
 
 // The exit code of both binaries for flags they refuse (absl exits 1 too,
 // for flags it refuses itself).
@@ -57,6 +57,6 @@ Task<void> CancelOnShutdownSignal(CancellationToken token, std::string program,
 // "SIGTERM", "SIGINT", or "signal N".
 std::string SignalName(int signal);
 
-}  // namespace troupe::echo
+}  // namespace troupe::service
 
-#endif  // TROUPE_EXAMPLES_ECHO_PROCESS_H_
+#endif  // TROUPE_EXAMPLES_SERVICE_PROCESS_H_

@@ -1,7 +1,7 @@
-// Tests of examples/echo/task_group.h on both runtime flavours: members
+// Tests of examples/service/task_group.h on both runtime flavours: members
 // leave however they end, AbortAll, WaitEmpty.
 
-#include "examples/echo/task_group.h"
+#include "examples/service/task_group.h"
 
 #include <atomic>
 #include <chrono>
@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/runtime_flavours.h"
 
-namespace troupe::echo {
+namespace troupe::service {
 namespace {
 
 using std::chrono::milliseconds;
@@ -110,4 +110,4 @@ TYPED_TEST(TaskGroupTest, TheGroupMayBeDroppedWhileMembersRun) {
 }
 
 }  // namespace
-}  // namespace troupe::echo
+}  // namespace troupe::service

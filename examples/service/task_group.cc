@@ -1,8 +1,8 @@
-#include "examples/echo/task_group.h"
+#include "examples/service/task_group.h"
 
 #include <utility>
 
-namespace troupe::echo {
+namespace troupe::service {
 
 std::shared_ptr<TaskGroup> TaskGroup::Create() {
   std::shared_ptr<TaskGroup> group(new TaskGroup());
@@ -82,4 +82,4 @@ void TaskGroup::Leave(uint64_t id) {
   if (emptied) now_empty.Cancel();
 }
 
-}  // namespace troupe::echo
+}  // namespace troupe::service

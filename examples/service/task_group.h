@@ -22,8 +22,8 @@
 //   ...
 //   connections->AbortAll();
 //   co_await connections->WaitEmpty();
-#ifndef TROUPE_EXAMPLES_ECHO_TASK_GROUP_H_
-#define TROUPE_EXAMPLES_ECHO_TASK_GROUP_H_
+#ifndef TROUPE_EXAMPLES_SERVICE_TASK_GROUP_H_
+#define TROUPE_EXAMPLES_SERVICE_TASK_GROUP_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -35,7 +35,7 @@
 #include "executor/join_handle.h"
 #include "executor/task.h"
 
-namespace troupe::echo {
+namespace troupe::service {
 
 class TaskGroup : public std::enable_shared_from_this<TaskGroup> {
  public:
@@ -84,6 +84,6 @@ class TaskGroup : public std::enable_shared_from_this<TaskGroup> {
   CancellationToken empty_;  // guarded by mu_
 };
 
-}  // namespace troupe::echo
+}  // namespace troupe::service
 
-#endif  // TROUPE_EXAMPLES_ECHO_TASK_GROUP_H_
+#endif  // TROUPE_EXAMPLES_SERVICE_TASK_GROUP_H_

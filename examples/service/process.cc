@@ -1,4 +1,4 @@
-#include "examples/echo/process.h"
+#include "examples/service/process.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -11,7 +11,7 @@
 #include "executor/shutdown_signal.h"
 #include "tools/cli/flags.h"
 
-namespace troupe::echo {
+namespace troupe::service {
 namespace {
 
 void SetShutdownSignalsMasked(int how) {
@@ -76,4 +76,4 @@ std::string SignalName(int signal) {
   }
 }
 
-}  // namespace troupe::echo
+}  // namespace troupe::service

@@ -1,0 +1,80 @@
+// The writer task of a WebSocketConnection (websocket_core.h): each round
+// takes what is queued into a WriteBatch and writes it with one vectored
+// write. A round that would carry a single message first yields once, so
+// that under load rounds fill up (fewer syscalls per message) while an
+// idle connection pays one requeue.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "executor/yield.h"
+#include "net/websocket_core.h"
+#include "net/websocket_write_batch.h"
+
+namespace troupe::net::internal {
+
+Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
+                              WebSocketWriter writer,
+                              Receiver<WebSocketOutgoing> outgoing) {
+  FireOnExit done(core->writer_done);
+  WriteBatch batch(*core, writer);
+  for (;;) {
+    std::optional<WebSocketOutgoing> item = co_await outgoing.Recv();
+    if (item.has_value() && item->kind == WebSocketOutgoing::Kind::kMessage &&
+        outgoing.Len() == 0) {
+      // A lone message: one turn at the back of the run queue first. Under
+      // load the senders (a hub room's fan-out, the next publish) queue
+      // more meanwhile, and the round writes them all with one syscall;
+      // on an idle runtime the task resumes at once.
+      co_await YieldNow();
+    }
+    batch.AddControl(core->TakeControl());
+    if (!item.has_value()) batch.set_last();  // every sender is gone
+    if (!batch.last()) {
+      batch.AddItem(*std::move(item));
+      // At most one queue's worth per round, so that the connection never
+      // holds more than twice outgoing_capacity messages.
+      for (size_t taken = 1; taken < core->options.outgoing_capacity &&
+                             !batch.last() && !batch.full();
+           ++taken) {
+        absl::StatusOr<WebSocketOutgoing> next = outgoing.TryRecv();
+        if (!next.ok()) break;
+        batch.AddItem(*std::move(next));
+      }
+    }
+    if (!batch.status().ok()) {
+      core->RecordEnd(absl::InternalError(absl::StrCat(
+                          "websocket failed: cannot encode a frame: ",
+                          std::string(batch.status().message()))),
+                      close_code::kInternalError, "");
+      break;
+    }
+    if (!batch.empty()) {
+      const absl::Status written =
+          co_await core->stream->WriteAllV(batch.Chunks());
+      if (!written.ok()) {
+        core->RecordEnd(absl::UnavailableError(
+                            absl::StrCat("websocket dropped: write failed: ",
+                                         std::string(written.message()))),
+                        close_code::kAbnormalClosure, "");
+        break;
+      }
+      if (batch.has_close()) core->MarkCloseWritten();
+    }
+    if (batch.last()) break;
+    // Written: the shared frames of this round are released now rather
+    // than when the next round starts.
+    batch.Reset();
+  }
+  // Nothing more will be written: a server half-closes if the reader
+  // concluded already (otherwise the reader does when it concludes).
+  if (core->role == Role::kServer && core->ArriveAtShutdown()) {
+    (void)co_await core->stream->ShutdownWrite();
+  }
+}
+
+}  // namespace troupe::net::internal
