@@ -175,7 +175,9 @@ class Scheduler {
   TaskHeader* NextLocalTask(Worker* w);
   TaskHeader* StealWork(Worker* w);
   void RunTask(Worker* w, TaskHeader* task);
+  // Runs `task` once; a strand member only while it holds its strand.
   void Execute(Worker* w, TaskHeader* task);
+  void ExecuteNow(Worker* w, TaskHeader* task);
   void Park(Worker* w);
   bool WorkAppearedWhileSpinning(const Worker* w) const;
   bool TransitionToParked(Worker* w);
