@@ -313,10 +313,14 @@ void Scheduler::Execute(Worker* w, TaskHeader* task) {
   // A strand member runs only while it holds the strand; otherwise it
   // waits inside the strand (with its reference) until handed it.
   if (!strand->Enter(task)) return;
+  // The run's own reference: finishing `task` may drop the last other one
+  // (its frame may own whatever owns the strand).
+  strand->Ref();
   ExecuteNow(w, task);  // may free `task`: not touched below
   if (TaskHeader* next = strand->Leave()) {
     ScheduleLocal(w, next, /*is_yield=*/true);
   }
+  strand->Unref();
 }
 
 void Scheduler::ExecuteNow(Worker* w, TaskHeader* task) {

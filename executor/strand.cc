@@ -8,9 +8,8 @@
 namespace troupe {
 
 Strand::~Strand() {
-  // Members still queued here will never run (the runtime shut down, or
-  // they were aborted and the owner stopped waiting): release the
-  // run-queue references they carried.
+  // Members hold references, so none can still wait here; kept as a
+  // safety net (release the run-queue references they would carry).
   TaskHeader* t = std::exchange(head_, nullptr);
   while (t != nullptr) {
     TaskHeader* next = std::exchange(t->queue_next_, nullptr);

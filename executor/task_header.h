@@ -169,8 +169,9 @@ class TaskHeader {
   Scheduler* scheduler() const { return scheduler_; }
   // The strand the task belongs to (strand.h), or nullptr.
   Strand* strand() const { return strand_; }
-  // Set once, before the task is first scheduled (SpawnOnStrand).
-  void set_strand(Strand* strand) { strand_ = strand; }
+  // Set once, before the task is first scheduled (SpawnOnStrand); takes a
+  // reference on the strand, released when the task is freed.
+  void set_strand(Strand* strand);
 
  private:
   friend class Scheduler;
@@ -205,7 +206,7 @@ class TaskHeader {
   ParkedAwaiter* parked_ = nullptr;
   Interrupt* interrupts_ = nullptr;
   Scheduler* scheduler_ = nullptr;
-  Strand* strand_ = nullptr;  // immutable once scheduled
+  Strand* strand_ = nullptr;  // immutable once scheduled; counted
   // Intrusive links: queue_next_ for the injection queue (guarded by its
   // lock) or a strand's waiting line (its lock; a task waits in at most
   // one of them, holding its one run-queue reference);
