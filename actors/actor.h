@@ -24,6 +24,22 @@
 //     handler, finishes before the next message is handled. (An async
 //     handler that awaits another actor's reply keeps the actor busy until
 //     the reply comes: that is the price of lock-free state.)
+//   - Reentrant actors (opt in: `static constexpr bool kReentrant = true;`
+//     in the actor class): while an async handler awaits, the actor takes
+//     its next messages; other handlers interleave at that handler's
+//     co_await points. Handlers still never run at the same time - the
+//     runner and every async handler in flight are members of one strand
+//     (executor/strand.h) - so the state still needs no lock, and async
+//     handlers begin in mailbox order. The risks, which is why it is not
+//     the default: any co_await may return to state that other messages
+//     changed meanwhile (re-read what you computed before it); replies may
+//     come back in a different order than the asks; a handler that awaits
+//     an ask to an actor that asks back no longer deadlocks, but one that
+//     relied on exclusivity (check-then-act across an await) now races
+//     logically. A stop lets the handlers in flight finish (draining); a
+//     failure or restart aborts them and their asks fail with
+//     ActorStopped. The watchdog names the message whose handler ran
+//     last.
 //   - Per-sender ordering: messages from one sender are handled in the
 //     order sent.
 //   - ActorRef<A> accepts only messages A handles: anything else is a

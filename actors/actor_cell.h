@@ -65,6 +65,7 @@
 #include "executor/coop.h"
 #include "executor/join_handle.h"
 #include "executor/sleep.h"
+#include "executor/strand.h"
 #include "executor/yield.h"
 
 namespace troupe {
@@ -89,6 +90,15 @@ class ActorCell final : public CellBase {
  public:
   using Factory = std::function<std::unique_ptr<A>()>;
   using Mail = internal::Envelope<A>;
+  // The opt-in reentrant mode (actor.h): A declares
+  // `static constexpr bool kReentrant = true;`.
+  static constexpr bool kReentrant = [] {
+    if constexpr (requires { A::kReentrant; }) {
+      return static_cast<bool>(A::kReentrant);
+    } else {
+      return false;
+    }
+  }();
 
   ActorCell(ActorSystem* system, std::string name,
             const std::shared_ptr<CellBase>& parent, Factory factory,
@@ -121,8 +131,10 @@ class ActorCell final : public CellBase {
   void Start(Scheduler& scheduler) {
     std::shared_ptr<ActorCell> self =
         std::static_pointer_cast<ActorCell>(shared_from_this());
-    runner_ = JoinHandle<void>(
-        internal::SpawnOn(scheduler, Run(RunnerGuard(std::move(self))), true));
+    Strand* strand = nullptr;
+    if constexpr (kReentrant) strand = reentrant_.strand.get();
+    runner_ = JoinHandle<void>(internal::SpawnOn(
+        scheduler, Run(RunnerGuard(std::move(self))), true, strand));
   }
 
   // The spawner's sender (the first strong reference); taken once.
@@ -198,7 +210,10 @@ class ActorCell final : public CellBase {
     set_state(ActorState::kStopping);
     stop_reason_ = std::move(reason);
     ch_->Close();
-    if (!healthy) DropMailbox();
+    if (!healthy) {
+      DropMailbox();
+      AbortTurns();
+    }
   }
 
   Task<void> HandleRestart(absl::Status reason, Duration backoff) override {
@@ -206,6 +221,10 @@ class ActorCell final : public CellBase {
       co_return;
     }
     co_await StopChildren(reason);
+    // The old instance's handlers still in flight (reentrant mode) end
+    // with it: their asks fail with "actor stopped".
+    AbortTurns();
+    co_await AwaitTurns();
     co_await DestroyInstance();
     // The fresh instance starts without the old one's timers.
     CancelAllTimers();
@@ -343,8 +362,7 @@ class ActorCell final : public CellBase {
   // message: control messages, a Stop() from a handler, or a failure that
   // waits for the parent's decision.
   bool HasSystemWork() {
-    return HasControl() ||
-           (self_stop_ && state() != ActorState::kStopping) ||
+    return HasControl() || (self_stop_ && state() != ActorState::kStopping) ||
            state() == ActorState::kFailed;
   }
 
@@ -385,6 +403,19 @@ class ActorCell final : public CellBase {
         if (HasControl()) continue;
         if (ch_->Finished()) break;  // closed or unreferenced, and drained
         continue;
+      }
+      if constexpr (kReentrant) {
+        if (mail->is_async()) {
+          // Reentrant: the async handler runs as a turn of its own (a
+          // member of this actor's strand), and the runner goes on to the
+          // next message once the turn has begun - so async handlers
+          // begin in mailbox order, and interleave only at their awaits.
+          StartTurn(std::move(*mail));
+          ch_->PopFront();
+          co_await TurnBegun(this);
+          if (!ConsumeBudget()) co_await YieldNow();
+          continue;
+        }
       }
       // The message is handled where it lies in the mailbox. Synchronous
       // handlers complete here, without a coroutine frame; only an async
@@ -521,7 +552,96 @@ class ActorCell final : public CellBase {
     timers_.clear();
   }
 
+  // ---- reentrant mode ----
+  struct NotReentrant {};
+  struct ReentrantState {
+    StrandRef strand = Strand::Make();    // the runner and every turn
+    std::vector<JoinHandle<void>> turns;  // in flight (pruned as they end)
+    bool turn_begun = true;               // the last turn started has begun
+    TaskRef runner;                       // parked in TurnBegun
+  };
+
+  // Spawns a turn for `mail` on the strand.
+  void StartTurn(Mail mail) {
+    if constexpr (kReentrant) {
+      std::erase_if(reentrant_.turns,
+                    [](const JoinHandle<void>& t) { return t.IsFinished(); });
+      reentrant_.turn_begun = false;
+      reentrant_.turns.push_back(JoinHandle<void>(
+          internal::SpawnOn(*Scheduler::Current(),
+                            Turn(shared_from_this_typed(), std::move(mail)),
+                            /*with_handle=*/true, reentrant_.strand.get())));
+    }
+  }
+
+  // One async message of a reentrant actor. It holds the cell (and so the
+  // strand) alive until it ends.
+  static Task<void> Turn(std::shared_ptr<ActorCell> self, Mail mail) {
+    if constexpr (kReentrant) {
+      ReentrantState& r = self->reentrant_;
+      r.turn_begun = true;
+      // The runner can only run once this turn suspends or ends: they
+      // share the strand.
+      r.runner.Wake();
+      if (!self->instance_) co_return;  // dropped: the asker hears "stopped"
+      if (std::optional<Task<void>> pending = self->Dispatch(mail)) {
+        co_await self->FinishAsync(std::move(*pending), mail.type_name());
+      }
+    }
+  }
+
+  // Parks the runner until the turn it started has begun. Both are strand
+  // members, so turn_begun and runner need no atomics: the strand orders
+  // the runner's run before the turn's and the turn's before the next.
+  class TurnBegun final : public ParkedAwaiter {
+   public:
+    explicit TurnBegun(ActorCell* cell) : cell_(cell) {}
+    TurnBegun(const TurnBegun&) = delete;
+    TurnBegun& operator=(const TurnBegun&) = delete;
+    ~TurnBegun() {
+      if constexpr (kReentrant) cell_->reentrant_.runner.Reset();
+    }
+    bool await_ready() { return cell_->reentrant_.turn_begun; }
+    bool await_suspend(std::coroutine_handle<> handle) {
+      if constexpr (kReentrant) {
+        TaskHeader* self = CurrentTask();
+        self->SetResumePoint(handle, this);
+        cell_->reentrant_.runner = TaskRef::Clone(self);
+      }
+      return true;
+    }
+    bool Ready() override { return cell_->reentrant_.turn_begun; }
+    void await_resume() {}
+
+   private:
+    ActorCell* const cell_;
+  };
+
+  void AbortTurns() {
+    if constexpr (kReentrant) {
+      for (JoinHandle<void>& t : reentrant_.turns) t.Abort();
+    }
+  }
+
+  // Waits until every turn in flight has ended (finished or aborted).
+  Task<void> AwaitTurns() {
+    if constexpr (kReentrant) {
+      std::vector<JoinHandle<void>> turns = std::move(reentrant_.turns);
+      reentrant_.turns.clear();
+      for (JoinHandle<void>& t : turns) {
+        try {
+          co_await t;
+        } catch (const CancelledError&) {
+          // Aborted, as asked.
+        }
+      }
+    }
+    co_return;
+  }
+
   Task<void> Terminate() {
+    // A draining reentrant actor lets its handlers in flight finish.
+    co_await AwaitTurns();
     CancelAllTimers();
     co_await StopChildren(stop_reason_);
     co_await DestroyInstance();
@@ -537,6 +657,7 @@ class ActorCell final : public CellBase {
   // has the runner's exclusive access to the instance, the timers and the
   // receiving end of the mailbox.
   void TearDownAborted() {
+    AbortTurns();
     CancelAllTimers();
     ch_->Close();
     DropMailbox();
@@ -563,6 +684,9 @@ class ActorCell final : public CellBase {
   bool sampling_ = false;
   Instant sample_start_;
   bool self_stop_ = false;
+  [[no_unique_address]] std::conditional_t<kReentrant, ReentrantState,
+                                           NotReentrant>
+      reentrant_;
 };
 
 }  // namespace troupe

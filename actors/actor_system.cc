@@ -158,8 +158,7 @@ void ActorSystem::Log(const std::string& line) const {
   }
 }
 
-void ActorSystem::Track(const std::shared_ptr<CellBase>& cell,
-                        bool top_level) {
+void ActorSystem::Track(const std::shared_ptr<CellBase>& cell, bool top_level) {
   table_.Track(cell, top_level);
 }
 

@@ -138,8 +138,7 @@ class ActorSystem {
   // ---- internal ----
   template <typename A, typename... Args>
   ActorRef<A> SpawnUnder(const std::shared_ptr<CellBase>& parent,
-                         SpawnOptions options,
-                         Args&&... args);
+                         SpawnOptions options, Args&&... args);
   void Unregister(CellBase* cell);
   void Log(const std::string& line) const;
 
@@ -168,7 +167,7 @@ class ActorSystem {
     std::weak_ptr<CellBase> cell;
     std::type_index type;
   };
-  absl::flat_hash_map<std::string, Named> registry_;           // mu_
+  absl::flat_hash_map<std::string, Named> registry_;  // mu_
   // The names each actor registered (only actors that registered one).
   absl::flat_hash_map<ActorId, std::vector<std::string>> names_of_;  // mu_
   bool shut_down_ = false;                                           // mu_

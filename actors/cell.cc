@@ -377,8 +377,7 @@ ActorStats CellBase::Stats() const {
   s.restarts = restarts_.load(std::memory_order_relaxed);
   if (const HandlerHistogram* h = histogram_.load(std::memory_order_acquire)) {
     for (int i = 0; i < ActorStats::kBuckets; ++i) {
-      s.handler_time_buckets[i] =
-          h->buckets[i].load(std::memory_order_relaxed);
+      s.handler_time_buckets[i] = h->buckets[i].load(std::memory_order_relaxed);
     }
   }
   return s;

@@ -235,7 +235,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // an idle actor does not pay for a token), cancelled by
   // FinishTermination.
   mutable std::unique_ptr<CancellationToken> terminated_token_;  // mu_
-  absl::Status failure_;  // runner only
+  absl::Status failure_;                                         // runner only
 
   mutable internal::SpinLock control_lock_;
   // An intrusive FIFO (an idle actor's lane costs two pointers, not a

@@ -186,6 +186,8 @@ class Envelope {
   const char* type_name() const {
     return ops_ != nullptr ? ops_->type_name : "";
   }
+  // True if the message's handler is a coroutine (returns Task<R>).
+  bool is_async() const { return ops_ != nullptr && ops_->async; }
 
   // Runs the handler on `actor`. A handler exception is reported to the
   // asker (if any) and rethrown, so the actor fails.
@@ -198,6 +200,7 @@ class Envelope {
     void (*destroy)(void* payload);
     const char* type_name;
     bool boxed;
+    bool async;  // the handler returns a Task
   };
 
   // A told message: just the message (trivially movable when M is, so a
@@ -367,6 +370,7 @@ class Envelope {
                    },
         TypeName<M>(),
         !kFitsInline<P>,
+        IsTask<HandlerResult<A, M>>::value,
     };
   }
   template <typename P>

@@ -37,6 +37,7 @@
 
 #include "executor/frame_allocator.h"
 #include "executor/scheduler.h"
+#include "executor/strand.h"
 #include "executor/task.h"
 #include "executor/task_header.h"
 
@@ -62,7 +63,8 @@ T TakeTaskResult(TaskHeader* task) {
 // prefix and hands it to `scheduler`. Returns the header, with a reference
 // for a JoinHandle if `with_handle`.
 template <typename T>
-TaskHeader* SpawnOn(Scheduler& scheduler, Task<T> task, bool with_handle) {
+TaskHeader* SpawnOn(Scheduler& scheduler, Task<T> task, bool with_handle,
+                    Strand* strand = nullptr) {
   std::coroutine_handle<TaskPromise<T>> handle = task.Release();
   assert(handle && "spawning an empty Task");
   FramePrefix* prefix = FramePrefix::Of(handle.address());
@@ -76,6 +78,7 @@ TaskHeader* SpawnOn(Scheduler& scheduler, Task<T> task, bool with_handle) {
   auto* header = new (prefix->header)
       TaskHeader(handle, with_handle ? 3 : 2, /*joinable=*/with_handle);
   prefix->spawned = true;
+  header->set_strand(strand);
   scheduler.Spawn(header);
   return with_handle ? header : nullptr;
 }
@@ -174,6 +177,20 @@ JoinHandle<T> Spawn(Task<T> task) {
   }
   return JoinHandle<T>(
       internal::SpawnOn(*scheduler, std::move(task), /*with_handle=*/true));
+}
+
+// Spawns `task` on the runtime of the calling thread as a member of
+// `strand` (strand.h): it never runs at the same time as another member.
+template <typename T>
+JoinHandle<T> SpawnOnStrand(Strand& strand, Task<T> task) {
+  Scheduler* scheduler = Scheduler::Current();
+  if (scheduler == nullptr) {
+    throw std::logic_error(
+        "troupe::SpawnOnStrand called outside a runtime thread; use "
+        "Runtime::Spawn");
+  }
+  return JoinHandle<T>(internal::SpawnOn(*scheduler, std::move(task),
+                                         /*with_handle=*/true, &strand));
 }
 
 // Spawns `task` without a handle (fire and forget).

@@ -11,6 +11,7 @@
 #include "executor/coop.h"
 #include "executor/futex.h"
 #include "executor/spin_lock.h"
+#include "executor/strand.h"
 
 namespace troupe {
 namespace {
@@ -305,6 +306,25 @@ void Scheduler::RunTask(Worker* w, TaskHeader* task) {
 }
 
 void Scheduler::Execute(Worker* w, TaskHeader* task) {
+  Strand* const strand = task->strand();
+  if (strand == nullptr) {
+    ExecuteNow(w, task);
+    return;
+  }
+  // A strand member runs only while it holds the strand; otherwise it
+  // waits inside the strand (with its reference) until handed it.
+  if (!strand->Enter(task)) return;
+  // The run's own reference: finishing `task` may drop the last other one
+  // (its frame may own whatever owns the strand).
+  strand->Ref();
+  ExecuteNow(w, task);  // may free `task`: not touched below
+  if (TaskHeader* next = strand->Leave()) {
+    ScheduleLocal(w, next, /*is_yield=*/true);
+  }
+  strand->Unref();
+}
+
+void Scheduler::ExecuteNow(Worker* w, TaskHeader* task) {
   if (task->StartRun() == TaskHeader::RunResult::kCancel) {
     CancelTask(task, /*holds_run_ref=*/true);
     return;

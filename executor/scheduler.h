@@ -177,7 +177,9 @@ class Scheduler {
   TaskHeader* NextLocalTask(Worker* w);
   TaskHeader* StealWork(Worker* w);
   void RunTask(Worker* w, TaskHeader* task);
+  // Runs `task` once; a strand member only while it holds its strand.
   void Execute(Worker* w, TaskHeader* task);
+  void ExecuteNow(Worker* w, TaskHeader* task);
   void Park(Worker* w);
   bool SpinMayPay() const;
   bool WorkAppearedWhileSpinning(const Worker* w) const;

@@ -3,9 +3,11 @@
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "executor/frame_allocator.h"
 #include "executor/scheduler.h"
+#include "executor/strand.h"
 
 namespace troupe {
 
@@ -181,7 +183,13 @@ void TaskHeader::DestroyFrame() {
   root_.destroy();
 }
 
+void TaskHeader::set_strand(Strand* strand) {
+  if (strand != nullptr) strand->Ref();
+  strand_ = strand;
+}
+
 void TaskHeader::Deallocate() {
+  if (strand_ != nullptr) std::exchange(strand_, nullptr)->Unref();
   FramePrefix* prefix = FramePrefix::Of(root_.address());
   const bool frame_alive = !frame_destroyed_;
   const std::coroutine_handle<> root = root_;

@@ -54,6 +54,7 @@
 namespace troupe {
 
 class Scheduler;
+class Strand;
 class TaskHeader;
 
 namespace internal {
@@ -166,6 +167,11 @@ class TaskHeader {
   bool cancelled_result() const { return cancelled_result_; }
 
   Scheduler* scheduler() const { return scheduler_; }
+  // The strand the task belongs to (strand.h), or nullptr.
+  Strand* strand() const { return strand_; }
+  // Set once, before the task is first scheduled (SpawnOnStrand); takes a
+  // reference on the strand, released when the task is freed.
+  void set_strand(Strand* strand);
 
  private:
   friend class Scheduler;
@@ -175,6 +181,7 @@ class TaskHeader {
   friend class LocalQueue;
   friend struct FramePrefix;
   friend struct TaskQueueLink;
+  friend class Strand;
 
   enum class RunResult { kRun, kCancel };
   enum class EndResult { kIdle, kRequeue, kCancel };
@@ -199,8 +206,11 @@ class TaskHeader {
   ParkedAwaiter* parked_ = nullptr;
   Interrupt* interrupts_ = nullptr;
   Scheduler* scheduler_ = nullptr;
+  Strand* strand_ = nullptr;  // immutable once scheduled; counted
   // Intrusive links: queue_next_ for the injection queue (guarded by its
-  // lock); owned_prev_/owned_next_ for the live-task list (its shard lock).
+  // lock) or a strand's waiting line (its lock; a task waits in at most
+  // one of them, holding its one run-queue reference);
+  // owned_prev_/owned_next_ for the live-task list (its shard lock).
   TaskHeader* queue_next_ = nullptr;
   TaskHeader* owned_prev_ = nullptr;
   TaskHeader* owned_next_ = nullptr;

@@ -1,0 +1,57 @@
+#include "executor/strand.h"
+
+#include <mutex>
+#include <utility>
+
+#include "executor/task_header.h"
+
+namespace troupe {
+
+Strand::~Strand() {
+  // Members hold references, so none can still wait here; kept as a
+  // safety net (release the run-queue references they would carry).
+  TaskHeader* t = std::exchange(head_, nullptr);
+  while (t != nullptr) {
+    TaskHeader* next = std::exchange(t->queue_next_, nullptr);
+    t->RefDec();
+    t = next;
+  }
+}
+
+bool Strand::Enter(TaskHeader* task) {
+  std::lock_guard<internal::SpinLock> guard(lock_);
+  if (owner_ == nullptr) {
+    owner_ = task;
+    return true;
+  }
+  if (owner_ == task && handed_) {
+    handed_ = false;
+    return true;
+  }
+  // Someone else runs (or this very task is still being let go by the
+  // worker that just ran it): wait in line.
+  task->queue_next_ = nullptr;
+  if (tail_ == nullptr) {
+    head_ = task;
+  } else {
+    tail_->queue_next_ = task;
+  }
+  tail_ = task;
+  return false;
+}
+
+TaskHeader* Strand::Leave() {
+  std::lock_guard<internal::SpinLock> guard(lock_);
+  TaskHeader* next = head_;
+  if (next == nullptr) {
+    owner_ = nullptr;
+    return nullptr;
+  }
+  head_ = std::exchange(next->queue_next_, nullptr);
+  if (head_ == nullptr) tail_ = nullptr;
+  owner_ = next;
+  handed_ = true;
+  return next;
+}
+
+}  // namespace troupe
