@@ -14,7 +14,7 @@
 //   tcp        the same NDJSON over a loopback TCP connection (the issue's
 //              second bar, >= 1 million events/s): a plain thread writes it
 //              with blocking send(), and the pipeline reads the socket with
-//              the --listen connection reader (ReadNdjsonConnection,
+//              the --listen connection reader (ReadTcpConnection,
 //              tcp_input.h). Pipeline only (the baseline has no socket).
 // The pipeline runs on a runtime of --worker_threads workers (2: the bar is
 // ">= 1.6x the baseline with 2 workers"); results go to a writer that
@@ -44,7 +44,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "actors/actor.h"
@@ -61,6 +60,7 @@
 #include "executor/runtime.h"
 #include "net/tcp_listener.h"
 #include "net/tcp_stream.h"
+#include "tools/cli/flags.h"
 
 ABSL_FLAG(int64_t, events, 4'000'000, "events per run");
 ABSL_FLAG(int, keys, 100'000, "distinct keys");
@@ -219,7 +219,7 @@ Task<absl::Status> ReadOneConnection(const std::string& text,
     (void)co_await port->Close();
     co_return stream.status();
   }
-  Task<absl::Status> read = ReadNdjsonConnection(
+  Task<absl::Status> read = ReadTcpConnection(
       *std::move(stream), std::move(port), CancellationToken(), nullptr);
   const absl::Status status = co_await std::move(read);
   producer.join();
@@ -390,6 +390,6 @@ int Main() {
 }  // namespace troupe::aggregator
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  (void)troupe::ParseFlags(argc, argv);  // --help exits 0
   return troupe::aggregator::Main();
 }

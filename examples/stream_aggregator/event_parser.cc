@@ -489,6 +489,14 @@ std::string_view ParseErrorToken(ParseError error) {
       return "bad_timestamp";
     case ParseError::kBadValue:
       return "bad_value";
+    case ParseError::kMalformedProtobuf:
+      return "malformed_protobuf";
+    case ParseError::kFrameTooLong:
+      return "frame_too_long";
+    case ParseError::kMalformedFrameLength:
+      return "malformed_frame_length";
+    case ParseError::kTruncatedFrame:
+      return "truncated_frame";
   }
   return "unknown";
 }

@@ -18,8 +18,8 @@
 //   accepts ("21.5", "1e3", ".5", "0x10"). It must be finite: "NaN",
 //   "Infinity", "-Infinity" and numbers beyond the double range are
 //   rejected. Numbers too small for a double read as (signed) zero.
-// * A field that appears twice takes its last value (as in protobuf); a
-//   null value counts as absent; unknown fields are validated and ignored.
+// * A field that appears twice takes its last value; a null value counts
+//   as absent; unknown fields are validated and ignored.
 //
 // Reasons, first match wins (ParseErrorToken gives the token):
 //   malformed_json  not one syntactically valid JSON object (trailing
@@ -42,7 +42,10 @@
 // inside ignored fields; it reads exponent-form timestamps through a double
 // (9.2233720368547758e18 is rejected, 9.007199254740993e15 rounded) and
 // clamps -9223372036854775809 to INT64_MIN; it rejects a top-level field
-// named "" (we ignore it like any unknown field). Nesting inside ignored
+// named "" (we ignore it like any unknown field), and a field given twice
+// with non-null values (the fields are proto3 `optional`, for presence in
+// binary frames, and its JSON parser treats each as a one-field oneof; we
+// keep the last value, as it does for plain fields). Nesting inside ignored
 // fields is unlimited in both.
 //
 // Thread contract: an EventParser is used by one thread at a time; it owns a
@@ -76,11 +79,18 @@ enum class ParseError : uint8_t {
   kWrongType,
   kBadTimestamp,
   kBadValue,
+  // Binary protobuf frames only (frame_decoder.h, event_frame.h); the JSON
+  // parser never returns these.
+  kMalformedProtobuf,
+  kFrameTooLong,
+  kMalformedFrameLength,
+  kTruncatedFrame,
 };
-inline constexpr int kParseErrorCount = 6;  // including kNone
+inline constexpr int kParseErrorCount = 10;  // including kNone
 
 // "ok", "malformed_json", "missing_field", "wrong_type", "bad_timestamp",
-// "bad_value".
+// "bad_value", "malformed_protobuf", "frame_too_long",
+// "malformed_frame_length", "truncated_frame".
 std::string_view ParseErrorToken(ParseError error);
 
 // A parsed event whose key may point into the parser or the line.

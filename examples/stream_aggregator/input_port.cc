@@ -81,13 +81,18 @@ void InputPort::OnLine(std::string_view line) {
 bool InputPort::Add(std::string_view key, int64_t ts_ms, double value) {
   ++line_number_;
   if (!std::isfinite(value)) {
-    ReportBad(ParseError::kBadValue, "event", "");
+    ReportBad(ParseError::kBadValue, record_unit_, "");
   } else if (!options_.window.Fits(ts_ms)) {
-    ReportBad(ParseError::kBadTimestamp, "event", "");
+    ReportBad(ParseError::kBadTimestamp, record_unit_, "");
   } else {
     batch_.Add(key, ts_ms, value, {}, 0);
   }
   return batch_.size() >= options_.batch_events;
+}
+
+void InputPort::AddBad(ParseError reason, const char* detail) {
+  ++line_number_;
+  ReportBad(reason, record_unit_, detail);
 }
 
 void InputPort::ReportBad(ParseError reason, const char* unit,

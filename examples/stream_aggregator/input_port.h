@@ -14,7 +14,10 @@
 //     `max_line_bytes` is skipped as malformed_json without being kept in
 //     memory. Close() treats a final line without '\n' as a line (rule 9).
 //   - Add(key, ts, value): an event already parsed (generated, or a binary
-//     protobuf frame). A non-finite value is bad_value.
+//     protobuf frame). A non-finite value is bad_value. AddBad(reason)
+//     counts a record that could not be parsed (a bad frame). Both number
+//     their records like lines and log with that number, naming the record
+//     by set_record_unit ("event" unless set; "frame" for frames).
 // Either way an event whose windows do not fit in int64 is bad_timestamp,
 // as in the sequential driver. Bad input never reaches the router, so it
 // never moves the watermark.
@@ -85,6 +88,13 @@ class InputPort {
   // batch is full: co_await Flush() before adding more.
   bool Add(std::string_view key, int64_t ts_ms, double value);
 
+  // Counts one bad record (it takes a record number) and logs it,
+  // rate-limited, as "<unit> N: <reason><detail>; skipped".
+  void AddBad(ParseError reason, const char* detail);
+
+  // The word for one record of Add/AddBad in log lines (a string literal).
+  void set_record_unit(const char* unit) { record_unit_ = unit; }
+
   // Sends the buffered events (nothing if there are none).
   Task<absl::Status> Flush();
 
@@ -105,8 +115,9 @@ class InputPort {
   EventParser parser_;
   EventBatch batch_;
   std::string carry_;  // the start of a line that continues in the next chunk
-  bool overlong_ = false;  // skipping the rest of a line that was too long
-  uint64_t line_number_ = 0;
+  bool overlong_ = false;     // skipping the rest of a line that was too long
+  uint64_t line_number_ = 0;  // lines or records so far
+  const char* record_unit_ = "event";
   // Log rate limit: lines logged in the current one-second window, and bad
   // lines left unlogged since the last logged one.
   Instant log_window_start_;

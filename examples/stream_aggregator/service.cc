@@ -182,7 +182,8 @@ Task<int> RunService(ServiceConfig config, ServiceIo io) {
   std::string listening;
   std::optional<JoinHandle<absl::Status>> tcp_server;
   if (tcp_listener.has_value()) {
-    absl::StrAppend(&listening, ", NDJSON over TCP on ",
+    absl::StrAppend(&listening,
+                    ", NDJSON or binary protobuf frames over TCP on ",
                     tcp_listener->LocalAddress().ToString());
     tcp_server = Spawn(ServeTcpInputs(*std::move(tcp_listener), pipeline,
                                       pipeline.stop(), LogToStderr));

@@ -1,6 +1,7 @@
-// The stream aggregator service: NDJSON events in, keyed event-time window
-// aggregates out, on troupe actors (pipeline.h). The rules it follows are
-// issue 8's; service.h has the shutdown behaviour and exit codes.
+// The stream aggregator service: NDJSON (or, over TCP, binary protobuf)
+// events in, keyed event-time window aggregates out, on troupe actors
+// (pipeline.h). The rules it follows are issue 8's; service.h has the
+// shutdown behaviour and exit codes.
 //
 //   bazel run //examples/stream_aggregator -- --input=events.ndjson
 //       --window=sliding:10s/2s --max_out_of_orderness=2s
@@ -55,7 +56,9 @@ ABSL_FLAG(std::string, idle_timeout, "0s",
 ABSL_FLAG(int, worker_threads, 0, "executor worker threads (0: one per core)");
 ABSL_FLAG(std::string, listen, "",
           "HOST:PORT (HOST an IP address): accept TCP connections, each an "
-          "input of NDJSON lines; the run then ends at SIGTERM/SIGINT");
+          "input of NDJSON lines, or of length-prefixed binary protobuf "
+          "Events if it opens with the bytes 00 54 50 42 (see README.md); "
+          "the run then ends at SIGTERM/SIGINT");
 ABSL_FLAG(std::string, http, "",
           "HOST:PORT: serve GET /metrics (Prometheus), GET /healthz and the "
           "WebSocket /ingest (NDJSON messages, each connection an input); "

@@ -8,16 +8,70 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "examples/stream_aggregator/frame_decoder.h"
+#include "examples/stream_aggregator/frame_input.h"
 #include "executor/join_handle.h"
 #include "executor/sleep.h"
 #include "net/socket_address.h"
 
 namespace troupe::aggregator {
 
-Task<absl::Status> ReadNdjsonConnection(net::TcpStream stream,
-                                        std::unique_ptr<InputPort> port,
-                                        CancellationToken stop, LogFn log) {
+namespace {
+
+// What a connection's bytes go to once its framing is known.
+class ConnectionFeed {
+ public:
+  explicit ConnectionFeed(InputPort* port) : port_(port) {}
+
+  // Feeds `bytes` (valid until the task completes) to the framing the
+  // connection announced, deciding it first if need be.
+  Task<absl::Status> Feed(std::string_view bytes) {
+    if (framing_ != Framing::kUndecided && !head_.empty()) {
+      head_ = std::string();  // fed by the previous call
+    }
+    if (framing_ == Framing::kUndecided) {
+      head_.append(bytes);
+      framing_ = DetectFraming(head_);
+      if (framing_ == Framing::kUndecided) co_return absl::OkStatus();
+      bytes = head_;
+      if (framing_ == Framing::kProtobuf) {
+        bytes.remove_prefix(kProtobufPreamble.size());
+        frames_ = std::make_unique<FrameInput>(port_, kMaxFrameBytes);
+      }
+    }
+    if (framing_ == Framing::kNdjson) co_return co_await port_->FeedText(bytes);
+    co_return co_await frames_->Feed(bytes);
+  }
+
+  // Whether a malformed frame length has ended the stream.
+  bool broken() const { return frames_ != nullptr && frames_->broken(); }
+
+  // End of stream: an undecided connection is NDJSON (its few bytes are a
+  // final line); a protobuf one counts a truncated frame.
+  Task<absl::Status> Finish() {
+    if (framing_ == Framing::kUndecided && !head_.empty()) {
+      framing_ = Framing::kNdjson;
+      const absl::Status fed = co_await port_->FeedText(head_);
+      if (!fed.ok()) co_return fed;
+    }
+    if (frames_ != nullptr) frames_->Finish();
+    co_return absl::OkStatus();
+  }
+
+ private:
+  InputPort* const port_;
+  Framing framing_ = Framing::kUndecided;
+  std::string head_;                    // the bytes read while undecided
+  std::unique_ptr<FrameInput> frames_;  // once the framing is protobuf
+};
+
+}  // namespace
+
+Task<absl::Status> ReadTcpConnection(net::TcpStream stream,
+                                     std::unique_ptr<InputPort> port,
+                                     CancellationToken stop, LogFn log) {
   std::string buffer(kSocketReadBytes, '\0');
+  ConnectionFeed feed(port.get());
   absl::Status status;  // the port's: the pipeline stopped taking events
   while (!stop.IsCancelled()) {
     Task<absl::StatusOr<size_t>> read =
@@ -35,11 +89,19 @@ Task<absl::Status> ReadNdjsonConnection(net::TcpStream stream,
       break;
     }
     if (**outcome == 0) break;  // the peer's end of stream
-    status =
-        co_await port->FeedText(std::string_view(buffer.data(), **outcome));
+    status = co_await feed.Feed(std::string_view(buffer.data(), **outcome));
     if (!status.ok()) break;
+    if (feed.broken()) {
+      // Not rate-limited: at most once per connection.
+      if (log) {
+        log(absl::StrCat("input '", port->name(),
+                         "': malformed frame length; closing the connection"));
+      }
+      break;
+    }
   }
   stream.Close();
+  if (status.ok()) status = co_await feed.Finish();
   const absl::Status closed = co_await port->Close();
   co_return status.ok() ? closed : status;
 }
@@ -78,7 +140,7 @@ Task<absl::Status> ServeTcpInputs(net::TcpListener listener, Pipeline& pipeline,
       return c.IsFinished();
     });
     connections.push_back(Spawn(
-        ReadNdjsonConnection(std::move(stream), *std::move(port), stop, log)));
+        ReadTcpConnection(std::move(stream), *std::move(port), stop, log)));
   }
   listener.Close();
   for (JoinHandle<absl::Status>& connection : connections) {

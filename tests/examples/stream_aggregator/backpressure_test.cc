@@ -29,15 +29,19 @@
 #include "absl/status/status.h"
 #include "actors/actor.h"
 #include "examples/stream_aggregator/event_generator.h"
+#include "examples/stream_aggregator/frame_decoder.h"
 #include "examples/stream_aggregator/output_writer.h"
 #include "examples/stream_aggregator/pipeline.h"
 #include "examples/stream_aggregator/sequential_driver.h"
 #include "examples/stream_aggregator/tcp_input.h"
 #include "executor/cancellation_token.h"
 #include "executor/join_handle.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/delimited_message_util.h"
 #include "gtest/gtest.h"
 #include "net/tcp_listener.h"
 #include "net/tcp_stream.h"
+#include "proto/aggregator.pb.h"
 #include "tests/examples/stream_aggregator/network_test_util.h"
 #include "tests/examples/stream_aggregator/pipeline_test_util.h"
 #include "tests/examples/stream_aggregator/test_util.h"
@@ -198,17 +202,39 @@ void Produce(uint16_t port, const std::string& text, Producer* producer) {
   producer->done.store(true, std::memory_order_relaxed);
 }
 
-TEST(BackpressureTest, ABlockedSinkHoldsAFastTcpProducerAfterABoundedPrefix) {
+// The --listen framings the producer can use.
+enum class Wire { kNdjson, kProtobufFrames };
+
+// A fast TCP producer of `wire` events into a pipeline whose sink blocks.
+void ExpectABlockedSinkHoldsAFastTcpProducer(Wire wire) {
   // 200,000 events in order, 4 per ms over 40 keys, in 10 ms windows: the
   // first results come after about 40 events, and the sink blocks on them.
+  // `text` is what the producer sends; `ndjson` the same events as lines.
+  std::string ndjson;
   std::string text;
-  size_t longest_line = 0;
+  if (wire == Wire::kProtobufFrames) text = std::string(kProtobufPreamble);
+  size_t longest_line = 0;  // or frame
+  Event event;
   for (int i = 0; i < 200'000; ++i) {
-    const std::string line = testing::EventLine("key" + std::to_string(i % 40),
-                                                1'000'000 + i / 4, i % 1'000) +
-                             "\n";
-    longest_line = std::max(longest_line, line.size());
-    text += line;
+    const std::string key = "key" + std::to_string(i % 40);
+    const std::string line =
+        testing::EventLine(key, 1'000'000 + i / 4, i % 1'000) + "\n";
+    ndjson += line;
+    if (wire == Wire::kNdjson) {
+      longest_line = std::max(longest_line, line.size());
+      text += line;
+      continue;
+    }
+    event.set_key(key);
+    event.set_ts_ms(1'000'000 + i / 4);
+    event.set_value(i % 1'000);
+    const size_t before = text.size();
+    {
+      google::protobuf::io::StringOutputStream out(&text);
+      ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToZeroCopyStream(
+          event, &out));
+    }
+    longest_line = std::max(longest_line, text.size() - before);
   }
   const AggregatorOptions options = testing::Options("tumbling:10ms");
   auto results = std::make_shared<GateWriter>();
@@ -252,8 +278,8 @@ TEST(BackpressureTest, ABlockedSinkHoldsAFastTcpProducerAfterABoundedPrefix) {
           listener->Close();
           if (!stream.ok()) co_return stream.status();
           JoinHandle<absl::Status> reader =
-              Spawn(ReadNdjsonConnection(*std::move(stream), std::move(port),
-                                         CancellationToken(), nullptr));
+              Spawn(ReadTcpConnection(*std::move(stream), std::move(port),
+                                      CancellationToken(), nullptr));
           // The sink is blocked and the producer has stalled - or, without
           // back-pressure, it is done.
           const bool settled = co_await testing::WaitUntil([&] {
@@ -278,13 +304,14 @@ TEST(BackpressureTest, ABlockedSinkHoldsAFastTcpProducerAfterABoundedPrefix) {
   // events the pipeline may hold (pipeline.h), those the shards may have
   // consumed before each blocked on a full sink (every batch here fires
   // windows: at most sink_mailbox + 1 + shards result messages, one per
-  // batch), the connection's read buffer and unfinished line, and what the
+  // batch), the connection's read buffer and unfinished line or frame, the
+  // preamble, and what the
   // two socket buffers take (the kernel reports each doubled for its
   // bookkeeping; count it twice again as headroom).
   const uint64_t consumed_events = uint64_t{2 + 1 + 2} * 64;
   const uint64_t bound =
       (static_cast<uint64_t>(bound_events) + consumed_events) * longest_line +
-      kSocketReadBytes + longest_line +
+      kSocketReadBytes + longest_line + kProtobufPreamble.size() +
       2 * static_cast<uint64_t>(producer.send_buffer) +
       2 * static_cast<uint64_t>(receive_buffer);
   std::cout << "producer held after " << sent_while_blocked << " of "
@@ -293,9 +320,18 @@ TEST(BackpressureTest, ABlockedSinkHoldsAFastTcpProducerAfterABoundedPrefix) {
   EXPECT_LT(bound, text.size() / 4);  // the bound means something
 
   // Held is not lossy: every event arrives, and the results are exact.
-  const SequentialOutput sequential = RunSequential(text, options);
+  const SequentialOutput sequential = RunSequential(ndjson, options);
   EXPECT_EQ(testing::CanonicalOrder(results->memory().lines()),
             testing::CanonicalOrder(sequential.results));
+}
+
+TEST(BackpressureTest,
+     ABlockedSinkHoldsAFastNdjsonProducerAfterABoundedPrefix) {
+  ExpectABlockedSinkHoldsAFastTcpProducer(Wire::kNdjson);
+}
+
+TEST(BackpressureTest, ABlockedSinkHoldsAFastFrameProducerAfterABoundedPrefix) {
+  ExpectABlockedSinkHoldsAFastTcpProducer(Wire::kProtobufFrames);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@
 #include "net/websocket_connection.h"
 #include "tests/examples/stream_aggregator/network_test_util.h"
 #include "tests/examples/stream_aggregator/pipeline_test_util.h"
+#include "tests/examples/stream_aggregator/served_pipeline_test_base.h"
 #include "tests/examples/stream_aggregator/test_util.h"
 
 namespace troupe::aggregator {
@@ -44,48 +45,32 @@ using testing::HttpGet;
 using ::testing::StartsWith;
 using testing::WaitUntil;
 
-class HttpEndpointTest : public ::testing::Test {
+class HttpEndpointTest : public testing::ServedPipelineTest {
  protected:
-  ~HttpEndpointTest() override {
-    system_.BlockingShutdown(std::chrono::seconds(5));
-  }
+  HttpEndpointTest()
+      : ServedPipelineTest(
+            {.flavor = Flavor::kMultiThread, .worker_threads = 2}) {}
 
   // Serves --http on a loopback port while `client(pipeline, address,
-  // stop)` runs; then stops the inputs (as SIGTERM does; the client may do
-  // it itself), waits for the end of the run, and only then stops serving.
+  // stop)` runs; stops serving only after the end of the run
+  // (served_pipeline_test_base.h).
   template <typename C>
   absl::Status Run(const AggregatorOptions& options, C client) {
-    return runtime_.BlockOn([&]() -> Task<absl::Status> {
-      PipelineOptions pipeline_options =
-          testing::MakePipelineOptions(options, /*shards=*/2, tee_, nullptr);
-      pipeline_options.log = log_.Fn();
-      Pipeline pipeline(system_, pipeline_options);
-      absl::StatusOr<net::TcpListener> listener =
-          net::TcpListener::Bind("127.0.0.1:0");
-      if (!listener.ok()) co_return listener.status();
-      const net::SocketAddress address = listener->LocalAddress();
-      CancellationToken stop;
-      CancellationToken until;
-      JoinHandle<absl::Status> server = Spawn(ServeHttp(
-          *std::move(listener), MakeHttpRouter(pipeline, stop, log_.Fn(), tee_),
-          until, log_.Fn()));
-      co_await client(pipeline, address, stop);
-      stop.Cancel();
-      co_await pipeline.NoMoreInputs();
-      const absl::Status finished = co_await pipeline.Finished();
-      until.Cancel();
-      const absl::Status served = co_await server;
-      co_return finished.ok() ? served : finished;
-    }());
+    return RunServed(
+        testing::MakePipelineOptions(options, /*shards=*/2, tee_, nullptr),
+        [&](net::TcpListener listener, Pipeline& pipeline,
+            const CancellationToken& stop, const CancellationToken& until) {
+          return ServeHttp(std::move(listener),
+                           MakeHttpRouter(pipeline, stop, log_.Fn(), tee_),
+                           until, log_.Fn());
+        },
+        std::move(client));
   }
 
-  Runtime runtime_{{.flavor = Flavor::kMultiThread, .worker_threads = 2}};
-  ActorSystem system_{runtime_, ActorSystemOptions{.watchdog = false}};
   std::shared_ptr<MemoryWriter> results_ = std::make_shared<MemoryWriter>();
   // What the pipeline writes to: results_, and the /results stream.
   std::shared_ptr<ResultsTee> tee_ =
       std::make_shared<ResultsTee>(results_, /*capacity=*/64);
-  testing::LogCollector log_;
 };
 
 // A WebSocket client connected to `path` at `address`.

@@ -2,14 +2,17 @@
 # Runs the stream_aggregator binary: exact output on a small file (from a
 # file, from stdin, through several shards), late output, the generator,
 # graceful SIGTERM, the network inputs (--listen, --http: /metrics,
-# /healthz) ended by SIGTERM, and the exit code and message of each kind of
-# bad flag.
+# /healthz) ended by SIGTERM, binary protobuf frames on --listen (written
+# by ndjson_to_frames), and the exit code and message of each kind of bad
+# flag.
 #
 # Usage (from Bazel): stream_aggregator_binary_test.sh BINARY TESTDATA_DIR
+#   NDJSON_TO_FRAMES
 set -uo pipefail
 
 bin="$1"
 data="$2"
+to_frames="$3"
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 
@@ -89,7 +92,7 @@ http_get() {
   --late_output="$tmp/net_late" >"$tmp/net_out" 2>"$tmp/net_err" &
 aggregator=$!
 for _ in $(seq 300); do grep -q "started:" "$tmp/net_err" && break; sleep 0.1; done
-tcp_port=$(sed -n 's/.*NDJSON over TCP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/net_err")
+tcp_port=$(sed -n 's/.*over TCP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/net_err")
 http_port=$(sed -n 's/.*HTTP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/net_err")
 if [ -z "$tcp_port" ] || [ -z "$http_port" ]; then
   fail "network: no ports on stderr: $(cat "$tmp/net_err")"
@@ -158,6 +161,47 @@ grep -qF -- "--window (tumbling:SIZE" "$tmp/out" || fail "--help lacks --window"
 grep -qF -- "--idle_timeout" "$tmp/out" || fail "--help lacks --idle_timeout"
 grep -qF -- "--listen" "$tmp/out" || fail "--help lacks --listen"
 grep -qF -- "--http" "$tmp/out" || fail "--help lacks --http"
+
+# --- binary protobuf frames on --listen ------------------------------------
+# The small file's events as frames give the small file's results (its one
+# bad line is left out by the converter, and reported on its stderr).
+"$to_frames" --input="$data/small.ndjson" >"$tmp/small.frames" 2>"$tmp/frames_err" \
+  || fail "ndjson_to_frames exited $?: $(cat "$tmp/frames_err")"
+grep -qF "6 frames, 1 lines left out" "$tmp/frames_err" \
+  || fail "ndjson_to_frames: $(cat "$tmp/frames_err")"
+[ "$(head -c 4 "$tmp/small.frames" | od -An -tx1 | tr -d ' ')" = 00545042 ] \
+  || fail "ndjson_to_frames: no preamble"
+"$to_frames" --help >/dev/null 2>&1 || fail "ndjson_to_frames --help exited $?"
+"$bin" --listen=127.0.0.1:0 --shards=2 >"$tmp/pb_out" 2>"$tmp/pb_err" &
+aggregator=$!
+for _ in $(seq 300); do grep -q "started:" "$tmp/pb_err" && break; sleep 0.1; done
+pb_port=$(sed -n 's/.*over TCP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/pb_err")
+if [ -z "$pb_port" ]; then
+  fail "frames: no port on stderr: $(cat "$tmp/pb_err")"
+  kill -KILL "$aggregator"
+else
+  exec 3<>"/dev/tcp/127.0.0.1/$pb_port"
+  cat "$tmp/small.frames" >&3
+  exec 3>&-
+  # Then a connection whose only frame is cut short.
+  exec 3<>"/dev/tcp/127.0.0.1/$pb_port"
+  printf '\000TPB\005ab' >&3
+  exec 3>&-
+  for _ in $(seq 300); do
+    grep -q "frame 1: truncated_frame" "$tmp/pb_err" && break
+    sleep 0.1
+  done
+  kill -TERM "$aggregator"
+  wait "$aggregator"
+  code=$?
+  [ "$code" = 0 ] || fail "frames: exit $code, want 0; stderr: $(cat "$tmp/pb_err")"
+  diff -u <(sort "$data/small_expected.ndjson") <(sort "$tmp/pb_out") \
+    || fail "frames: output differs"
+  grep -qF "frame 1: truncated_frame" "$tmp/pb_err" \
+    || fail "frames: the cut frame was not reported: $(cat "$tmp/pb_err")"
+  grep -qF "6 events from 2 inputs" "$tmp/pb_err" \
+    || fail "frames: summary: $(cat "$tmp/pb_err")"
+fi
 
 # --- a write error during the run: exit 2 -----------------------------------
 if [ -w /dev/full ]; then

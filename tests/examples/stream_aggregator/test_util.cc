@@ -24,6 +24,14 @@ std::string EventLine(std::string_view key, int64_t ts_ms, double value) {
   return line;
 }
 
+Event MakeEvent(std::string_view key, int64_t ts_ms, double value) {
+  Event event;
+  event.set_key(std::string(key));
+  event.set_ts_ms(ts_ms);
+  event.set_value(value);
+  return event;
+}
+
 std::string Lines(const std::vector<std::string>& lines) {
   std::string text;
   for (const std::string& line : lines) text += line + "\n";

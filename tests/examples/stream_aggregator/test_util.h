@@ -18,11 +18,15 @@
 
 #include "examples/stream_aggregator/sequential_driver.h"
 #include "examples/stream_aggregator/window_spec.h"
+#include "proto/aggregator.pb.h"
 
 namespace troupe::aggregator::testing {
 
 // {"key":<key>,"tsMs":<ts>,"value":<value>} with the value in shortest form.
 std::string EventLine(std::string_view key, int64_t ts_ms, double value);
+
+// The same event as a protobuf message, every field set.
+Event MakeEvent(std::string_view key, int64_t ts_ms, double value);
 
 // Joins lines with '\n' after each.
 std::string Lines(const std::vector<std::string>& lines);
