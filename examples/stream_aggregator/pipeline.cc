@@ -35,6 +35,7 @@ Pipeline::Pipeline(ActorSystem& system, const PipelineOptions& options)
   shard.sink = sink_;
   shard.metrics = metrics_;
   shard.chunk_lines = options.result_chunk_lines;
+  shard.delay = options.shard_delay;
   for (int i = 0; i < options.shards; ++i) {
     shards_.push_back(system.SpawnNamed<WindowShard>(
         SpawnOptions{.name = absl::StrCat("aggregator-shard-", i),

@@ -55,6 +55,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,7 @@
 #include "examples/stream_aggregator/window_shard.h"
 #include "examples/stream_aggregator/window_spec.h"
 #include "executor/cancellation_token.h"
+#include "executor/clock.h"
 #include "executor/task.h"
 
 namespace troupe::aggregator {
@@ -96,6 +98,9 @@ struct PipelineOptions {
   size_t result_chunk_lines = 1024;
   size_t max_line_bytes = size_t{1} << 20;
   int log_burst = 10;
+  // Test seam: if set, each shard waits this long (asynchronously) before
+  // each batch - a deliberately slow shard. Called on the shard.
+  std::function<Duration()> shard_delay;
 };
 
 class Pipeline {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "examples/stream_aggregator/result_format.h"
+#include "executor/sleep.h"
 
 namespace troupe::aggregator {
 
@@ -31,6 +32,10 @@ Task<void> WindowShard::SendResults() {
 }
 
 Task<void> WindowShard::Handle(ShardEvents message) {
+  if (options_.delay) {
+    const Duration delay = options_.delay();
+    if (delay > Duration::zero()) co_await SleepFor(delay);
+  }
   const EventBatch& batch = message.batch;
   uint64_t on_time = 0;
   uint64_t late = 0;

@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,7 @@
 #include "examples/stream_aggregator/messages.h"
 #include "examples/stream_aggregator/output_sink.h"
 #include "examples/stream_aggregator/pipeline_metrics.h"
+#include "executor/clock.h"
 #include "executor/task.h"
 
 namespace troupe::aggregator {
@@ -43,6 +45,7 @@ struct ShardOptions {
   ActorRef<OutputSink> sink;
   std::shared_ptr<PipelineMetrics> metrics;
   size_t chunk_lines = 1024;
+  std::function<Duration()> delay;  // test seam (PipelineOptions)
 };
 
 class WindowShard : public Actor<WindowShard> {
