@@ -7,16 +7,9 @@
 
 namespace troupe {
 
-Strand::~Strand() {
-  // Members hold references, so none can still wait here; kept as a
-  // safety net (release the run-queue references they would carry).
-  TaskHeader* t = std::exchange(head_, nullptr);
-  while (t != nullptr) {
-    TaskHeader* next = std::exchange(t->queue_next_, nullptr);
-    t->RefDec();
-    t = next;
-  }
-}
+// Every member holds a reference, so none can be waiting inside a strand
+// that is being destroyed.
+Strand::~Strand() = default;
 
 bool Strand::Enter(TaskHeader* task) {
   std::lock_guard<internal::SpinLock> guard(lock_);

@@ -63,15 +63,10 @@ struct Config {
 
 absl::StatusOr<Config> ConfigFromFlags() {
   Config config;
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  absl::StatusOr<std::vector<net::SocketAddress>> addresses =
-      net::SocketAddress::ResolveBlocking(listen);
-  if (!addresses.ok() || addresses->empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--listen=", listen, ": ",
-        addresses.ok() ? "no address" : addresses.status().message()));
-  }
-  config.address = addresses->front();
+  absl::StatusOr<net::SocketAddress> address =
+      service::ResolveListenFlag(absl::GetFlag(FLAGS_listen));
+  if (!address.ok()) return address.status();
+  config.address = *address;
 
   config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   if (config.worker_threads < 0 || config.worker_threads > kMaxWorkerThreads) {

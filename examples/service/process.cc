@@ -38,6 +38,18 @@ int RefuseFlags(const char* program, const absl::Status& why) {
   return kExitBadFlags;
 }
 
+absl::StatusOr<net::SocketAddress> ResolveListenFlag(
+    const std::string& listen) {
+  absl::StatusOr<std::vector<net::SocketAddress>> addresses =
+      net::SocketAddress::ResolveBlocking(listen);
+  if (!addresses.ok() || addresses->empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen=", listen, ": ",
+        addresses.ok() ? "no address" : addresses.status().message()));
+  }
+  return addresses->front();
+}
+
 int UsableCpus() {
   cpu_set_t set;
   CPU_ZERO(&set);

@@ -28,8 +28,10 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "executor/cancellation_token.h"
 #include "executor/task.h"
+#include "net/socket_address.h"
 
 namespace troupe::service {
 
@@ -46,6 +48,10 @@ int RefuseFlags(const char* program, const absl::Status& why);
 
 // CPUs in this process's affinity mask (taskset), at least 1.
 int UsableCpus();
+
+// The address a --listen=HOST:PORT flag names: the first it resolves to, or
+// InvalidArgument "--listen=VALUE: why".
+absl::StatusOr<net::SocketAddress> ResolveListenFlag(const std::string& listen);
 
 void PrepareShutdownSignals();
 Task<int> FirstShutdownSignal();
