@@ -273,7 +273,9 @@ class ActorCell final : public CellBase {
     ~NextEvent() {
       if (parked_) cell_->ch_->UnparkReceiver(&waiter_);
     }
-    bool await_ready() { return Poll(); }
+    // Without a lock: the mailbox's batch in hand, or control work. An
+    // empty batch goes to Park, which refills and parks in one step.
+    bool await_ready() { return PollBatch(); }
     bool await_suspend(std::coroutine_handle<> handle) {
       TaskHeader* self = CurrentTask();
       self->SetResumePoint(handle, this);
@@ -292,6 +294,16 @@ class ActorCell final : public CellBase {
     Mail* await_resume() { return mail_; }
 
    private:
+    // Poll without touching the channel's lock (see Poll for the order).
+    bool PollBatch() {
+      if (control_only_) return cell_->HasControl();
+      mail_ = cell_->ch_->FrontInBatch();
+      if (cell_->HasControl()) {
+        mail_ = nullptr;
+        return true;
+      }
+      return mail_ != nullptr;
+    }
     bool Poll() {
       if (control_only_) return cell_->HasControl();
       // The mailbox first, then the control lane, so that a control
@@ -323,7 +335,7 @@ class ActorCell final : public CellBase {
           }
           return false;
         }
-        if (cell_->ch_->ParkReceiver(&waiter_,
+        if (cell_->ch_->RefillOrPark(&waiter_,
                                      [this] { return cell_->HasControl(); })) {
           parked_ = true;
           return true;

@@ -44,7 +44,7 @@
 #include "actors/actor_cell.h"
 #include "actors/envelope.h"
 #include "channels/mpsc.h"
-#include "channels/oneshot.h"
+#include "channels/reply.h"
 #include "executor/coop.h"
 #include "executor/runtime.h"
 #include "executor/sleep.h"
@@ -193,14 +193,40 @@ class ActorRef {
   template <typename M>
   Task<AskResult<ReplyType<A, M>>> AskMail(M message) const {
     using R = ReplyType<A, M>;
-    auto [reply_tx, reply_rx] = MakeOneshot<AskResult<R>>();
-    // Copies: the ask may outlive the reference it was made from.
-    Sender<Mail> tx = tx_;
+    using Channel = internal::MpscChannel<Mail>;
+    auto reply_pair = MakeReply<AskResult<R>>();
+    ReplySender<AskResult<R>> reply_tx = std::move(reply_pair.first);
+    ReplyReceiver<AskResult<R>> reply_rx = std::move(reply_pair.second);
+    // The ask may outlive the reference it was made from: it keeps the
+    // cell, whose receiver keeps the mailbox alive. (Not a copy of the
+    // sender as well: that would count two more references per ask.)
     std::shared_ptr<ActorCell<A>> cell = cell_;
-    SendResult<Mail> sent = co_await tx.Send(
-        Mail::template Ask<M, R>(std::move(message), std::move(reply_tx)));
-    if (!sent.ok()) co_return MailboxClosedError(cell->name());
-    absl::StatusOr<AskResult<R>> reply = co_await reply_rx;
+    Channel* const mailbox = tx_.channel();
+    bool queued = false;
+    if (ConsumeBudget()) {
+      // The fast path, as for Send: the envelope is built in the mailbox.
+      switch (mailbox->TryPushWith([&] {
+        return Mail::template Ask<M, R>(std::move(message),
+                                        std::move(reply_tx));
+      })) {
+        case Channel::PushResult::kPushed:
+          queued = true;
+          break;
+        case Channel::PushResult::kClosed:
+          co_return MailboxClosedError(cell->name());
+        case Channel::PushResult::kFull:
+          break;
+      }
+    }
+    if (!queued) {
+      SendAwaiter<Mail> send(mailbox,
+                             std::optional<Mail>(Mail::template Ask<M, R>(
+                                 std::move(message), std::move(reply_tx))),
+                             /*reserve=*/false, std::nullopt);
+      co_await send;
+      if (!send.Delivered()) co_return MailboxClosedError(cell->name());
+    }
+    absl::StatusOr<AskResult<R>> reply = co_await std::move(reply_rx);
     if (!reply.ok()) {
       co_return internal::ActorStoppedError("the actor " + cell->name() +
                                             " stopped before answering");

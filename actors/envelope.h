@@ -29,7 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "actors/type_name.h"
-#include "channels/oneshot.h"
+#include "channels/reply.h"
 #include "executor/task.h"
 
 namespace troupe {
@@ -176,7 +176,7 @@ class Envelope {
   }
 
   template <typename M, typename R>
-  static Envelope Ask(M message, OneshotSender<AskResult<R>> reply) {
+  static Envelope Ask(M message, ReplySender<AskResult<R>> reply) {
     Envelope e;
     e.Emplace<AskPayload<M, R>>(std::move(message), std::move(reply));
     return e;
@@ -214,7 +214,7 @@ class Envelope {
   // An asked message and its reply slot.
   template <typename M, typename R>
   struct AskPayload {
-    AskPayload(M m, OneshotSender<AskResult<R>> r)
+    AskPayload(M m, ReplySender<AskResult<R>> r)
         : message(std::move(m)), reply(std::move(r)) {}
     AskPayload(AskPayload&& other) noexcept
         : message(std::move(other.message)),
@@ -224,19 +224,19 @@ class Envelope {
       // Never handled (the actor stopped first): say so rather than let
       // the asker wait forever.
       if (pending_reply) {
-        (void)reply.Send(AskResult<R>(ActorStoppedError(
+        reply.Send(AskResult<R>(ActorStoppedError(
             std::string("the actor stopped before handling ") +
             TypeName<M>())));
       }
     }
 
     M message;
-    OneshotSender<AskResult<R>> reply;
+    ReplySender<AskResult<R>> reply;
     bool pending_reply = true;
 
     void Answer(AskResult<R> result) {
       pending_reply = false;
-      (void)reply.Send(std::move(result));
+      reply.Send(std::move(result));
     }
   };
 

@@ -358,6 +358,31 @@ class MpscChannel {
     return ParkReceiver(rw, [] { return false; });
   }
 
+  // The next value if the receiver's batch holds one (no lock), else
+  // nullptr - even if values wait in the shared queue.
+  T* FrontInBatch() { return local_.empty() ? nullptr : &local_.Front(); }
+
+  // Refill and ParkReceiver under one hold of the lock, for a receiver
+  // whose batch ran dry: takes the shared queue; parks `rw` (returns true)
+  // only if that was empty and nothing else is to be seen (as for
+  // ParkReceiver). An actor that goes idle after each message pays one
+  // lock, not two.
+  template <typename OtherWork>
+  bool RefillOrPark(RecvWaiter* rw, OtherWork&& other_work) {
+    std::lock_guard<SpinLock> guard(lock_);
+    if (local_.empty() && !queue_.empty()) {
+      SpliceLocked();
+      return false;
+    }
+    if (!local_.empty() || closed_.load(std::memory_order_relaxed) ||
+        senders_.load(std::memory_order_acquire) == 0 || other_work()) {
+      return false;
+    }
+    rw->notified.store(false, std::memory_order_relaxed);
+    rx_waiter_ = rw;
+    return true;
+  }
+
   // Parks the receiver even if values are queued (a receiver that must not
   // take them yet, such as a failed actor awaiting its supervisor); only
   // `other_work()` prevents it. Any push still wakes it.
@@ -524,6 +549,11 @@ class MpscChannel {
   // Receiver: takes the shared queue. Returns false if it was empty.
   bool Refill() {
     std::lock_guard<SpinLock> guard(lock_);
+    return SpliceLocked();
+  }
+
+  // Under the lock: Refill's work.
+  bool SpliceLocked() {
     local_pool_.TransferTo(pool_);
     local_.Splice(queue_);
     if (local_.empty()) return false;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "channels/oneshot.h"
 #include "executor/runtime.h"
 #include "executor/sleep.h"
 #include "executor/yield.h"

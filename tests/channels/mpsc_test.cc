@@ -381,5 +381,29 @@ TEST(Mpsc, MixedThreadsAndTasksStressWithoutLoss) {
   EXPECT_EQ(sum, (kThreads + 1) * kPerThread);
 }
 
+// The actor runner's idle step (internal API): RefillOrPark takes what
+// is queued rather than parking, parks only on an empty channel, and a
+// push then wakes the parked receiver.
+TEST(Mpsc, RefillOrParkTakesQueuedValuesAndParksOnlyWhenEmpty) {
+  auto [tx, rx] = MakeMpsc<int>(8).value();
+  internal::MpscChannel<int>* ch = rx.channel();
+  internal::RecvWaiter waiter;
+  auto no_other_work = [] { return false; };
+  ASSERT_TRUE(tx.TrySend(1).ok());
+  EXPECT_EQ(ch->FrontInBatch(), nullptr);  // queued, not yet in the batch
+  EXPECT_FALSE(ch->RefillOrPark(&waiter, no_other_work));
+  ASSERT_NE(ch->FrontInBatch(), nullptr);
+  EXPECT_EQ(*ch->FrontInBatch(), 1);
+  ch->PopFront();
+  EXPECT_FALSE(ch->RefillOrPark(&waiter, [] { return true; }));
+  EXPECT_TRUE(ch->RefillOrPark(&waiter, no_other_work));
+  EXPECT_FALSE(waiter.notified.load());
+  ASSERT_TRUE(tx.TrySend(2).ok());  // the push takes the parked waiter
+  EXPECT_TRUE(waiter.notified.load());
+  EXPECT_EQ(waiter.target.word.load(), 1u);
+  EXPECT_FALSE(ch->RefillOrPark(&waiter, no_other_work));
+  EXPECT_EQ(*ch->FrontInBatch(), 2);
+}
+
 }  // namespace
 }  // namespace troupe
