@@ -24,16 +24,17 @@
 #
 # Every measurement runs --runs times (servers restarted each time, the
 # echo servers in rotating order); the tables give the median of each
-# column. Each run waits for idle CPUs (up to --max_wait s) and is
-# repeated (up to 3 times) if other processes used more than --max_other
-# cores during it; see clean_run below. Builds with --config=bench
+# column. Each run waits until no other benchmark runs and the CPUs have
+# been idle for --quiet s (up to --max_wait s), and is repeated (up to 3
+# times) if other processes used more than --max_other cores during it;
+# see clean_run below. Builds with --config=bench
 # (--config option), --symlink_prefix=/ and its own output base (default
 # /tmp/ob-floor). Needs tools/setup --bench-peers (run here).
 #
 # Usage: bench/floor/run_floor.sh [--runs 3] [--warmup 2] [--duration 10]
 #          [--rates "1 1.5 2"] [--only fanout|echo|hub] [--hub]
 #          [--config bench] [--output_base /tmp/ob-floor]
-#          [--max_other 0.05] [--max_wait 600]
+#          [--max_other 0.05] [--max_wait 600] [--quiet 10]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -47,6 +48,7 @@ config=bench
 output_base=/tmp/ob-floor
 max_other=0.05
 max_wait=600
+quiet=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -59,7 +61,8 @@ while [ $# -gt 0 ]; do
     --output_base) output_base="$2"; shift 2 ;;
     --max_other) max_other="$2"; shift 2 ;;
     --max_wait) max_wait="$2"; shift 2 ;;
-    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --quiet) quiet="$2"; shift 2 ;;
+    -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_floor: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -173,24 +176,37 @@ children_seconds() {
     print total }' "$tmp/times")"
 }
 
-# wait_quiet: until the CPUs are idle (< 3% busy over 2 s), at most
-# --max_wait seconds.
+# foreign_benchmarks: prints other benchmark processes running (load
+# generators, servers, benchmark binaries not started by this script).
+foreign_benchmarks() {
+  pgrep -af 'loadgen|load_client|websocket_hub|echo_server|echo_floor|fanout_floor|workloads|_benchmark|wl-|perf record' |
+    grep -v -e "$tmp/" -e pgrep -e run_floor || true
+}
+
+# wait_quiet: until no other benchmark runs and the CPUs have been idle
+# (< 3% busy) for --quiet seconds, at most --max_wait seconds.
 wait_quiet() {
   local waited=0
   while :; do
-    local b0 b1 busy
+    local b0 b1 busy others
+    others="$(foreign_benchmarks)"
     b0="$(busy_seconds)"
-    sleep 2
+    sleep "$quiet"
     b1="$(busy_seconds)"
-    busy="$(awk -v a="$b0" -v b="$b1" -v n="$(nproc)" 'BEGIN { printf "%.3f", (b - a) / 2 / n }')"
-    if awk -v b="$busy" 'BEGIN { exit !(b < 0.03) }'; then return; fi
+    busy="$(awk -v a="$b0" -v b="$b1" -v t="$quiet" -v n="$(nproc)" 'BEGIN { printf "%.3f", (b - a) / t / n }')"
+    [ -n "$others" ] || others="$(foreign_benchmarks)"
+    if [ -z "$others" ] && awk -v b="$busy" 'BEGIN { exit !(b < 0.03) }'; then return; fi
     if [ "$waited" -ge "$max_wait" ]; then
       log "still busy ($busy of all CPUs) after ${waited} s: measuring anyway"
       return
     fi
-    log "the machine is busy ($busy of all CPUs): waiting"
+    if [ -n "$others" ]; then
+      log "another benchmark runs ($(head -1 <<<"$others" | cut -c1-80)): waiting"
+    else
+      log "the machine is busy ($busy of all CPUs): waiting"
+    fi
     sleep 20
-    waited=$((waited + 22))
+    waited=$((waited + 20 + quiet))
   done
 }
 
