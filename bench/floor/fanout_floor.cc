@@ -10,7 +10,14 @@
 // threads), and so do its members' sockets: a publish is read and fanned
 // out by the same thread, with no locking on the hot path (the accept
 // thread takes a room's mutex only to add a member). Every member of the
-// room, the sender included, gets one send() of the 40-byte record as read.
+// room, the sender included, gets the 40-byte record as read:
+//   --coalesce=0 (default): one send() per record per member.
+//   --coalesce=1: the records for a member are appended to its buffer and
+//     sent with one send() per member after each epoll_wait batch, as an
+//     event loop with a per-connection write queue does (troupe's
+//     WebSocket writer gathers its queued frames into one write the same
+//     way). Under light load a batch holds one publish and nothing
+//     changes; under heavy load one send carries several records.
 //
 // Client: --connections sockets (TCP_NODELAY), socket i in room i % --rooms,
 // spread over --threads epoll threads. Each socket publishes --rate records
@@ -20,7 +27,7 @@
 // --duration seconds: deliveries/s, latency percentiles, and the CPU time
 // of itself and of the server (/proc/PID/stat, --server_pid).
 //
-//   fanout_floor --mode=server --port=0 --threads=2
+//   fanout_floor --mode=server --port=0 --threads=2 [--coalesce=1]
 //       (stderr: "listening on 127.0.0.1:PORT")
 //   fanout_floor --mode=client --port=PORT --server_pid=PID
 //       --connections=1000 --rooms=10 --rate=2 --threads=2
@@ -179,14 +186,17 @@ struct ServerConnection {
   Room* room = nullptr;
   bool closed = false;
   bool watching_writable = false;
-  std::string unsent;  // bytes the kernel has not accepted yet
+  bool dirty = false;     // --coalesce: in the shard's dirty list
+  std::string coalesced;  // --coalesce: records for this batch's send
+  std::string unsent;     // bytes the kernel has not accepted yet
   size_t partial_size = 0;
   std::array<char, kRecordSize> partial{};  // an incomplete record
 };
 
 class ServerShard {
  public:
-  ServerShard() : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
+  explicit ServerShard(bool coalesce)
+      : coalesce_(coalesce), epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
     if (epoll_fd_ < 0) Die("epoll_create1");
   }
 
@@ -218,6 +228,12 @@ class ServerShard {
           ReadAndFanOut(c, buffer.data(), &closing);
         }
       }
+      for (ServerConnection* c : dirty_) {
+        if (!c->closed) Send(c, c->coalesced.data(), c->coalesced.size());
+        c->coalesced.clear();
+        c->dirty = false;
+      }
+      dirty_.clear();
       // Freed only after the batch: a later event may name them.
       for (ServerConnection* c : closing) delete c;
       closing.clear();
@@ -241,7 +257,15 @@ class ServerShard {
       std::lock_guard<std::mutex> lock(c->room->mu);
       for (size_t at = 0; at < whole; at += kRecordSize) {
         for (ServerConnection* member : c->room->members) {
-          Send(member, buffer + at, kRecordSize);
+          if (!coalesce_) {
+            Send(member, buffer + at, kRecordSize);
+            continue;
+          }
+          member->coalesced.append(buffer + at, kRecordSize);
+          if (!member->dirty) {
+            member->dirty = true;
+            dirty_.push_back(member);
+          }
         }
       }
     }
@@ -296,12 +320,15 @@ class ServerShard {
     closing->push_back(c);
   }
 
+  const bool coalesce_;
   int epoll_fd_;
+  std::vector<ServerConnection*> dirty_;  // --coalesce: to send this batch
 };
 
 int RunServer(const Flags& flags) {
   const int port = flags.Int("port", 0);
   const int thread_count = std::max(1, flags.Int("threads", 2));
+  const bool coalesce = flags.Int("coalesce", 0) != 0;
 
   const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listener < 0) Die("socket");
@@ -321,7 +348,7 @@ int RunServer(const Flags& flags) {
   std::vector<std::unique_ptr<ServerShard>> shards;
   std::vector<std::thread> threads;
   for (int i = 0; i < thread_count; ++i) {
-    shards.push_back(std::make_unique<ServerShard>());
+    shards.push_back(std::make_unique<ServerShard>(coalesce));
     threads.emplace_back([shard = shards.back().get()] { shard->Run(); });
   }
 
@@ -691,8 +718,8 @@ int RunClient(const Flags& flags) {
 int main(int argc, char** argv) {
   const fanout_floor::Flags flags(
       argc, argv,
-      {"mode", "port", "threads", "server_pid", "connections", "rooms", "rate",
-       "warmup", "duration"});
+      {"mode", "port", "threads", "coalesce", "server_pid", "connections",
+       "rooms", "rate", "warmup", "duration"});
   const std::string mode = flags.String("mode", "");
   if (mode == "server") return fanout_floor::RunServer(flags);
   if (mode == "client") return fanout_floor::RunClient(flags);

@@ -7,7 +7,9 @@
 #            client; 1000 clients in 10 rooms, so 100k/150k/200k deliveries
 #            per second at 1/1.5/2): deliveries/s, latency, CPU cores of
 #            the server and of the client. Neither is pinned (2 threads
-#            each), as in the hub's own measurement.
+#            each), as in the hub's own measurement. Both server modes
+#            (--coalesce "0 1"): one send per delivery, and one send per
+#            recipient per epoll batch.
 #   echo     //bench/floor:echo_floor against troupe's echo server
 #            (//examples/echo:echo) and websocketpp's
 #            (//bench:websocketpp_echo_server), driven by
@@ -32,7 +34,7 @@
 # /tmp/ob-floor). Needs tools/setup --bench-peers (run here).
 #
 # Usage: bench/floor/run_floor.sh [--runs 3] [--warmup 2] [--duration 10]
-#          [--rates "1 1.5 2"] [--only fanout|echo|hub] [--hub]
+#          [--rates "1 1.5 2"] [--coalesce "0 1"] [--only fanout|echo|hub] [--hub]
 #          [--config bench] [--output_base /tmp/ob-floor]
 #          [--max_other 0.05] [--max_wait 600] [--quiet 10]
 set -euo pipefail
@@ -42,6 +44,7 @@ runs=3
 warmup=2
 duration=10
 rates="1 1.5 2"
+coalesce_modes="0 1"
 only=""
 hub=0
 config=bench
@@ -55,6 +58,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --rates) rates="$2"; shift 2 ;;
+    --coalesce) coalesce_modes="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --hub) hub=1; shift ;;
     --config) config="$2"; shift 2 ;;
@@ -62,7 +66,7 @@ while [ $# -gt 0 ]; do
     --max_other) max_other="$2"; shift 2 ;;
     --max_wait) max_wait="$2"; shift 2 ;;
     --quiet) quiet="$2"; shift 2 ;;
-    -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_floor: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -236,10 +240,10 @@ clean_run() {
   done
 }
 
-# fanout_run RATE
+# fanout_run RATE COALESCE
 fanout_run() {
   start_server "$tmp/fanout-server.log" "$tmp/bin/fanout_floor" \
-    --mode=server --port=0 --threads=2
+    --mode=server --port=0 --threads=2 --coalesce="$2"
   line="$("$tmp/bin/fanout_floor" --mode=client --port="$port" \
     --server_pid="$server_pid" --connections=1000 --rooms=10 \
     --rate="$1" --threads=2 --warmup="$warmup" \
@@ -318,8 +322,10 @@ log "$(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$do_fanout" = 1 ]; then
   for rate in $rates; do
     for ((run = 1; run <= runs; run++)); do
-      clean_run "fan-out floor, rate $rate, run $run" fanout_run "$rate"
-      echo "$line" >>"$tmp/fanout-$rate.txt"
+      for mode in $coalesce_modes; do
+        clean_run "fan-out floor, coalesce $mode, rate $rate, run $run" fanout_run "$rate" "$mode"
+        echo "$line" >>"$tmp/fanout$mode-$rate.txt"
+      done
     done
   done
 fi
@@ -366,7 +372,10 @@ if [ "$do_fanout" = 1 ] || [ "$do_hub" = 1 ]; then
   echo
   echo "| program | P /s | target deliveries/s | deliveries/s | p50 us | p99 us | p999 us | server cores | client cores | total cores | other cores |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
-  if [ "$do_fanout" = 1 ]; then fanout_table fanout "floor (epoll, 40-byte records)"; fi
+  if [ "$do_fanout" = 1 ]; then
+    fanout_table fanout0 "floor, one send per delivery"
+    fanout_table fanout1 "floor, one send per recipient per epoll batch"
+  fi
   if [ "$do_hub" = 1 ]; then fanout_table hub "websocket_hub + loadgen (--config=opt)"; fi
 fi
 if [ "$do_echo" = 1 ]; then
