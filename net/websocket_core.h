@@ -140,6 +140,9 @@ struct WebSocketCore {
   // instrumented).
   mutable std::mutex mu_;
   Control control_;
+  // Set under mu_ with each post, cleared under mu_ by TakeControl: lets
+  // the writer skip the lock when the mailbox is empty.
+  std::atomic<bool> control_posted_{false};
   bool close_sent_ = false;
   bool close_written_ = false;
   bool close_received_ = false;
