@@ -72,6 +72,9 @@ trap cleanup EXIT
 # start_server NAME: starts it pinned to $server_cpu; sets server_pid, port.
 start_server() {
   local log_file="$tmp/$1.log"
+  # A fresh log: the port is read from it, and a previous round's server
+  # wrote the same file.
+  rm -f "$log_file"
   case "$1" in
     troupe) taskset -c "$server_cpu" "$echo_server" --listen=127.0.0.1:0 2>"$log_file" & ;;
     websocketpp) taskset -c "$server_cpu" "$wspp_server" --port=0 2>"$log_file" & ;;
