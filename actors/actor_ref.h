@@ -29,6 +29,13 @@
 //     lane, so a full mailbox cannot hold it up.
 //   - Copies are cheap (two reference counts); refs compare and hash by
 //     actor identity.
+//   - Lifetime: a strong reference keeps the actor's mailbox open; an
+//     actor whose references are all gone stops once its mailbox is
+//     drained. An ask keeps the actor's cell, not a reference: the task
+//     Ask() returns may outlive the ref it came from, but if every ref is
+//     dropped while an ask waits for mailbox room, the actor may drain and
+//     stop first - the ask then fails "mailbox closed" (one already
+//     queued is answered). No ask ever hangs.
 #ifndef TROUPE_ACTORS_ACTOR_REF_H_
 #define TROUPE_ACTORS_ACTOR_REF_H_
 
@@ -157,24 +164,19 @@ class ActorRef {
                   "ActorRef<A>::Ask(M): M is an aggregate with non-trivial "
                   "members; g++ 12 destroys those twice inside co_await. "
                   "Give M a constructor (see envelope.h).");
-    return AskMail<M>(std::move(message));
+    return AskMail<M>(cell_, tx_.channel(), std::move(message));
   }
 
   template <MessageFor<A> M>
   Task<AskResult<ReplyType<A, M>>> Ask(M message, Duration timeout) const {
-    using R = ReplyType<A, M>;
-    Task<AskResult<R>> ask = Ask(std::move(message));
-    auto timed = co_await Timeout(timeout, std::move(ask));
-    if (!timed.ok()) {
-      co_return absl::DeadlineExceededError("ask to " + name() + " timed out");
-    }
-    co_return std::move(*timed);
+    return AskWithin<ReplyType<A, M>>(cell_, Ask(std::move(message)), timeout);
   }
 
   // Runs fn(A&) in the actor's turn; returns its result like an ask.
   template <typename F>
   auto RunOnActor(F fn) const {
-    return AskMail<RunClosure<F>>(RunClosure<F>{std::move(fn)});
+    return AskMail<RunClosure<F>>(cell_, tx_.channel(),
+                                  RunClosure<F>{std::move(fn)});
   }
 
   // Asks the actor to stop (see the contract above). Returns at once;
@@ -190,18 +192,23 @@ class ActorRef {
   }
 
  private:
+  // The ask's coroutine. Static, and given the cell and the mailbox when
+  // Ask() is called (a Task starts lazily): the ask may outlive the
+  // reference it was made from, even before it first runs. The cell's
+  // receiver keeps the mailbox alive. (It holds no sender: that would
+  // count two more references per ask; see "Lifetime" above.)
   template <typename M>
-  Task<AskResult<ReplyType<A, M>>> AskMail(M message) const {
+  static Task<AskResult<ReplyType<A, M>>> AskMail(
+      std::shared_ptr<ActorCell<A>> cell, internal::MpscChannel<Mail>* mailbox,
+      M message) {
     using R = ReplyType<A, M>;
     using Channel = internal::MpscChannel<Mail>;
     auto reply_pair = MakeReply<AskResult<R>>();
     ReplySender<AskResult<R>> reply_tx = std::move(reply_pair.first);
     ReplyReceiver<AskResult<R>> reply_rx = std::move(reply_pair.second);
-    // The ask may outlive the reference it was made from: it keeps the
-    // cell, whose receiver keeps the mailbox alive. (Not a copy of the
-    // sender as well: that would count two more references per ask.)
-    std::shared_ptr<ActorCell<A>> cell = cell_;
-    Channel* const mailbox = tx_.channel();
+    if (mailbox == nullptr) {
+      co_return MailboxClosedError("(an empty ActorRef)");
+    }
     bool queued = false;
     if (ConsumeBudget()) {
       // The fast path, as for Send: the envelope is built in the mailbox.
@@ -232,6 +239,18 @@ class ActorRef {
                                             " stopped before answering");
     }
     co_return std::move(*reply);
+  }
+
+  template <typename R>
+  static Task<AskResult<R>> AskWithin(std::shared_ptr<ActorCell<A>> cell,
+                                      Task<AskResult<R>> ask,
+                                      Duration timeout) {
+    auto timed = co_await Timeout(timeout, std::move(ask));
+    if (!timed.ok()) {
+      co_return absl::DeadlineExceededError("ask to " + cell->name() +
+                                            " timed out");
+    }
+    co_return std::move(*timed);
   }
 
   std::shared_ptr<ActorCell<A>> cell_;

@@ -235,6 +235,7 @@ class Envelope {
     bool pending_reply = true;
 
     void Answer(AskResult<R> result) {
+      if (!pending_reply) return;  // answered already (a throwing reply)
       pending_reply = false;
       reply.Send(std::move(result));
     }

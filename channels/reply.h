@@ -44,6 +44,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -64,6 +65,8 @@ class ReplyState {
   static constexpr uint32_t kAbandoned = 3;
 
   static ReplyState* Create() {
+    // The frame allocator aligns blocks for any fundamental type.
+    static_assert(alignof(ReplyState) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
     return new (AllocateFrame(sizeof(ReplyState))) ReplyState();
   }
 
@@ -76,8 +79,18 @@ class ReplyState {
       return;
     }
     if (value != nullptr) {
-      new (&slot_) T(std::move(*value));
-      has_value_ = true;
+      if constexpr (std::is_nothrow_move_constructible_v<T>) {
+        new (&slot_) T(std::move(*value));
+        has_value_ = true;
+      } else {
+        try {
+          new (&slot_) T(std::move(*value));
+          has_value_ = true;
+        } catch (...) {
+          Complete(nullptr);  // the receiver hears "dropped", not nothing
+          throw;
+        }
+      }
     }
     for (;;) {
       // waiter_ is read before kDone goes in: from then on the receiver
@@ -116,6 +129,7 @@ class ReplyState {
                                        std::memory_order_acq_rel)) {
       return true;
     }
+    assert(expected == kDone && "a reply is awaited at most once");
     task->RefDec();
     return false;
   }
@@ -216,34 +230,38 @@ class ReplyReceiver {
   }
   ~ReplyReceiver() { Reset(); }
 
+  // Owns the block from the moment it is made: the receiver is spent,
+  // and an await abandoned before it completed (its task aborted, a
+  // Timeout around it) withdraws in the awaiter's destructor.
   class Awaiter final : public ParkedAwaiter {
    public:
-    explicit Awaiter(ReplyReceiver* receiver) : receiver_(receiver) {}
+    explicit Awaiter(internal::ReplyState<T>* state) : state_(state) {}
     Awaiter(const Awaiter&) = delete;
     Awaiter& operator=(const Awaiter&) = delete;
+    ~Awaiter() {
+      if (state_ != nullptr) state_->Abandon();
+    }
 
-    bool await_ready() const { return receiver_->state_->Done(); }
+    bool await_ready() const { return state_->Done(); }
     bool await_suspend(std::coroutine_handle<> handle) {
       TaskHeader* self = CurrentTask();
       assert(self != nullptr && "awaiting a reply outside a task");
       self->SetResumePoint(handle, this);
-      return receiver_->state_->Register(self);
+      return state_->Register(self);
     }
-    bool Ready() override { return receiver_->state_->Done(); }
+    bool Ready() override { return state_->Done(); }
     absl::StatusOr<T> await_resume() {
       // The sender consumed the registration when it finished.
-      return std::exchange(receiver_->state_, nullptr)->TakeAndFree();
+      return std::exchange(state_, nullptr)->TakeAndFree();
     }
 
    private:
-    ReplyReceiver* const receiver_;
+    internal::ReplyState<T>* state_;
   };
-  // Awaited once: the receiver is spent afterwards. (An await abandoned
-  // before it completed leaves the registration to the receiver's
-  // destructor, which withdraws it.)
+  // Awaited once: the receiver is spent afterwards.
   Awaiter operator co_await() && {
     assert(state_ != nullptr && "awaiting a spent ReplyReceiver");
-    return Awaiter(this);
+    return Awaiter(std::exchange(state_, nullptr));
   }
 
  private:

@@ -192,6 +192,7 @@ Task<absl::StatusOr<std::size_t>> TcpStream::WriteV(
           char joined[kCoalesceBytes];
           std::size_t at = 0;
           for (const iovec& chunk : chunks) {
+            if (chunk.iov_len == 0) continue;  // its base may be null
             std::memcpy(joined + at, chunk.iov_base, chunk.iov_len);
             at += chunk.iov_len;
           }

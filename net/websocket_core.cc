@@ -7,7 +7,7 @@ Task<void> DoneSignal::Wait() const { co_await token_.Cancelled(); }
 void WebSocketCore::PostPong(std::string payload) {
   std::lock_guard<std::mutex> lock(mu_);
   control_.pong = std::move(payload);
-  control_posted_.store(true, std::memory_order_release);
+  control_posted_.store(true, std::memory_order_seq_cst);
 }
 
 void WebSocketCore::PostClose(uint16_t code, std::string reason) {
@@ -15,21 +15,19 @@ void WebSocketCore::PostClose(uint16_t code, std::string reason) {
   control_.close_code = code;
   control_.close_reason = std::move(reason);
   control_.stop = true;
-  control_posted_.store(true, std::memory_order_release);
+  control_posted_.store(true, std::memory_order_seq_cst);
 }
 
 void WebSocketCore::PostStop() {
   std::lock_guard<std::mutex> lock(mu_);
   control_.stop = true;
-  control_posted_.store(true, std::memory_order_release);
+  control_posted_.store(true, std::memory_order_seq_cst);
 }
 
 WebSocketCore::Control WebSocketCore::TakeControl() {
   // Nothing posted (nearly every round): no lock. A post this load misses
-  // is not lost - the reader wakes the writer after posting (through the
-  // outgoing channel, whose lock orders the post before the writer's next
-  // round), and that round takes it.
-  if (!control_posted_.load(std::memory_order_acquire)) return Control();
+  // is not lost: see control_posted().
+  if (!control_posted()) return Control();
   std::lock_guard<std::mutex> lock(mu_);
   control_posted_.store(false, std::memory_order_relaxed);
   Control taken = std::move(control_);

@@ -95,6 +95,18 @@ struct WebSocketCore {
   // Stop without a Close frame.
   void PostStop();
   Control TakeControl();
+  // Whether a post waits (the writer checks before waiting for a message).
+  // A post is never left behind: the reader wakes the writer after each
+  // post with a wake-up message, and when the outgoing queue is full that
+  // push fails - but only because the writer has not yet reported taking
+  // queued messages, and it reports that (a seq_cst store in the channel)
+  // before it next checks here. The post's store and this load are
+  // seq_cst too, and the failed push read the channel's count with a
+  // seq_cst load that came before the writer's report; so this load comes
+  // after the post in the single total order and sees it.
+  bool control_posted() const {
+    return control_posted_.load(std::memory_order_seq_cst);
+  }
 
   // ---- close bookkeeping ----
   // True for the one caller that gets to send the Close frame.

@@ -23,23 +23,35 @@ Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
   FireOnExit done(core->writer_done);
   WriteBatch batch(*core, writer);
   for (;;) {
-    std::optional<WebSocketOutgoing> item = co_await outgoing.Recv();
-    if (item.has_value() && item->kind == WebSocketOutgoing::Kind::kMessage &&
-        outgoing.Len() == 0) {
-      // A lone message: one turn at the back of the run queue first. Under
-      // load the senders (a hub room's fan-out, the next publish) queue
-      // more meanwhile, and the round writes them all with one syscall;
-      // on an idle runtime the task resumes at once.
-      co_await YieldNow();
+    // A posted Pong or Close whose wake-up found the queue full is taken
+    // now, without waiting for a message (see WebSocketCore's
+    // control_posted()).
+    const bool control_round = core->control_posted();
+    std::optional<WebSocketOutgoing> item;
+    if (!control_round) {
+      item = co_await outgoing.Recv();
+      if (item.has_value() && item->kind == WebSocketOutgoing::Kind::kMessage &&
+          outgoing.Len() == 0) {
+        // A lone message: one turn at the back of the run queue first.
+        // Under load the senders (a hub room's fan-out, the next publish)
+        // queue more meanwhile, and the round writes them all with one
+        // syscall; on an idle runtime the task resumes at once.
+        co_await YieldNow();
+      }
     }
     batch.AddControl(core->TakeControl());
-    if (!item.has_value()) batch.set_last();  // every sender is gone
+    // Every sender is gone.
+    if (!control_round && !item.has_value()) batch.set_last();
     if (!batch.last()) {
-      batch.AddItem(*std::move(item));
+      size_t taken = 0;
+      if (item.has_value()) {
+        batch.AddItem(*std::move(item));
+        taken = 1;
+      }
       // At most one queue's worth per round, so that the connection never
       // holds more than twice outgoing_capacity messages.
-      for (size_t taken = 1; taken < core->options.outgoing_capacity &&
-                             !batch.last() && !batch.full();
+      for (; taken < core->options.outgoing_capacity && !batch.last() &&
+             !batch.full();
            ++taken) {
         absl::StatusOr<WebSocketOutgoing> next = outgoing.TryRecv();
         if (!next.ok()) break;

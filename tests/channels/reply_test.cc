@@ -68,7 +68,7 @@ TYPED_TEST(ReplyTest, AValueSentLaterWakesTheAwaitingTask) {
   EXPECT_EQ(*v, "answer");
 }
 
-TYPED_TEST(ReplyTest, AValueSentBeforeTheAwaitIsTakenWithoutSuspending) {
+TYPED_TEST(ReplyTest, AValueSentBeforeTheAwaitIsReturnedByIt) {
   auto reply = MakeReply<int>();
   reply.first.Send(7);
   auto body = [](ReplyReceiver<int> rx) -> Task<absl::StatusOr<int>> {
@@ -116,61 +116,86 @@ TEST(Reply, AnUnreadValueIsDestroyedWithTheReceiver) {
 }
 
 TYPED_TEST(ReplyTest, AnAwaitAbandonedByATimeoutLeavesTheLateValueToTheSender) {
-  auto wait = [](ReplyReceiver<Tracked> rx) -> Task<int> {
-    absl::StatusOr<Tracked> v = co_await std::move(rx);
+  // The receiver stays with the caller; the abandoned await withdraws.
+  auto wait = [](ReplyReceiver<Tracked>* rx) -> Task<int> {
+    absl::StatusOr<Tracked> v = co_await std::move(*rx);
     co_return v.ok() ? v->value() : -1;
   };
-  auto body = [&wait](ReplyReceiver<Tracked> rx) -> Task<bool> {
+  auto body = [&wait](ReplyReceiver<Tracked>* rx) -> Task<bool> {
     absl::StatusOr<int> r =
-        co_await Timeout(std::chrono::milliseconds(1), wait(std::move(rx)));
+        co_await Timeout(std::chrono::milliseconds(1), wait(rx));
     co_return r.ok();
   };
   auto reply = MakeReply<Tracked>();
-  EXPECT_FALSE(this->runtime_.BlockOn(body(std::move(reply.second))));
-  reply.first.Send(Tracked(3));  // the receiver is gone: destroyed here
+  EXPECT_FALSE(this->runtime_.BlockOn(body(&reply.second)));
+  reply.first.Send(Tracked(3));  // nobody waits any more: destroyed here
   EXPECT_EQ(Tracked::live(), 0);
 }
 
-// Senders on plain threads race receivers that give up after a random
-// short wait: every reply is either taken or destroyed, exactly once, and
-// nothing leaks (run under ASan and TSan).
+// Senders on a plain thread race receivers that give up after a short
+// wait, with the sends paced so that values land before the await, while
+// the receiver is registered, and after it left: every value is taken or
+// destroyed exactly once, nothing leaks (ASan), and
+// the hand-over of the block is race-free (TSan). (Whether an odd round
+// times out depends on timing; the test asserts only what cannot.)
 TEST(Reply, SendersRacingReceiversThatTimeOutLoseNothingAndLeakNothing) {
-  constexpr int kRounds = 2000;
+  constexpr int kRounds = 3000;
   Runtime runtime({.worker_threads = 2});
   std::atomic<int> taken{0};
   std::atomic<int> timed_out{0};
-  std::vector<ReplySender<Tracked>> senders;
-  std::vector<JoinHandle<void>> receivers;
+  std::atomic<int> spawned{0};
+  std::vector<ReplySender<Tracked>> senders(kRounds);
+  std::vector<ReplyReceiver<Tracked>> receivers(kRounds);
   for (int i = 0; i < kRounds; ++i) {
     auto reply = MakeReply<Tracked>();
-    senders.push_back(std::move(reply.first));
-    auto receive = [](ReplyReceiver<Tracked> rx, std::atomic<int>* taken,
-                      std::atomic<int>* timed_out, int i) -> Task<void> {
-      auto wait = [](ReplyReceiver<Tracked> rx) -> Task<int> {
-        absl::StatusOr<Tracked> v = co_await std::move(rx);
-        co_return v.ok() ? v->value() : -1;
-      };
-      absl::StatusOr<int> r = co_await Timeout(
-          std::chrono::microseconds(i % 50), wait(std::move(rx)));
-      if (r.ok()) {
-        EXPECT_EQ(*r, i);
-        taken->fetch_add(1);
-      } else {
-        timed_out->fetch_add(1);
-      }
-    };
-    receivers.push_back(
-        runtime.Spawn(receive(std::move(reply.second), &taken, &timed_out, i)));
+    senders[i] = std::move(reply.first);
+    receivers[i] = std::move(reply.second);
   }
   std::thread sender([&] {
-    for (int i = 0; i < kRounds; ++i) senders[i].Send(Tracked(i));
+    for (int i = 0; i < kRounds; ++i) {
+      while (spawned.load() < i - 4) std::this_thread::yield();
+      // 0-40 us, so some values come before the await and some after it
+      // gave up.
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::microseconds((i * 7) % 41);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      senders[i].Send(Tracked(i));
+    }
   });
+  auto receive = [](ReplyReceiver<Tracked> rx, std::atomic<int>* taken,
+                    std::atomic<int>* timed_out, int i) -> Task<void> {
+    auto wait = [](ReplyReceiver<Tracked> rx) -> Task<int> {
+      absl::StatusOr<Tracked> v = co_await std::move(rx);
+      co_return v.ok() ? v->value() : -1;
+    };
+    // Even rounds wait for their value however slow the machine (so
+    // that some are surely taken); odd ones give up after 0-36 us, racing
+    // the sender.
+    const Duration patience =
+        i % 2 == 0 ? Duration(std::chrono::seconds(30))
+                   : Duration(std::chrono::microseconds((i * 13) % 37));
+    absl::StatusOr<int> r = co_await Timeout(patience, wait(std::move(rx)));
+    if (r.ok()) {
+      EXPECT_EQ(*r, i);
+      taken->fetch_add(1);
+    } else {
+      timed_out->fetch_add(1);
+    }
+  };
+  std::vector<JoinHandle<void>> handles;
+  for (int i = 0; i < kRounds; ++i) {
+    handles.push_back(
+        runtime.Spawn(receive(std::move(receivers[i]), &taken, &timed_out, i)));
+    spawned.store(i + 1);
+  }
   sender.join();
   auto join_all = [](std::vector<JoinHandle<void>>* all) -> Task<void> {
-    for (JoinHandle<void>& r : *all) co_await r;
+    for (JoinHandle<void>& h : *all) co_await h;
   };
-  runtime.BlockOn(join_all(&receivers));
-  EXPECT_EQ(taken.load() + timed_out.load(), kRounds);
+  runtime.BlockOn(join_all(&handles));
+  // Every even round is taken; how the odd ones end depends on timing.
+  EXPECT_GE(taken.load(), kRounds / 2);
   EXPECT_EQ(Tracked::live(), 0);
 }
 
