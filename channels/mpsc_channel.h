@@ -346,13 +346,7 @@ class MpscChannel {
   template <typename OtherWork>
   bool ParkReceiver(RecvWaiter* rw, OtherWork&& other_work) {
     std::lock_guard<SpinLock> guard(lock_);
-    if (!queue_.empty() || closed_.load(std::memory_order_relaxed) ||
-        senders_.load(std::memory_order_acquire) == 0 || other_work()) {
-      return false;
-    }
-    rw->notified.store(false, std::memory_order_relaxed);
-    rx_waiter_ = rw;
-    return true;
+    return queue_.empty() && ParkIfIdleLocked(rw, other_work);
   }
   bool ParkReceiver(RecvWaiter* rw) {
     return ParkReceiver(rw, [] { return false; });
@@ -370,17 +364,12 @@ class MpscChannel {
   template <typename OtherWork>
   bool RefillOrPark(RecvWaiter* rw, OtherWork&& other_work) {
     std::lock_guard<SpinLock> guard(lock_);
-    if (local_.empty() && !queue_.empty()) {
+    if (!local_.empty()) return false;
+    if (!queue_.empty()) {
       SpliceLocked();
       return false;
     }
-    if (!local_.empty() || closed_.load(std::memory_order_relaxed) ||
-        senders_.load(std::memory_order_acquire) == 0 || other_work()) {
-      return false;
-    }
-    rw->notified.store(false, std::memory_order_relaxed);
-    rx_waiter_ = rw;
-    return true;
+    return ParkIfIdleLocked(rw, other_work);
   }
 
   // Parks the receiver even if values are queued (a receiver that must not
@@ -550,6 +539,19 @@ class MpscChannel {
   bool Refill() {
     std::lock_guard<SpinLock> guard(lock_);
     return SpliceLocked();
+  }
+
+  // Under the lock, nothing queued: parks `rw` unless the stream is over
+  // or the receiver has other work (ParkReceiver, RefillOrPark).
+  template <typename OtherWork>
+  bool ParkIfIdleLocked(RecvWaiter* rw, OtherWork& other_work) {
+    if (closed_.load(std::memory_order_relaxed) ||
+        senders_.load(std::memory_order_acquire) == 0 || other_work()) {
+      return false;
+    }
+    rw->notified.store(false, std::memory_order_relaxed);
+    rx_waiter_ = rw;
+    return true;
   }
 
   // Under the lock: Refill's work.
