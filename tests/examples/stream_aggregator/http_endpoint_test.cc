@@ -9,14 +9,19 @@
 #include "examples/stream_aggregator/http_endpoint.h"
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "actors/actor.h"
+#include "channels/broadcast.h"
 #include "examples/stream_aggregator/output_writer.h"
 #include "examples/stream_aggregator/pipeline.h"
 #include "examples/stream_aggregator/results_stream.h"
@@ -68,9 +73,12 @@ class HttpEndpointTest : public testing::ServedPipelineTest {
   }
 
   std::shared_ptr<MemoryWriter> results_ = std::make_shared<MemoryWriter>();
-  // What the pipeline writes to: results_, and the /results stream.
+  // What the pipeline writes to: results_, and the /results stream. The
+  // capacity exceeds the chunks any test here writes (at most one per
+  // result line), so a subscriber slowed by a sanitizer never lags: the
+  // lag rule has its own test below.
   std::shared_ptr<ResultsTee> tee_ =
-      std::make_shared<ResultsTee>(results_, /*capacity=*/64);
+      std::make_shared<ResultsTee>(results_, /*capacity=*/1 << 14);
 };
 
 // A WebSocket client connected to `path` at `address`.
@@ -290,9 +298,36 @@ TEST_F(HttpEndpointTest, ResultsStreamsExactlyTheLinesWrittenUntilTheEnd) {
           });
   ASSERT_TRUE(status.ok()) << status;
   ASSERT_GT(results_->lines().size(), 10u);
-  EXPECT_EQ(streamed, results_->text());
+  ASSERT_LT(results_->lines().size(), size_t{1} << 14);  // see tee_
+  EXPECT_EQ(streamed, results_->text()) << absl::StrJoin(log_.messages(), "\n");
   EXPECT_TRUE(absl::IsOutOfRange(end)) << end;
   EXPECT_EQ(close_info.code, net::close_code::kNormal);
+}
+
+TEST(ResultsTeeTest, ASubscriberThatFallsBehindLosesOnlyTheOldestChunks) {
+  auto output = std::make_shared<MemoryWriter>();
+  ResultsTee tee(output, /*capacity=*/2);
+  std::optional<BroadcastReceiver<std::string>> rx = tee.Subscribe();
+  ASSERT_TRUE(rx.has_value());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(tee.Write(absl::StrCat("line ", i, "\n")).ok());
+  }
+  // --output has every chunk; the stream says what it skipped, then
+  // resumes with the newest two, in order, then ends at Close.
+  EXPECT_EQ(output->lines().size(), 5u);
+  BroadcastResult<std::string> skipped = rx->TryRecv();
+  ASSERT_TRUE(skipped.IsLagged());
+  EXPECT_EQ(skipped.lagged(), 3u);
+  BroadcastResult<std::string> first = rx->TryRecv();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first.value(), "line 3\n");
+  BroadcastResult<std::string> second = rx->TryRecv();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second.value(), "line 4\n");
+  EXPECT_TRUE(rx->TryRecv().IsEmpty());
+  ASSERT_TRUE(tee.Close().ok());
+  EXPECT_TRUE(rx->TryRecv().IsClosed());
+  EXPECT_FALSE(tee.Subscribe().has_value());  // a late subscriber: none
 }
 
 }  // namespace
