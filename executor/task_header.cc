@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "executor/frame_allocator.h"
+#include "executor/resumable.h"
 #include "executor/scheduler.h"
 #include "executor/strand.h"
 
@@ -147,6 +148,7 @@ void TaskHeader::CompleteAndRelease(uint64_t n) {
 }
 
 bool TaskHeader::Resume() {
+  if (resumable()) return RunResumable();
   // An interrupt (a Timeout whose timer fired, say) abandons the region it
   // guards; the outermost triggered one wins, as it contains the others.
   Interrupt* fired = nullptr;
@@ -176,9 +178,29 @@ bool TaskHeader::Resume() {
   return finished;
 }
 
+bool TaskHeader::RunResumable() {
+  auto* self = static_cast<Resumable*>(this);
+  switch (self->Run()) {
+    case Resumable::RunResult::kIdle:
+      return false;
+    case Resumable::RunResult::kYield:
+      yield_requested_ = true;  // EndRun requeues it at the back
+      return false;
+    case Resumable::RunResult::kDone:
+      return true;
+  }
+  return false;
+}
+
 void TaskHeader::DestroyFrame() {
   if (frame_destroyed_) return;
   frame_destroyed_ = true;
+  if (resumable()) {
+    // Its "frame" is the object's state: a finished one has nothing to
+    // undo; a cancelled one (Abort, shutdown, spawned too late) is told.
+    if (cancelled_result_) static_cast<Resumable*>(this)->OnCancelled();
+    return;
+  }
   // The frame's operator delete sees `spawned` and keeps the block.
   root_.destroy();
 }
@@ -190,6 +212,11 @@ void TaskHeader::set_strand(Strand* strand) {
 
 void TaskHeader::Deallocate() {
   if (strand_ != nullptr) std::exchange(strand_, nullptr)->Unref();
+  if (resumable()) {
+    // The owner's to free (it may delete the object, header included).
+    static_cast<Resumable*>(this)->OnReleased();
+    return;
+  }
   FramePrefix* prefix = FramePrefix::Of(root_.address());
   const bool frame_alive = !frame_destroyed_;
   const std::coroutine_handle<> root = root_;
@@ -203,6 +230,10 @@ void TaskHeader::Deallocate() {
   }
   prefix->destroy_result(prefix);
   internal::FreeFrame(prefix->block, prefix->block_size);
+}
+
+void SpawnResumable(Scheduler& scheduler, Resumable* task) {
+  scheduler.Spawn(task);
 }
 
 }  // namespace troupe

@@ -161,7 +161,8 @@ class TaskHeader {
     if (interrupts_ == interrupt) interrupts_ = interrupt->outer;
   }
   // The spawned coroutine's frame address (the frame itself is destroyed
-  // once the task is complete; the prefix and result slot remain).
+  // once the task is complete; the prefix and result slot remain). Null
+  // for a Resumable.
   void* frame_address() const { return root_.address(); }
   // Set (before completion) when the task was cancelled, not finished.
   bool cancelled_result() const { return cancelled_result_; }
@@ -182,6 +183,16 @@ class TaskHeader {
   friend struct FramePrefix;
   friend struct TaskQueueLink;
   friend class Strand;
+  friend class Resumable;
+
+  // The header of a Resumable (resumable.h): no coroutine; references for
+  // the live-task list and the first run, as for a spawned Task.
+  enum ResumableTag { kResumableTag };
+  explicit TaskHeader(ResumableTag)
+      : state_(kScheduled | 2 * kRefOne), joinable_(false) {}
+  // A Resumable has no coroutine (root_ stays null): its Run, OnCancelled
+  // and OnReleased stand for resuming, destroying and freeing the frame.
+  bool resumable() const { return !root_; }
 
   enum class RunResult { kRun, kCancel };
   enum class EndResult { kIdle, kRequeue, kCancel };
@@ -197,8 +208,9 @@ class TaskHeader {
   // Frees the block: the last reference is gone.
   void Deallocate();
   // Resumes the task once (StartRun already succeeded). Returns true if the
-  // root returned during this resumption.
+  // root returned during this resumption (a Resumable: returned kDone).
   bool Resume();
+  bool RunResumable();
 
   std::atomic<uint64_t> state_;
   std::coroutine_handle<> root_;

@@ -1,0 +1,81 @@
+// Resumable: a task that is an object, not a coroutine. For a structure
+// that keeps its own state between runs and should cost nothing while it
+// waits - a mailbox loop, say, where a parked coroutine would keep a frame
+// (its header, its locals, every awaiter) for as long as it is idle.
+//
+// Contract:
+//   - Derive from Resumable and implement Run(). A worker calls it each
+//     time the task runs; never on two threads at once, and each run
+//     happens-after the one before (the task header's state transitions
+//     are acq_rel), so the object's state needs no lock of its own.
+//     Run() returns:
+//       kIdle   park until woken. A wake that came while Run() was going
+//               (or comes at any later time) runs it again; so the usual
+//               shape is "look for work, register a waiter, look again".
+//       kYield  run again after the tasks already queued on this worker.
+//       kDone   finished: it never runs again.
+//   - Waking: during Run(), CurrentTask() is this task's header, so the
+//     executor's waiters work unchanged (TaskRef::Clone(CurrentTask()), a
+//     channel's receive waiter). From anywhere: WakeByRef() on a task the
+//     caller knows is alive, or a TaskRef.
+//   - Abort() asks the task to stop: at its next turn OnCancelled() runs
+//     instead of Run(). The runtime's shutdown does the same for a task
+//     not yet done. OnCancelled() runs at most once, never after kDone.
+//   - OnReleased() runs once, after the last reference to the task is gone
+//     (the live-task list, queued runs, TaskRefs): after kDone or
+//     OnCancelled(), and after every wake in flight. The object may delete
+//     itself there; nothing touches it afterwards.
+//   - Spawn it once, with SpawnResumable. It has no JoinHandle: a
+//     Resumable that others wait for tells them itself.
+//
+// Cost: the header (the size of a TaskHeader) inside the object, nothing
+// else; spawning and running allocate nothing.
+//
+// Example:
+//   class Ticker final : public Resumable {
+//     RunResult Run() override {
+//       if (++ticks_ == 3) return RunResult::kDone;
+//       return RunResult::kYield;
+//     }
+//     void OnCancelled() override {}
+//     void OnReleased() override { delete this; }
+//     int ticks_ = 0;
+//   };
+//   SpawnResumable(*Scheduler::Current(), new Ticker);
+#ifndef TROUPE_EXECUTOR_RESUMABLE_H_
+#define TROUPE_EXECUTOR_RESUMABLE_H_
+
+#include "executor/task_header.h"
+
+namespace troupe {
+
+class Scheduler;
+
+class Resumable : public TaskHeader {
+ public:
+  enum class RunResult { kIdle, kYield, kDone };
+
+  Resumable() : TaskHeader(TaskHeader::kResumableTag) {}
+  Resumable(const Resumable&) = delete;
+  Resumable& operator=(const Resumable&) = delete;
+
+  // One turn (see the contract above).
+  virtual RunResult Run() = 0;
+  // Instead of Run(), once: the task was aborted or the runtime shut down.
+  virtual void OnCancelled() = 0;
+  // The last reference is gone (the object may delete itself).
+  virtual void OnReleased() = 0;
+
+ protected:
+  // Not deleted through a Resumable* (OnReleased owns the lifetime).
+  virtual ~Resumable() = default;
+};
+
+// Schedules `task`'s first run on `scheduler` (called once per task). If
+// the scheduler is shut down already, the task is cancelled and released
+// at once instead.
+void SpawnResumable(Scheduler& scheduler, Resumable* task);
+
+}  // namespace troupe
+
+#endif  // TROUPE_EXECUTOR_RESUMABLE_H_
