@@ -1,17 +1,25 @@
 // ActorCell<A>: an actor of type A at run time - its instance, its mailbox
-// (a bounded mpsc channel of Envelope<A>) and its runner, the one task that
-// ever touches the instance.
+// (a bounded mpsc channel of Envelope<A>) and its runner. The cell is
+// itself the runner: a Resumable task (executor/resumable.h), so an idle
+// actor keeps no coroutine frame - only its cell and its mailbox.
 //
-// The runner's loop (one turn per message; exclusive access to the state):
+// The runner's loop (Run(); one turn per message; exclusive access to the
+// state):
 //   1. control messages first (stop, restart, failures of children, death
 //      watch, timers);
 //   2. if failed: wait for the parent's decision (control only);
-//   3. otherwise the next mailbox message; its handler runs to completion -
-//      including every co_await inside an async handler - before the next
-//      message is taken. That is the default, documented contract: state
-//      needs no locks, even across awaits.
-//   The runner drains up to the cooperative budget of messages per turn and
-//   then yields, so one busy actor cannot starve the others on its worker.
+//   3. otherwise the next mailbox message. A synchronous handler runs
+//      right there, inside Run(). An async handler - and every step that
+//      awaits: an async OnStart, a control message, the stop - runs as
+//      the runner's hosted coroutine (executor/resumable.h): started in
+//      place, and if it has to wait, the runner is that coroutine until
+//      it ends, taking nothing from the mailbox meanwhile. So a handler
+//      runs to completion - including every co_await inside it - before
+//      the next message is taken. That is the default, documented
+//      contract: state needs no locks, even across awaits.
+//   The runner handles up to the cooperative budget of messages per run
+//   and then yields, so one busy actor cannot starve the others on its
+//   worker.
 //
 // Stop protocol (HandleStop, then Terminate):
 //   1. the mailbox closes to new messages; what is queued still runs (a
@@ -24,19 +32,20 @@
 //      forgets the name, Terminated() completes.
 //
 // Abort (AbortRunner: the shutdown deadline passed, or the system went
-// away without a shutdown): the runner's frame is destroyed at its next
-// suspension point, and with it whatever handler or hook it was awaiting.
-// Its last parameter, a RunnerGuard, then finishes what Terminate() would
-// have done, without awaiting anything:
+// away without a shutdown; also the runtime's own shutdown): the runner is
+// cancelled at its next turn (OnCancelled), instead of being run. The
+// hosted coroutine it was waiting in, if any, is destroyed - and with it
+// whatever handler or hook it was awaiting - and then it finishes what
+// Terminate() would have done, without awaiting anything
+// (TearDownAborted):
 //   1. timers are cancelled; the mailbox closes and is dropped, the
 //      message in hand included, so every ask queued or in progress is
 //      answered "actor stopped" (and senders waiting for room fail);
 //   2. the instance is destroyed (OnStop does not run: nothing can be
-//      awaited in a destructor);
+//      awaited here);
 //   3. children are asked to stop (not awaited);
 //   4. step 5 above, with an Aborted reason.
-// The guard is a parameter, not a local, so this holds even for a runner
-// aborted before it first ran.
+// This holds even for a runner aborted before it first ran.
 //
 // Restart: the old instance's timers are cancelled with it, and a timer
 // message it left on the control lane is dropped (timer_epoch_).
@@ -64,6 +73,7 @@
 #include "channels/mpsc.h"
 #include "executor/coop.h"
 #include "executor/join_handle.h"
+#include "executor/resumable.h"
 #include "executor/sleep.h"
 #include "executor/strand.h"
 #include "executor/yield.h"
@@ -86,7 +96,7 @@ struct Terminated {
 using TimerId = uint64_t;
 
 template <typename A>
-class ActorCell final : public CellBase {
+class ActorCell final : public CellBase, private Resumable {
  public:
   using Factory = std::function<std::unique_ptr<A>()>;
   using Mail = internal::Envelope<A>;
@@ -112,7 +122,7 @@ class ActorCell final : public CellBase {
   }
 
   ~ActorCell() override {
-    if (state() != ActorState::kStopped && runner_.valid()) {
+    if (started_ && state() != ActorState::kStopped) {
       std::fprintf(stderr,
                    "troupe: BUG: actor cell %s destroyed while running\n",
                    name().c_str());
@@ -129,12 +139,12 @@ class ActorCell final : public CellBase {
 
   // Starts the runner on `scheduler`. Called once, by the spawner.
   void Start(Scheduler& scheduler) {
-    std::shared_ptr<ActorCell> self =
-        std::static_pointer_cast<ActorCell>(shared_from_this());
-    Strand* strand = nullptr;
-    if constexpr (kReentrant) strand = reentrant_.strand.get();
-    runner_ = JoinHandle<void>(internal::SpawnOn(
-        scheduler, Run(RunnerGuard(std::move(self))), true, strand));
+    // The task holds its cell until the task is released (OnReleased).
+    task_self_ = shared_from_this_typed();
+    waiter_.target.task = this;
+    if constexpr (kReentrant) set_strand(reentrant_.strand.get());
+    started_ = true;
+    SpawnResumable(scheduler, this);
   }
 
   // The spawner's sender (the first strong reference); taken once.
@@ -155,7 +165,8 @@ class ActorCell final : public CellBase {
   uint64_t MailboxHighWater() const override { return ch_->HighWater(); }
   std::size_t MailboxCapacity() const { return ch_->capacity(); }
   void CloseMailbox() override { ch_->Close(); }
-  void AbortRunner() override { runner_.Abort(); }
+  // Also valid before Start(): the task then runs only to be cancelled.
+  void AbortRunner() override { Resumable::Abort(); }
 
   // ---- used by Actor<A> from inside the actor (runner) ----
   A* instance() { return instance_.get(); }
@@ -262,50 +273,182 @@ class ActorCell final : public CellBase {
     }
   }
 
-  // Waits for a mailbox message, a control message or the end of the
-  // mailbox. In control-only mode (failed), mailbox messages do not count.
-  class NextEvent final : public ParkedAwaiter {
-   public:
-    NextEvent(ActorCell* cell, bool control_only)
-        : cell_(cell), control_only_(control_only) {}
-    NextEvent(const NextEvent&) = delete;
-    NextEvent& operator=(const NextEvent&) = delete;
-    ~NextEvent() {
-      if (parked_) cell_->ch_->UnparkReceiver(&waiter_);
+  // ---- the runner (Resumable) ----
+
+  // What the coroutine the runner hosts is doing (see Host).
+  enum class TurnKind : uint8_t { kNone, kSystem, kHandler, kTerminate };
+
+  RunResult Run() override {
+    if (turn_ != TurnKind::kNone) {
+      // The executor calls Run() again only once the hosted coroutine has
+      // finished (resumable.h).
+      if (!hosted_.done()) {
+        std::fprintf(stderr, "troupe: BUG: actor %s run mid-turn\n",
+                     name().c_str());
+        std::abort();
+      }
+      if (std::optional<RunResult> r = AfterTurn(EndTurn())) return *r;
     }
-    // Without a lock: the mailbox's batch in hand, or control work. An
-    // empty batch goes to Park, which refills and parks in one step.
-    bool await_ready() { return PollBatch(); }
-    bool await_suspend(std::coroutine_handle<> handle) {
-      TaskHeader* self = CurrentTask();
-      self->SetResumePoint(handle, this);
-      waiter_.target.task = self;
-      return Park();
+    if constexpr (kReentrant) {
+      if (waiting_turn_begun_) {
+        // Both are strand members: the turn's run (which set turn_begun)
+        // came before this one.
+        if (!reentrant_.turn_begun) return RunResult::kIdle;
+        waiting_turn_begun_ = false;
+        if (!ConsumeBudget()) return RunResult::kYield;
+      }
     }
-    bool Ready() override {
-      if (parked_ && !waiter_.notified.load(std::memory_order_acquire)) {
-        return false;
+    if (parked_) {
+      // A wake that is not the mailbox's (a stray one): stay parked.
+      if (!waiter_.notified.load(std::memory_order_acquire)) {
+        return RunResult::kIdle;
       }
       parked_ = false;
-      return Poll() || !Park();
     }
-    // The next message, in place in the mailbox (the runner pops it when
-    // done with it), or nullptr (control work, or the mailbox is over).
-    Mail* await_resume() { return mail_; }
-
-   private:
-    // Poll without touching the channel's lock (see Poll for the order).
-    bool PollBatch() {
-      if (control_only_) return cell_->HasControl();
-      mail_ = cell_->ch_->FrontInBatch();
-      if (cell_->HasControl()) {
-        mail_ = nullptr;
-        return true;
+    if (!created_) {
+      created_ = true;
+      if constexpr (kAsyncStart) {
+        if (!Host(TurnKind::kSystem, CreateInstance(nullptr), nullptr)) {
+          return RunResult::kIdle;
+        }
+        (void)EndTurn();
+      } else {
+        CreateInstanceNow();
       }
-      return mail_ != nullptr;
     }
-    bool Poll() {
-      if (control_only_) return cell_->HasControl();
+    for (;;) {
+      TurnKind kind = TurnKind::kNone;
+      if (HasControl()) {
+        std::unique_ptr<ControlMessage> c = PopControl();
+        if (c == nullptr) continue;
+        kind = TurnKind::kSystem;
+        if (!Host(kind, ApplyControl(std::move(c), *this), nullptr)) {
+          return RunResult::kIdle;
+        }
+      } else if (self_stop_ && state() != ActorState::kStopping) {
+        self_stop_ = false;
+        kind = TurnKind::kSystem;
+        if (!Host(kind, HandleStop(absl::OkStatus()), nullptr)) {
+          return RunResult::kIdle;
+        }
+      } else if (state() == ActorState::kFailed) {
+        // Waiting for the parent's decision: park regardless of queued
+        // mail; pushes still wake us (and we park again unless control
+        // work arrived).
+        if (ch_->ParkReceiverAlways(&waiter_,
+                                    [this] { return HasControl(); })) {
+          parked_ = true;
+          return RunResult::kIdle;
+        }
+        continue;
+      } else {
+        Mail* mail = NextMail();
+        if (parked_) return RunResult::kIdle;
+        if (mail == nullptr) {
+          if (HasControl() || !ch_->Finished()) continue;
+          // Closed (or unreferenced) and drained.
+          kind = TurnKind::kTerminate;
+          if (!Host(kind, Terminate(), nullptr)) return RunResult::kIdle;
+        } else {
+          if constexpr (kReentrant) {
+            if (mail->is_async()) {
+              // Reentrant: the async handler runs as a turn of its own (a
+              // member of this actor's strand), and the runner goes on to
+              // the next message once the turn has begun - so async
+              // handlers begin in mailbox order, and interleave only at
+              // their awaits.
+              StartReentrantTurn(std::move(*mail));
+              ch_->PopFront();
+              if (!reentrant_.turn_begun) {
+                reentrant_.runner = TaskRef::Clone(this);
+                waiting_turn_begun_ = true;
+                return RunResult::kIdle;
+              }
+              if (!ConsumeBudget()) return RunResult::kYield;
+              continue;
+            }
+          }
+          // The message is handled where it lies in the mailbox. A
+          // synchronous handler completes here; an async handler's task
+          // is hosted (the message stays put meanwhile).
+          std::optional<Task<void>> pending = Dispatch(*mail);
+          if (!pending.has_value()) {
+            ch_->PopFront();
+            if (!ConsumeBudget()) return RunResult::kYield;
+            continue;
+          }
+          kind = TurnKind::kHandler;
+          if (!Host(kind, std::move(*pending), mail->type_name())) {
+            return RunResult::kIdle;
+          }
+        }
+      }
+      // The hosted work finished without waiting.
+      if (std::optional<RunResult> r = AfterTurn(EndTurn())) return *r;
+    }
+  }
+
+  // Runs `work` right here, as this task's coroutine (resumable.h,
+  // "Hosting a coroutine"): true if it finished at once; false if it
+  // waits, and then Run() must return kIdle - the executor resumes the
+  // work, and calls Run() again once it has finished. Meanwhile nothing
+  // else of this actor runs: a handler keeps the state to itself across
+  // its awaits. `type_name` names a handler's message.
+  bool Host(TurnKind kind, Task<void> work, const char* type_name) {
+    turn_ = kind;
+    turn_type_name_ = type_name;
+    hosted_ = work.Release();
+    return RunCoroutine(hosted_);
+  }
+
+  // Ends the hosted work that finished: takes its outcome, frees its
+  // frame, and finishes the message if it was a handler.
+  TurnKind EndTurn() {
+    absl::Status failure;
+    try {
+      // Rethrows what the work threw.
+      internal::TakeResultFrom<void>(FramePrefix::Of(hosted_.address()));
+    } catch (...) {
+      failure = FailureOf(std::current_exception(), turn_type_name_ != nullptr
+                                                        ? turn_type_name_
+                                                        : "system message");
+    }
+    std::exchange(hosted_, nullptr).destroy();
+    const TurnKind kind = std::exchange(turn_, TurnKind::kNone);
+    if (kind == TurnKind::kHandler) {
+      FinishMessage(std::move(failure));
+    } else if (!failure.ok()) {
+      Fail(std::move(failure));
+    }
+    return kind;
+  }
+
+  // What Run() does next after the hosted work of `kind` ended: return
+  // (a value), or go on (nullopt).
+  std::optional<RunResult> AfterTurn(TurnKind kind) {
+    if (kind == TurnKind::kTerminate) return RunResult::kDone;
+    if (kind == TurnKind::kHandler) {
+      ch_->PopFront();  // the message whose handler just ended
+      if (!ConsumeBudget()) return RunResult::kYield;
+    }
+    return std::nullopt;
+  }
+
+  // The next mailbox message, in place (the runner pops it when done with
+  // it); or nullptr: control work, the mailbox is over, or parked_ (the
+  // runner registered waiter_ and must return kIdle).
+  Mail* NextMail() {
+    // Without a lock first: the batch in hand.
+    Mail* mail = ch_->FrontInBatch();
+    if (HasControl()) return nullptr;
+    if (mail != nullptr) return mail;
+    for (;;) {
+      // One lock: refill from the shared queue, or park if it is empty
+      // and no control work is pending.
+      if (ch_->RefillOrPark(&waiter_, [this] { return HasControl(); })) {
+        parked_ = true;
+        return nullptr;
+      }
       // The mailbox first, then the control lane, so that a control
       // message pushed before a mail was sent (in happens-before order) is
       // seen whenever the mail is: the Refill that brought the mail into
@@ -315,138 +458,37 @@ class ActorCell final : public CellBase {
       // HasControl() below reads true. All-for-one relies on it
       // (CellBase::SuperviseChildNow). Looking at the lane first could
       // read it just before the push and the mailbox just after the send.
-      mail_ = cell_->ch_->Front();
-      if (cell_->HasControl()) {
-        mail_ = nullptr;  // control first; the mail stays where it is
-        return true;
-      }
-      return mail_ != nullptr || cell_->ch_->Finished();
-    }
-    // True if parked.
-    bool Park() {
-      for (;;) {
-        if (control_only_) {
-          // Park regardless of queued mail; pushes still wake us (then
-          // Ready() parks again unless there is control work).
-          if (cell_->ch_->ParkReceiverAlways(
-                  &waiter_, [this] { return cell_->HasControl(); })) {
-            parked_ = true;
-            return true;
-          }
-          return false;
-        }
-        if (cell_->ch_->RefillOrPark(&waiter_,
-                                     [this] { return cell_->HasControl(); })) {
-          parked_ = true;
-          return true;
-        }
-        if (Poll()) return false;
-      }
-    }
-
-    ActorCell* const cell_;
-    const bool control_only_;
-    internal::RecvWaiter waiter_;
-    Mail* mail_ = nullptr;
-    bool parked_ = false;
-  };
-
-  // The runner's reference to its cell. Destroyed with the runner's frame
-  // - after the runner finished, or when it was aborted (even before its
-  // first run, as it is a parameter) - and then completes the termination
-  // an aborted runner left undone (TearDownAborted).
-  class RunnerGuard {
-   public:
-    explicit RunnerGuard(std::shared_ptr<ActorCell> cell)
-        : cell_(std::move(cell)) {}
-    RunnerGuard(RunnerGuard&& other) noexcept = default;
-    RunnerGuard& operator=(RunnerGuard&&) = delete;
-    ~RunnerGuard() {
-      if (cell_ != nullptr && !cell_->IsTerminated()) cell_->TearDownAborted();
-    }
-    ActorCell& cell() const { return *cell_; }
-
-   private:
-    std::shared_ptr<ActorCell> cell_;  // null once moved from
-  };
-
-  // True if the runner has something to do besides the next mailbox
-  // message: control messages, a Stop() from a handler, or a failure that
-  // waits for the parent's decision.
-  bool HasSystemWork() {
-    return HasControl() || (self_stop_ && state() != ActorState::kStopping) ||
-           state() == ActorState::kFailed;
-  }
-
-  // One step of that work. A coroutine of its own, so that the runner's
-  // frame - which every idle actor keeps - holds only what the message
-  // path needs (the awaiters of the rarer steps would otherwise each take
-  // room in it).
-  Task<void> DoSystemWork() {
-    if (HasControl()) {
-      if (std::unique_ptr<ControlMessage> c = PopControl()) {
-        co_await c->Apply(*this);
-      }
-      co_return;
-    }
-    if (self_stop_ && state() != ActorState::kStopping) {
-      self_stop_ = false;
-      co_await HandleStop(absl::OkStatus());
-      co_return;
-    }
-    if (state() == ActorState::kFailed) {
-      (void)co_await NextEvent(this, /*control_only=*/true);
+      mail = ch_->Front();
+      if (HasControl()) return nullptr;  // control first; the mail waits
+      if (mail != nullptr || ch_->Finished()) return mail;
     }
   }
 
-  // The runner. `guard` (unused in the body) is what tears the actor down
-  // if the frame is destroyed before the loop finished. One frame, not a
-  // spawned wrapper around a loop coroutine: every frame carries room for
-  // a task header, and an idle actor keeps its runner's frames.
-  Task<void> Run([[maybe_unused]] RunnerGuard guard) {
-    co_await CreateInstance(nullptr);
-    for (;;) {
-      if (HasSystemWork()) {
-        co_await DoSystemWork();
-        continue;
-      }
-      Mail* mail = co_await NextEvent(this, false);
-      if (mail == nullptr) {
-        if (HasControl()) continue;
-        if (ch_->Finished()) break;  // closed or unreferenced, and drained
-        continue;
-      }
-      if constexpr (kReentrant) {
-        if (mail->is_async()) {
-          // Reentrant: the async handler runs as a turn of its own (a
-          // member of this actor's strand), and the runner goes on to the
-          // next message once the turn has begun - so async handlers
-          // begin in mailbox order, and interleave only at their awaits.
-          StartTurn(std::move(*mail));
-          ch_->PopFront();
-          co_await TurnBegun(this);
-          if (!ConsumeBudget()) co_await YieldNow();
-          continue;
-        }
-      }
-      // The message is handled where it lies in the mailbox. Synchronous
-      // handlers complete here, without a coroutine frame; only an async
-      // handler's task is awaited (the message stays put meanwhile).
-      if (std::optional<Task<void>> pending = Dispatch(*mail)) {
-        // Awaited here rather than through FinishAsync: no extra frame per
-        // async message.
-        absl::Status failure;
-        try {
-          co_await std::move(*pending);
-        } catch (...) {
-          failure = FailureOf(std::current_exception(), mail->type_name());
-        }
-        FinishMessage(std::move(failure));
-      }
-      ch_->PopFront();
-      if (!ConsumeBudget()) co_await YieldNow();
+  static Task<void> ApplyControl(std::unique_ptr<ControlMessage> c,
+                                 CellBase& cell) {
+    co_await c->Apply(cell);
+  }
+
+  void OnCancelled() override {
+    if (parked_) {
+      ch_->UnparkReceiver(&waiter_);
+      parked_ = false;
     }
-    co_await Terminate();
+    if constexpr (kReentrant) reentrant_.runner.Reset();
+    if (hosted_) {
+      // The work it was awaiting goes now, with every awaiter in it (each
+      // withdraws from what it waited on).
+      std::exchange(hosted_, nullptr).destroy();
+      turn_ = TurnKind::kNone;
+    }
+    // An actor whose Terminate finished just before the cancellation has
+    // nothing left to tear down.
+    if (!IsTerminated()) TearDownAborted();
+  }
+
+  void OnReleased() override {
+    // May be the last reference: the cell (this object) goes with it.
+    std::shared_ptr<ActorCell> self = std::move(task_self_);
   }
 
   // Runs the handler for `mail`. Returns the task still to await if the
@@ -504,6 +546,36 @@ class ActorCell final : public CellBase {
 
   troupe::Clock& Clock() { return CurrentClock(); }
 
+  // Whether starting needs a turn: OnStart is a coroutine.
+  static constexpr bool kAsyncStart = [] {
+    if constexpr (requires(A & a) { a.OnStart(); }) {
+      return IsTask<decltype(std::declval<A&>().OnStart())>::value;
+    } else {
+      return false;
+    }
+  }();
+
+  // CreateInstance for a synchronous OnStart, right in the runner.
+  void CreateInstanceNow() {
+    absl::Status failure;
+    try {
+      instance_ = factory_();
+      instance_->cell_ = this;
+      if constexpr (requires(A & a) { a.OnStart(); }) instance_->OnStart();
+    } catch (const std::exception& e) {
+      failure = internal::HandlerFailedError(absl::StrCat("start: ", e.what()));
+    }
+    FinishCreate(std::move(failure));
+  }
+
+  void FinishCreate(absl::Status failure) {
+    if (!failure.ok()) {
+      Fail(std::move(failure));
+    } else if (state() != ActorState::kStopping) {
+      set_state(ActorState::kRunning);
+    }
+  }
+
   // Constructs the instance and runs OnRestart/OnStart. A failure there is
   // a failure of the actor.
   Task<void> CreateInstance(const absl::Status* restart_reason) {
@@ -523,11 +595,7 @@ class ActorCell final : public CellBase {
     } catch (const std::exception& e) {
       failure = internal::HandlerFailedError(absl::StrCat("start: ", e.what()));
     }
-    if (!failure.ok()) {
-      Fail(std::move(failure));
-    } else if (state() != ActorState::kStopping) {
-      set_state(ActorState::kRunning);
-    }
+    FinishCreate(std::move(failure));
   }
 
   Task<void> DestroyInstance() {
@@ -570,11 +638,11 @@ class ActorCell final : public CellBase {
     StrandRef strand = Strand::Make();    // the runner and every turn
     std::vector<JoinHandle<void>> turns;  // in flight (pruned as they end)
     bool turn_begun = true;               // the last turn started has begun
-    TaskRef runner;                       // parked in TurnBegun
+    TaskRef runner;  // the runner, waiting for the turn to begin
   };
 
   // Spawns a turn for `mail` on the strand.
-  void StartTurn(Mail mail) {
+  void StartReentrantTurn(Mail mail) {
     if constexpr (kReentrant) {
       std::erase_if(reentrant_.turns,
                     [](const JoinHandle<void>& t) { return t.IsFinished(); });
@@ -601,33 +669,6 @@ class ActorCell final : public CellBase {
       }
     }
   }
-
-  // Parks the runner until the turn it started has begun. Both are strand
-  // members, so turn_begun and runner need no atomics: the strand orders
-  // the runner's run before the turn's and the turn's before the next.
-  class TurnBegun final : public ParkedAwaiter {
-   public:
-    explicit TurnBegun(ActorCell* cell) : cell_(cell) {}
-    TurnBegun(const TurnBegun&) = delete;
-    TurnBegun& operator=(const TurnBegun&) = delete;
-    ~TurnBegun() {
-      if constexpr (kReentrant) cell_->reentrant_.runner.Reset();
-    }
-    bool await_ready() { return cell_->reentrant_.turn_begun; }
-    bool await_suspend(std::coroutine_handle<> handle) {
-      if constexpr (kReentrant) {
-        TaskHeader* self = CurrentTask();
-        self->SetResumePoint(handle, this);
-        cell_->reentrant_.runner = TaskRef::Clone(self);
-      }
-      return true;
-    }
-    bool Ready() override { return cell_->reentrant_.turn_begun; }
-    void await_resume() {}
-
-   private:
-    ActorCell* const cell_;
-  };
 
   void AbortTurns() {
     if constexpr (kReentrant) {
@@ -662,10 +703,11 @@ class ActorCell final : public CellBase {
     FinishTermination(stop_reason_);
   }
 
-  // The rest of Terminate() for a runner that was destroyed before it got
-  // there (see "Abort" at the top of the file). Called by RunnerGuard.
-  // safety: the runner's frame - every handler, hook and awaiter it held -
-  // has just been destroyed and it will never run again, so this thread
+  // The rest of Terminate() for a runner that was cancelled before it got
+  // there (see "Abort" at the top of the file). Called once: by
+  // OnCancelled.
+  // safety: the runner will never run again and no turn of it is left -
+  // every handler, hook and awaiter it held is destroyed - so this thread
   // has the runner's exclusive access to the instance, the timers and the
   // receiving end of the mailbox.
   void TearDownAborted() {
@@ -687,7 +729,17 @@ class ActorCell final : public CellBase {
   Receiver<Mail> rx_;
   internal::MpscChannel<Mail>* ch_ = nullptr;
   std::unique_ptr<A> instance_;
-  JoinHandle<void> runner_;
+  // ---- the runner's own state (runner only, unless marked) ----
+  // The task's hold on its cell, from Start() until OnReleased().
+  std::shared_ptr<ActorCell> task_self_;
+  internal::RecvWaiter waiter_;  // parked on the mailbox (the channel's)
+  bool parked_ = false;
+  bool started_ = false;  // set by Start(); read by the destructor
+  bool created_ = false;
+  bool waiting_turn_begun_ = false;  // reentrant: see Run()
+  TurnKind turn_ = TurnKind::kNone;
+  std::coroutine_handle<> hosted_;  // the hosted work (see Host)
+  const char* turn_type_name_ = nullptr;
   std::vector<std::pair<TimerId, JoinHandle<void>>> timers_;
   TimerId next_timer_ = 0;
   uint64_t timer_epoch_ = 0;  // runner only

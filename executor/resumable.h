@@ -25,6 +25,18 @@
 //     (the live-task list, queued runs, TaskRefs): after kDone or
 //     OnCancelled(), and after every wake in flight. The object may delete
 //     itself there; nothing touches it afterwards.
+//   - Hosting a coroutine: Run() may start a coroutine right there with
+//     RunCoroutine(handle) (a lazy coroutine, such as a released Task's).
+//     If it runs to its end, RunCoroutine returns true and Run() goes on.
+//     If it suspends (its awaiters record their resume point on this task,
+//     as in any coroutine task), RunCoroutine returns false and Run() must
+//     return kIdle at once: the task then belongs to the coroutine - each
+//     wake resumes it (parking, YieldNow and Timeout work as usual) - and
+//     Run() is called again only once it has finished. Its frame stays
+//     the caller's to destroy (after it finished, or in OnCancelled() if
+//     the task is cancelled while it waits). So a structure can run mostly
+//     plain code and await only now and then, keeping no frame while it
+//     waits for work.
 //   - Spawn it once, with SpawnResumable. It has no JoinHandle: a
 //     Resumable that others wait for tells them itself.
 //
@@ -44,6 +56,8 @@
 //   SpawnResumable(*Scheduler::Current(), new Ticker);
 #ifndef TROUPE_EXECUTOR_RESUMABLE_H_
 #define TROUPE_EXECUTOR_RESUMABLE_H_
+
+#include <coroutine>
 
 #include "executor/task_header.h"
 
@@ -69,6 +83,25 @@ class Resumable : public TaskHeader {
  protected:
   // Not deleted through a Resumable* (OnReleased owns the lifetime).
   virtual ~Resumable() = default;
+
+  // From Run() only: runs `coroutine` until it first suspends or ends
+  // (see "Hosting a coroutine"). True if it ended.
+  bool RunCoroutine(std::coroutine_handle<> coroutine) {
+    hosted_ = coroutine;
+    coroutine.resume();
+    return SettleHosted();
+  }
+
+ private:
+  friend class TaskHeader;
+
+  // After the hosted coroutine ran: true if it has ended - then the task
+  // forgets it, and any resume point it recorded on the way without
+  // suspending (an awaiter that found its event already there), which
+  // must not be mistaken for a wait. False if it waits.
+  bool SettleHosted();
+
+  std::coroutine_handle<> hosted_;  // null unless a coroutine is hosted
 };
 
 // Schedules `task`'s first run on `scheduler` (called once per task). If

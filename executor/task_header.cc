@@ -148,7 +148,11 @@ void TaskHeader::CompleteAndRelease(uint64_t n) {
 }
 
 bool TaskHeader::Resume() {
-  if (resumable()) return RunResumable();
+  // A Resumable runs its Run(), unless a coroutine it started waits
+  // (resumable.h, "Hosting a coroutine"): that one is resumed instead.
+  if (resumable() && !static_cast<Resumable*>(this)->hosted_) {
+    return RunResumable();
+  }
   // An interrupt (a Timeout whose timer fired, say) abandons the region it
   // guards; the outermost triggered one wins, as it contains the others.
   Interrupt* fired = nullptr;
@@ -168,6 +172,11 @@ bool TaskHeader::Resume() {
   }
   resume_ = nullptr;
   handle.resume();
+  if (resumable()) {
+    // Waiting again, or ended: then Run() goes on from where it started
+    // the coroutine.
+    return static_cast<Resumable*>(this)->SettleHosted() && RunResumable();
+  }
   const bool finished = root_.done();
   if (!finished && resume_ == nullptr) {
     std::fprintf(stderr,
@@ -192,13 +201,33 @@ bool TaskHeader::RunResumable() {
   return false;
 }
 
+bool Resumable::SettleHosted() {
+  if (hosted_.done()) {
+    hosted_ = nullptr;
+    resume_ = nullptr;
+    parked_ = nullptr;
+    return true;
+  }
+  if (resume_ == nullptr) {
+    std::fprintf(stderr,
+                 "troupe: a hosted coroutine suspended without recording where "
+                 "to resume (an awaiter that suspends must call "
+                 "SetResumePoint)\n");
+    std::abort();
+  }
+  return false;
+}
+
 void TaskHeader::DestroyFrame() {
   if (frame_destroyed_) return;
   frame_destroyed_ = true;
   if (resumable()) {
     // Its "frame" is the object's state: a finished one has nothing to
-    // undo; a cancelled one (Abort, shutdown, spawned too late) is told.
-    if (cancelled_result_) static_cast<Resumable*>(this)->OnCancelled();
+    // undo; a cancelled one (Abort, shutdown, spawned too late) is told,
+    // and destroys the coroutine it hosts, if any.
+    auto* self = static_cast<Resumable*>(this);
+    self->hosted_ = nullptr;
+    if (cancelled_result_) self->OnCancelled();
     return;
   }
   // The frame's operator delete sees `spawned` and keeps the block.

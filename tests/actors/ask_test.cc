@@ -134,6 +134,10 @@ TYPED_TEST(AskTest, AsksQueuedAtAnActorThatFailsAndIsStoppedFailWithAborted) {
     EXPECT_EQ(s.code(), absl::StatusCode::kAborted) << s;
     EXPECT_TRUE(IsActorStopped(s)) << s;
   }
+  // The asks fail as the mailbox is dropped; the termination follows.
+  this->env_.Run([](ActorRef<Counter> c) -> Task<void> {
+    co_await c.cell()->Terminated();
+  }(counter));
   const absl::Status reason = counter.cell()->termination_reason();
   EXPECT_TRUE(IsHandlerFailed(reason)) << reason;
 }

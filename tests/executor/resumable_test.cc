@@ -7,7 +7,9 @@
 #include "executor/resumable.h"
 
 #include <atomic>
+#include <coroutine>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "executor/join_handle.h"
@@ -140,6 +142,148 @@ TYPED_TEST(ResumableTest, AFinishedTaskIsNeverCancelled) {
   this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
   probe.Abort();
   EXPECT_EQ(probe.cancelled(), 0);
+}
+
+// Hosts a coroutine that yields `yields` times; counts Run() calls and
+// whether Run() ever saw the coroutine unfinished.
+class Host final : public Resumable {
+ public:
+  explicit Host(int yields) : yields_(yields) {}
+
+  RunResult Run() override {
+    ++runs_;
+    if (hosted_) {
+      if (!hosted_.done()) ++runs_mid_coroutine_;
+      std::exchange(hosted_, nullptr).destroy();
+      return RunResult::kDone;
+    }
+    hosted_ = Work(this).Release();
+    if (!RunCoroutine(hosted_)) return RunResult::kIdle;  // it owns the task
+    std::exchange(hosted_, nullptr).destroy();
+    return RunResult::kDone;
+  }
+  void OnCancelled() override {
+    ++cancelled_;
+    if (hosted_) std::exchange(hosted_, nullptr).destroy();
+  }
+  void OnReleased() override {
+    released_.store(true, std::memory_order_release);
+  }
+
+  bool released() const { return released_.load(std::memory_order_acquire); }
+  int steps() const { return steps_; }
+  int runs() const { return runs_; }
+  int runs_mid_coroutine() const { return runs_mid_coroutine_; }
+  int cancelled() const { return cancelled_; }
+  // Steps the coroutine took, readable while it waits (its last step was
+  // before it parked; the reader drives the runtime on the same thread or
+  // looks after the release).
+  std::atomic<int> progress{0};
+
+ private:
+  static Task<void> Work(Host* self) {
+    for (int i = 0; i < self->yields_; ++i) {
+      ++self->steps_;
+      self->progress.store(self->steps_, std::memory_order_release);
+      co_await YieldNow();
+    }
+    ++self->steps_;
+  }
+
+  const int yields_;
+  std::coroutine_handle<> hosted_;
+  int steps_ = 0;
+  int runs_ = 0;
+  int runs_mid_coroutine_ = 0;
+  int cancelled_ = 0;
+  std::atomic<bool> released_{false};
+};
+
+TYPED_TEST(ResumableTest, ACoroutineItStartsOwnsTheTaskUntilItFinishes) {
+  Host host(/*yields=*/5);
+  SpawnResumable(this->runtime_.scheduler(), &host);
+  this->runtime_.BlockOn(YieldUntil([&] { return host.released(); }));
+  EXPECT_EQ(host.steps(), 6);
+  // Once to start the coroutine, once after it finished: the five
+  // wake-ups in between resumed the coroutine, not Run().
+  EXPECT_EQ(host.runs(), 2);
+  EXPECT_EQ(host.runs_mid_coroutine(), 0);
+  EXPECT_EQ(host.cancelled(), 0);
+}
+
+TYPED_TEST(ResumableTest, ACoroutineThatFinishesAtOnceLeavesRunInCharge) {
+  Host host(/*yields=*/0);
+  SpawnResumable(this->runtime_.scheduler(), &host);
+  this->runtime_.BlockOn(YieldUntil([&] { return host.released(); }));
+  EXPECT_EQ(host.steps(), 1);
+  EXPECT_EQ(host.runs(), 1);
+}
+
+TEST(ResumableShutdownTest, ShutdownCancelsATaskWhoseCoroutineWaits) {
+  Host host(/*yields=*/1 << 30);
+  {
+    Runtime runtime({.flavor = Flavor::kMultiThread, .worker_threads = 2});
+    SpawnResumable(runtime.scheduler(), &host);
+    WaitUntil(
+        [&] { return host.progress.load(std::memory_order_acquire) > 10; });
+  }
+  EXPECT_EQ(host.cancelled(), 1);
+  EXPECT_TRUE(host.released());
+  EXPECT_EQ(host.runs(), 1);
+}
+
+// An awaiter whose event is already there when it gets to suspend: it
+// records its resume point, then declines to suspend (as channel and
+// token awaiters do when they lose a race to their own event).
+struct AlreadyThere {
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> handle) const noexcept {
+    CurrentTask()->SetResumePoint(handle, nullptr);
+    return false;
+  }
+  void await_resume() const noexcept {}
+};
+
+// Runs a coroutine that passes an AlreadyThere and ends; then parks
+// (kIdle) until woken; the next run finishes.
+class Declined final : public Resumable {
+ public:
+  RunResult Run() override {
+    if (runs_.fetch_add(1, std::memory_order_acq_rel) == 0) {
+      std::coroutine_handle<> h = Work().Release();
+      finished_at_once_ = RunCoroutine(h);
+      h.destroy();
+      return RunResult::kIdle;
+    }
+    return RunResult::kDone;
+  }
+  void OnCancelled() override {}
+  void OnReleased() override {
+    released_.store(true, std::memory_order_release);
+  }
+  bool released() const { return released_.load(std::memory_order_acquire); }
+  int runs() const { return runs_.load(std::memory_order_acquire); }
+  bool finished_at_once() const { return finished_at_once_; }
+
+ private:
+  static Task<void> Work() { co_await AlreadyThere(); }
+  std::atomic<int> runs_{0};
+  bool finished_at_once_ = false;
+  std::atomic<bool> released_{false};
+};
+
+TYPED_TEST(ResumableTest,
+           AResumePointLeftByAnAwaiterThatDidNotSuspendIsForgotten) {
+  Declined task;
+  SpawnResumable(this->runtime_.scheduler(), &task);
+  this->runtime_.BlockOn(YieldUntil([&] { return task.runs() == 1; }));
+  this->runtime_.BlockOn(LetOthersRun());  // parked: it stays at one run
+  EXPECT_EQ(task.runs(), 1);
+  // The next wake runs Run() - not the coroutine, whose frame is gone.
+  task.WakeByRef();
+  this->runtime_.BlockOn(YieldUntil([&] { return task.released(); }));
+  EXPECT_TRUE(task.finished_at_once());
+  EXPECT_EQ(task.runs(), 2);
 }
 
 TEST(ResumableShutdownTest, ShutdownCancelsAParkedTaskAndReleasesIt) {
