@@ -282,7 +282,7 @@ class ActorCell final : public CellBase, private Resumable {
     if (turn_ != TurnKind::kNone) {
       // The executor calls Run() again only once the hosted coroutine has
       // finished (resumable.h).
-      if (!hosted_.done()) {
+      if (!turn_work_.done()) {
         std::fprintf(stderr, "troupe: BUG: actor %s run mid-turn\n",
                      name().c_str());
         std::abort();
@@ -298,12 +298,12 @@ class ActorCell final : public CellBase, private Resumable {
         if (!ConsumeBudget()) return RunResult::kYield;
       }
     }
-    if (parked_) {
+    if (mailbox_parked_) {
       // A wake that is not the mailbox's (a stray one): stay parked.
       if (!waiter_.notified.load(std::memory_order_acquire)) {
         return RunResult::kIdle;
       }
-      parked_ = false;
+      mailbox_parked_ = false;
     }
     if (!created_) {
       created_ = true;
@@ -337,13 +337,13 @@ class ActorCell final : public CellBase, private Resumable {
         // work arrived).
         if (ch_->ParkReceiverAlways(&waiter_,
                                     [this] { return HasControl(); })) {
-          parked_ = true;
+          mailbox_parked_ = true;
           return RunResult::kIdle;
         }
         continue;
       } else {
         Mail* mail = NextMail();
-        if (parked_) return RunResult::kIdle;
+        if (mailbox_parked_) return RunResult::kIdle;
         if (mail == nullptr) {
           if (HasControl() || !ch_->Finished()) continue;
           // Closed (or unreferenced) and drained.
@@ -397,8 +397,8 @@ class ActorCell final : public CellBase, private Resumable {
   bool Host(TurnKind kind, Task<void> work, const char* type_name) {
     turn_ = kind;
     turn_type_name_ = type_name;
-    hosted_ = work.Release();
-    return RunCoroutine(hosted_);
+    turn_work_ = work.Release();
+    return RunCoroutine(turn_work_);
   }
 
   // Ends the hosted work that finished: takes its outcome, frees its
@@ -407,16 +407,21 @@ class ActorCell final : public CellBase, private Resumable {
     absl::Status failure;
     try {
       // Rethrows what the work threw.
-      internal::TakeResultFrom<void>(FramePrefix::Of(hosted_.address()));
+      internal::TakeResultFrom<void>(FramePrefix::Of(turn_work_.address()));
     } catch (...) {
       failure = FailureOf(std::current_exception(), turn_type_name_ != nullptr
                                                         ? turn_type_name_
                                                         : "system message");
     }
-    std::exchange(hosted_, nullptr).destroy();
+    std::exchange(turn_work_, nullptr).destroy();
     const TurnKind kind = std::exchange(turn_, TurnKind::kNone);
     if (kind == TurnKind::kHandler) {
       FinishMessage(std::move(failure));
+    } else if (kind == TurnKind::kTerminate) {
+      // A stop that threw before it finished (a non-std exception from
+      // OnStop, an allocation failure) still ends the actor: what it left
+      // undone is done as for an abort.
+      if (!IsTerminated()) TearDownAborted();
     } else if (!failure.ok()) {
       Fail(std::move(failure));
     }
@@ -435,7 +440,7 @@ class ActorCell final : public CellBase, private Resumable {
   }
 
   // The next mailbox message, in place (the runner pops it when done with
-  // it); or nullptr: control work, the mailbox is over, or parked_ (the
+  // it); or nullptr: control work, the mailbox is over, or mailbox_parked_ (the
   // runner registered waiter_ and must return kIdle).
   Mail* NextMail() {
     // Without a lock first: the batch in hand.
@@ -446,7 +451,7 @@ class ActorCell final : public CellBase, private Resumable {
       // One lock: refill from the shared queue, or park if it is empty
       // and no control work is pending.
       if (ch_->RefillOrPark(&waiter_, [this] { return HasControl(); })) {
-        parked_ = true;
+        mailbox_parked_ = true;
         return nullptr;
       }
       // The mailbox first, then the control lane, so that a control
@@ -470,15 +475,15 @@ class ActorCell final : public CellBase, private Resumable {
   }
 
   void OnCancelled() override {
-    if (parked_) {
+    if (mailbox_parked_) {
       ch_->UnparkReceiver(&waiter_);
-      parked_ = false;
+      mailbox_parked_ = false;
     }
     if constexpr (kReentrant) reentrant_.runner.Reset();
-    if (hosted_) {
+    if (turn_work_) {
       // The work it was awaiting goes now, with every awaiter in it (each
       // withdraws from what it waited on).
-      std::exchange(hosted_, nullptr).destroy();
+      std::exchange(turn_work_, nullptr).destroy();
       turn_ = TurnKind::kNone;
     }
     // An actor whose Terminate finished just before the cancellation has
@@ -562,8 +567,8 @@ class ActorCell final : public CellBase, private Resumable {
       instance_ = factory_();
       instance_->cell_ = this;
       if constexpr (requires(A & a) { a.OnStart(); }) instance_->OnStart();
-    } catch (const std::exception& e) {
-      failure = internal::HandlerFailedError(absl::StrCat("start: ", e.what()));
+    } catch (...) {
+      failure = FailureOf(std::current_exception(), "start");
     }
     FinishCreate(std::move(failure));
   }
@@ -592,8 +597,8 @@ class ActorCell final : public CellBase, private Resumable {
       if constexpr (requires(A & a) { a.OnStart(); }) {
         co_await CallHook([&] { return instance_->OnStart(); });
       }
-    } catch (const std::exception& e) {
-      failure = internal::HandlerFailedError(absl::StrCat("start: ", e.what()));
+    } catch (...) {
+      failure = FailureOf(std::current_exception(), "start");
     }
     FinishCreate(std::move(failure));
   }
@@ -733,12 +738,12 @@ class ActorCell final : public CellBase, private Resumable {
   // The task's hold on its cell, from Start() until OnReleased().
   std::shared_ptr<ActorCell> task_self_;
   internal::RecvWaiter waiter_;  // parked on the mailbox (the channel's)
-  bool parked_ = false;
+  bool mailbox_parked_ = false;
   bool started_ = false;  // set by Start(); read by the destructor
   bool created_ = false;
   bool waiting_turn_begun_ = false;  // reentrant: see Run()
   TurnKind turn_ = TurnKind::kNone;
-  std::coroutine_handle<> hosted_;  // the hosted work (see Host)
+  std::coroutine_handle<> turn_work_;  // the hosted work (see Host)
   const char* turn_type_name_ = nullptr;
   std::vector<std::pair<TimerId, JoinHandle<void>>> timers_;
   TimerId next_timer_ = 0;

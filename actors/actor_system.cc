@@ -131,7 +131,7 @@ ActorSystem::~ActorSystem() {
     if (!report.clean) Log(report.ToString());
   } else if (!done) {
     // Inside the runtime we cannot wait: abort every runner (each tears
-    // its actor down when its frame goes). Prefer co_await
+    // its actor down when it is cancelled). Prefer co_await
     // system.Shutdown(...) before destruction.
     stop_watchdog_.Cancel();
     watchdog_.Abort();

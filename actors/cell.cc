@@ -317,7 +317,7 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
   // child's. The failed child acts only on its own request, so anything it
   // does afterwards - answering an ask, say - happens after every sibling
   // has the request on its control lane, which its runner serves before
-  // the next mailbox message (see ActorCell::NextEvent::Poll). A message
+  // the next mailbox message (see ActorCell::NextMail). A message
   // sent to a sibling after the failed child answered therefore reaches
   // the sibling's new instance.
   std::stable_partition(

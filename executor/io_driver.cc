@@ -10,6 +10,8 @@
 #include <cstring>
 #include <utility>
 
+#include "executor/errno_status.h"
+
 namespace troupe {
 namespace {
 
@@ -85,7 +87,7 @@ absl::StatusOr<ScheduledIo*> IoDriver::Register(int fd,
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     const int err = errno;
     delete io;
-    return absl::ErrnoToStatus(err, "registering a socket with epoll");
+    return internal::ErrnoStatus(err, "registering a socket with epoll");
   }
   registrations_.fetch_add(1, std::memory_order_relaxed);
   return io;
@@ -151,8 +153,15 @@ void IoDriver::Park(std::optional<Duration> max_wait) {
   state_.exchange(kDispatching, std::memory_order_acq_rel);
   Dispatch(n);
   time_->Poll();
-  // Consumes any wake-up that came during the turn: this Park returns.
-  state_.exchange(kIdle, std::memory_order_acq_rel);
+  // Consumes any wake-up that came during the turn: this Park returns. A
+  // wake-up may be a manual clock's Advance that came after the Poll above
+  // read the time (acq_rel: reading kNotified here means its new time is
+  // visible): fire what it made due now, or a worker that parks again
+  // would wait forever for a timer that is already due - a manual clock
+  // gives epoll no timeout.
+  if (state_.exchange(kIdle, std::memory_order_acq_rel) == kNotified) {
+    time_->Poll();
+  }
 }
 
 void IoDriver::Poll() {

@@ -14,6 +14,8 @@
 //               shape is "look for work, register a waiter, look again".
 //       kYield  run again after the tasks already queued on this worker.
 //       kDone   finished: it never runs again.
+//     Run() should not throw: one that does is reported on stderr and the
+//     task is cancelled (OnCancelled).
 //   - Waking: during Run(), CurrentTask() is this task's header, so the
 //     executor's waiters work unchanged (TaskRef::Clone(CurrentTask()), a
 //     channel's receive waiter). From anywhere: WakeByRef() on a task the

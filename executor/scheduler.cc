@@ -359,7 +359,8 @@ void Scheduler::FinishTask(TaskHeader* task, bool holds_run_ref) {
     // Destroy the frame now - a finished task's parameters and what is left
     // of it, or a cancelled task's locals and every awaited Task below it
     // (awaiters deregister themselves from whatever they waited on). The
-    // result stays in the block's result slot.
+    // result stays in the block's result slot. (A cancelled Resumable is
+    // told instead: OnCancelled.)
     TaskHeader* const outer = internal::tls_current_task;
     internal::tls_current_task = task;
     task->DestroyFrame();
@@ -616,8 +617,11 @@ void Scheduler::DoShutdown() {
     while (TaskHeader* task = w->queue.Pop()) task->RefDec();
   }
   while (TaskHeader* task = inject_.Pop()) task->RefDec();
-  // Step 5: destroy every unfinished frame exactly once.
+  // Step 5: destroy every unfinished frame exactly once. A strand member
+  // waiting in its strand's line holds a run-queue reference there: the
+  // line is dropped first (every member of a strand is listed here).
   while (TaskHeader* task = owned_.PopAny()) {
+    if (Strand* strand = task->strand()) strand->DropWaiting();
     task->cancelled_result_ = true;
     // FinishTask's Remove finds it unlisted: drop the owned reference
     // (which PopAny handed us) explicitly afterwards.

@@ -7,10 +7,6 @@
 
 namespace troupe {
 
-// Every member holds a reference, so none can be waiting inside a strand
-// that is being destroyed.
-Strand::~Strand() = default;
-
 bool Strand::Enter(TaskHeader* task) {
   std::lock_guard<internal::SpinLock> guard(lock_);
   if (owner_ == nullptr) {
@@ -45,6 +41,22 @@ TaskHeader* Strand::Leave() {
   owner_ = next;
   handed_ = true;
   return next;
+}
+
+void Strand::DropWaiting() {
+  TaskHeader* waiting;
+  {
+    std::lock_guard<internal::SpinLock> guard(lock_);
+    waiting = std::exchange(head_, nullptr);
+    tail_ = nullptr;
+  }
+  while (waiting != nullptr) {
+    TaskHeader* const next = std::exchange(waiting->queue_next_, nullptr);
+    // May be the last reference (a member whose frame step 5 destroyed
+    // already): then it is freed now.
+    waiting->RefDec();
+    waiting = next;
+  }
 }
 
 }  // namespace troupe

@@ -69,10 +69,16 @@ class Strand {
   // (already holding the strand; schedule it, with the reference it
   // carries), or nullptr when none waits.
   TaskHeader* Leave();
+  // Runtime shutdown only, once no worker runs: the members waiting in
+  // line are dropped from it, with the run-queue reference each carries
+  // (their frames are destroyed with the other unfinished tasks).
+  void DropWaiting();
 
  private:
   Strand() = default;
-  ~Strand();
+  // Every member holds a reference, so none can be waiting inside a
+  // strand that is being destroyed.
+  ~Strand() = default;
 
   std::atomic<uint64_t> refs_{1};
   internal::SpinLock lock_;

@@ -189,7 +189,17 @@ bool TaskHeader::Resume() {
 
 bool TaskHeader::RunResumable() {
   auto* self = static_cast<Resumable*>(this);
-  switch (self->Run()) {
+  Resumable::RunResult result;
+  try {
+    result = self->Run();
+  } catch (...) {
+    // It cannot go on: cancel it (EndRun sees kCancelled; OnCancelled).
+    std::fprintf(stderr,
+                 "troupe: a Resumable's Run() threw; the task is cancelled\n");
+    Abort();
+    return false;
+  }
+  switch (result) {
     case Resumable::RunResult::kIdle:
       return false;
     case Resumable::RunResult::kYield:
@@ -223,8 +233,9 @@ void TaskHeader::DestroyFrame() {
   frame_destroyed_ = true;
   if (resumable()) {
     // Its "frame" is the object's state: a finished one has nothing to
-    // undo; a cancelled one (Abort, shutdown, spawned too late) is told,
-    // and destroys the coroutine it hosts, if any.
+    // undo; a cancelled one (Abort, shutdown, spawned too late) is told -
+    // and OnCancelled destroys the coroutine it hosts, if any (the task
+    // only forgets it here).
     auto* self = static_cast<Resumable*>(this);
     self->hosted_ = nullptr;
     if (cancelled_result_) self->OnCancelled();

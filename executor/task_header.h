@@ -205,7 +205,8 @@ class TaskHeader {
   void CompleteAndRelease(uint64_t n);
   // Destroys the frame early (abort, shutdown); the block stays.
   void DestroyFrame();
-  // Frees the block: the last reference is gone.
+  // Frees the block: the last reference is gone. (A Resumable has no
+  // block: its OnReleased runs, and may delete the object.)
   void Deallocate();
   // Resumes the task once (StartRun already succeeded). Returns true if the
   // root returned during this resumption (a Resumable: returned kDone).

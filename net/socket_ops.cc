@@ -6,12 +6,13 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "executor/errno_status.h"
 #include "executor/scheduler.h"
 
 namespace troupe::net::internal {
 
 absl::Status ErrnoError(absl::string_view what, int err) {
-  return absl::ErrnoToStatus(err, what);
+  return ::troupe::internal::ErrnoStatus(err, what);
 }
 
 absl::StatusOr<IoDriver*> CurrentIoDriver(absl::string_view what) {

@@ -118,6 +118,28 @@ TEST_F(SupervisionTest, AFailingOnStartFailsTheActorAndARestartRetriesIt) {
   EXPECT_EQ(env_.logged().CountContaining({"cold start"}), 1);
 }
 
+TEST_F(SupervisionTest, AnOnStartThatThrowsANonStandardExceptionFailsTheActor) {
+  struct Odd : public Actor<Odd> {
+    explicit Odd(std::shared_ptr<std::atomic<int>> starts)
+        : starts_(std::move(starts)) {}
+    void OnStart() {
+      if (starts_->fetch_add(1) == 0) throw 42;  // not a std::exception
+    }
+    int Handle(Get /*unused*/) { return starts_->load(); }
+    std::shared_ptr<std::atomic<int>> starts_;
+  };
+  auto starts = std::make_shared<std::atomic<int>>(0);
+  ActorRef<Odd> odd = env_.system().Spawn<Odd>(starts);
+  auto body = [](ActorRef<Odd> o) -> Task<int> {
+    absl::StatusOr<int> n = co_await o.Ask(Get{});
+    co_return n.value_or(-1);
+  };
+  // Failed, restarted by the default top-level strategy, then answers.
+  EXPECT_EQ(env_.Run(body(odd)), 2);
+  EXPECT_EQ(odd.cell()->Stats().restarts, 1u);
+  EXPECT_EQ(env_.logged().CountContaining({"start: unknown exception"}), 1);
+}
+
 // Hooks may be coroutines; the actor is not terminated before they finish.
 TEST_F(SupervisionTest, CoroutineHooksRunToTheirEndBeforeTheActorGoesOn) {
   struct Slow : public Actor<Slow> {

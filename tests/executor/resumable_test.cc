@@ -286,6 +286,39 @@ TYPED_TEST(ResumableTest,
   EXPECT_EQ(task.runs(), 2);
 }
 
+// Throws from its first run.
+class Thrower final : public Resumable {
+ public:
+  RunResult Run() override {
+    runs_.fetch_add(1, std::memory_order_acq_rel);
+    throw 7;
+  }
+  void OnCancelled() override {
+    cancelled_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  void OnReleased() override {
+    released_.store(true, std::memory_order_release);
+  }
+  bool released() const { return released_.load(std::memory_order_acquire); }
+  int runs() const { return runs_.load(std::memory_order_acquire); }
+  int cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<int> runs_{0};
+  std::atomic<int> cancelled_{0};
+  std::atomic<bool> released_{false};
+};
+
+TYPED_TEST(ResumableTest, ARunThatThrowsCancelsTheTaskAndTheWorkerGoesOn) {
+  Thrower task;
+  SpawnResumable(this->runtime_.scheduler(), &task);
+  this->runtime_.BlockOn(YieldUntil([&] { return task.released(); }));
+  EXPECT_EQ(task.runs(), 1);
+  EXPECT_EQ(task.cancelled(), 1);
+  // The runtime still runs tasks.
+  EXPECT_EQ(this->runtime_.BlockOn([]() -> Task<int> { co_return 5; }()), 5);
+}
+
 TEST(ResumableShutdownTest, ShutdownCancelsAParkedTaskAndReleasesIt) {
   Probe probe;
   {
