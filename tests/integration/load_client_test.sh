@@ -58,7 +58,7 @@ for args in "--url=http://x/" "--connections=0" "--type=text/plain" \
 done
 stop_echo TERM || fail "the server exited with $? after SIGTERM"
 run_load --url="$ECHO_URL" --connections=2 --messages=10
-[ "$status" -eq 1 ] || fail "no server: exit $status, expected 1"
+[ "$status" -eq 1 ] || fail "no server: exit $status, expected 1: $err"
 expect_in "$err" "connecting to 127.0.0.1:$ECHO_PORT" "no server"
 
 echo "PASS"
