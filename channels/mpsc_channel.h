@@ -325,7 +325,7 @@ class MpscChannel {
     if (local_.empty() && !Refill()) return nullptr;
     return &local_.Front();
   }
-  void PopFront() {
+  [[gnu::always_inline]] void PopFront() {
     local_.DropFront(local_pool_);
     ReportConsumed();
   }
@@ -580,7 +580,7 @@ class MpscChannel {
   // while senders wait (each report then takes the lock to admit them, so
   // admitting one per value would hand the lock across cores per message)
   // - and at once when the receiver's batch runs dry.
-  void ReportConsumed() {
+  [[gnu::always_inline]] void ReportConsumed() {
     ++unreported_;
     if (unreported_ >= kConsumedBatch || local_.empty() ||
         (unreported_ >= waiting_batch_ &&
