@@ -308,7 +308,7 @@ class ActorCell final : public CellBase, private Resumable {
     if (!created_) {
       created_ = true;
       if constexpr (kAsyncStart) {
-        if (!Host(TurnKind::kSystem, CreateInstance(nullptr), nullptr)) {
+        if (!Host(TurnKind::kSystem, CreateInstance(nullptr))) {
           return RunResult::kIdle;
         }
         (void)EndTurn();
@@ -322,13 +322,13 @@ class ActorCell final : public CellBase, private Resumable {
         std::unique_ptr<ControlMessage> c = PopControl();
         if (c == nullptr) continue;
         kind = TurnKind::kSystem;
-        if (!Host(kind, ApplyControl(std::move(c), *this), nullptr)) {
+        if (!Host(kind, ApplyControl(std::move(c), *this))) {
           return RunResult::kIdle;
         }
       } else if (self_stop_ && state() != ActorState::kStopping) {
         self_stop_ = false;
         kind = TurnKind::kSystem;
-        if (!Host(kind, HandleStop(absl::OkStatus()), nullptr)) {
+        if (!Host(kind, HandleStop(absl::OkStatus()))) {
           return RunResult::kIdle;
         }
       } else if (state() == ActorState::kFailed) {
@@ -348,7 +348,7 @@ class ActorCell final : public CellBase, private Resumable {
           if (HasControl() || !ch_->Finished()) continue;
           // Closed (or unreferenced) and drained.
           kind = TurnKind::kTerminate;
-          if (!Host(kind, Terminate(), nullptr)) return RunResult::kIdle;
+          if (!Host(kind, Terminate())) return RunResult::kIdle;
         } else {
           if constexpr (kReentrant) {
             if (mail->is_async()) {
@@ -378,7 +378,7 @@ class ActorCell final : public CellBase, private Resumable {
             continue;
           }
           kind = TurnKind::kHandler;
-          if (!Host(kind, std::move(*pending), mail->type_name())) {
+          if (!Host(kind, std::move(*pending))) {
             return RunResult::kIdle;
           }
         }
@@ -393,10 +393,9 @@ class ActorCell final : public CellBase, private Resumable {
   // waits, and then Run() must return kIdle - the executor resumes the
   // work, and calls Run() again once it has finished. Meanwhile nothing
   // else of this actor runs: a handler keeps the state to itself across
-  // its awaits. `type_name` names a handler's message.
-  bool Host(TurnKind kind, Task<void> work, const char* type_name) {
+  // its awaits.
+  bool Host(TurnKind kind, Task<void> work) {
     turn_ = kind;
-    turn_type_name_ = type_name;
     turn_work_ = work.Release();
     return RunCoroutine(turn_work_);
   }
@@ -409,8 +408,9 @@ class ActorCell final : public CellBase, private Resumable {
       // Rethrows what the work threw.
       internal::TakeResultFrom<void>(FramePrefix::Of(turn_work_.address()));
     } catch (...) {
-      failure = FailureOf(std::current_exception(), turn_type_name_ != nullptr
-                                                        ? turn_type_name_
+      // A handler's message is the one being handled (current_message()).
+      failure = FailureOf(std::current_exception(), turn_ == TurnKind::kHandler
+                                                        ? current_message()
                                                         : "system message");
     }
     std::exchange(turn_work_, nullptr).destroy();
@@ -564,13 +564,17 @@ class ActorCell final : public CellBase, private Resumable {
   void CreateInstanceNow() {
     absl::Status failure;
     try {
-      instance_ = factory_();
-      instance_->cell_ = this;
+      ConstructInstance();
       if constexpr (requires(A & a) { a.OnStart(); }) instance_->OnStart();
     } catch (...) {
       failure = FailureOf(std::current_exception(), "start");
     }
     FinishCreate(std::move(failure));
+  }
+
+  void ConstructInstance() {
+    instance_ = factory_();
+    instance_->cell_ = this;
   }
 
   void FinishCreate(absl::Status failure) {
@@ -586,8 +590,7 @@ class ActorCell final : public CellBase, private Resumable {
   Task<void> CreateInstance(const absl::Status* restart_reason) {
     absl::Status failure;
     try {
-      instance_ = factory_();
-      instance_->cell_ = this;
+      ConstructInstance();
       if constexpr (requires(A & a, absl::Status s) { a.OnRestart(s); }) {
         if (restart_reason != nullptr) {
           co_await CallHook(
@@ -744,7 +747,6 @@ class ActorCell final : public CellBase, private Resumable {
   bool waiting_turn_begun_ = false;  // reentrant: see Run()
   TurnKind turn_ = TurnKind::kNone;
   std::coroutine_handle<> turn_work_;  // the hosted work (see Host)
-  const char* turn_type_name_ = nullptr;
   std::vector<std::pair<TimerId, JoinHandle<void>>> timers_;
   TimerId next_timer_ = 0;
   uint64_t timer_epoch_ = 0;  // runner only

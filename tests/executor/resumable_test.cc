@@ -144,9 +144,21 @@ TYPED_TEST(ResumableTest, AFinishedTaskIsNeverCancelled) {
   EXPECT_EQ(probe.cancelled(), 0);
 }
 
+// A Resumable that records its release (the test owns the object).
+class Released : public Resumable {
+ public:
+  void OnReleased() override {
+    released_.store(true, std::memory_order_release);
+  }
+  bool released() const { return released_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> released_{false};
+};
+
 // Hosts a coroutine that yields `yields` times; counts Run() calls and
 // whether Run() ever saw the coroutine unfinished.
-class Host final : public Resumable {
+class Host final : public Released {
  public:
   explicit Host(int yields) : yields_(yields) {}
 
@@ -166,11 +178,7 @@ class Host final : public Resumable {
     ++cancelled_;
     if (hosted_) std::exchange(hosted_, nullptr).destroy();
   }
-  void OnReleased() override {
-    released_.store(true, std::memory_order_release);
-  }
 
-  bool released() const { return released_.load(std::memory_order_acquire); }
   int steps() const { return steps_; }
   int runs() const { return runs_; }
   int runs_mid_coroutine() const { return runs_mid_coroutine_; }
@@ -196,7 +204,6 @@ class Host final : public Resumable {
   int runs_ = 0;
   int runs_mid_coroutine_ = 0;
   int cancelled_ = 0;
-  std::atomic<bool> released_{false};
 };
 
 TYPED_TEST(ResumableTest, ACoroutineItStartsOwnsTheTaskUntilItFinishes) {
@@ -246,7 +253,7 @@ struct AlreadyThere {
 
 // Runs a coroutine that passes an AlreadyThere and ends; then parks
 // (kIdle) until woken; the next run finishes.
-class Declined final : public Resumable {
+class Declined final : public Released {
  public:
   RunResult Run() override {
     if (runs_.fetch_add(1, std::memory_order_acq_rel) == 0) {
@@ -258,10 +265,6 @@ class Declined final : public Resumable {
     return RunResult::kDone;
   }
   void OnCancelled() override {}
-  void OnReleased() override {
-    released_.store(true, std::memory_order_release);
-  }
-  bool released() const { return released_.load(std::memory_order_acquire); }
   int runs() const { return runs_.load(std::memory_order_acquire); }
   bool finished_at_once() const { return finished_at_once_; }
 
@@ -269,7 +272,6 @@ class Declined final : public Resumable {
   static Task<void> Work() { co_await AlreadyThere(); }
   std::atomic<int> runs_{0};
   bool finished_at_once_ = false;
-  std::atomic<bool> released_{false};
 };
 
 TYPED_TEST(ResumableTest,
@@ -287,7 +289,7 @@ TYPED_TEST(ResumableTest,
 }
 
 // Throws from its first run.
-class Thrower final : public Resumable {
+class Thrower final : public Released {
  public:
   RunResult Run() override {
     runs_.fetch_add(1, std::memory_order_acq_rel);
@@ -296,17 +298,12 @@ class Thrower final : public Resumable {
   void OnCancelled() override {
     cancelled_.fetch_add(1, std::memory_order_acq_rel);
   }
-  void OnReleased() override {
-    released_.store(true, std::memory_order_release);
-  }
-  bool released() const { return released_.load(std::memory_order_acquire); }
   int runs() const { return runs_.load(std::memory_order_acquire); }
   int cancelled() const { return cancelled_.load(std::memory_order_acquire); }
 
  private:
   std::atomic<int> runs_{0};
   std::atomic<int> cancelled_{0};
-  std::atomic<bool> released_{false};
 };
 
 TYPED_TEST(ResumableTest, ARunThatThrowsCancelsTheTaskAndTheWorkerGoesOn) {
@@ -344,7 +341,7 @@ TEST(ResumableShutdownTest, ATaskSpawnedAfterShutdownIsCancelledAtOnce) {
 // Counts work that many threads hand it, each through its own reference
 // (a TaskRef taken before its work is published, so that the task cannot
 // be released under a wake in flight). Finishes when all work is in.
-class Collector final : public Resumable {
+class Collector final : public Released {
  public:
   explicit Collector(int expected) : expected_(expected) {}
 
@@ -359,9 +356,6 @@ class Collector final : public Resumable {
     return collected_ == expected_ ? RunResult::kDone : RunResult::kIdle;
   }
   void OnCancelled() override { cancelled_ = true; }
-  void OnReleased() override {
-    released_.store(true, std::memory_order_release);
-  }
 
   void Hand(int n) {
     TaskRef ref = TaskRef::Clone(this);
@@ -369,7 +363,6 @@ class Collector final : public Resumable {
     ref.Wake();
   }
 
-  bool released() const { return released_.load(std::memory_order_acquire); }
   int collected() const { return collected_; }
   int runs() const { return runs_; }
   bool cancelled() const { return cancelled_; }
@@ -383,7 +376,6 @@ class Collector final : public Resumable {
   int collected_ = 0;
   int runs_ = 0;
   bool cancelled_ = false;
-  std::atomic<bool> released_{false};
 };
 
 TYPED_TEST(ResumableTest, ManyWakersNeverMakeItRunTwiceAtOnceNorLoseWork) {
