@@ -29,19 +29,27 @@
 //     lane, so a full mailbox cannot hold it up.
 //   - Copies are cheap (two reference counts); refs compare and hash by
 //     actor identity.
+//   - Ask() returns an awaiter (AskAwaiter), lazy like a Task and without
+//     a coroutine frame of its own: co_await it while the ref lives (as
+//     `co_await ref.Ask(m)` does), or make it a task - ToTask(), a
+//     conversion to Task<R>, or Spawn/BlockOn/Timeout, which accept it -
+//     when it must outlive the ref.
 //   - Lifetime: a strong reference keeps the actor's mailbox open; an
 //     actor whose references are all gone stops once its mailbox is
-//     drained. An ask keeps the actor's cell, not a reference: the task
-//     Ask() returns may outlive the ref it came from, but if every ref is
+//     drained. An ask made a task keeps the actor's cell, not a
+//     reference: it may outlive the ref it came from, but if every ref is
 //     dropped while an ask waits for mailbox room, the actor may drain and
 //     stop first - the ask then fails "mailbox closed" (one already
 //     queued is answered). No ask ever hangs.
 #ifndef TROUPE_ACTORS_ACTOR_REF_H_
 #define TROUPE_ACTORS_ACTOR_REF_H_
 
+#include <cassert>
+#include <coroutine>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -158,25 +166,114 @@ class ActorRef {
     return r.ok() ? absl::OkStatus() : MailboxClosedError(name());
   }
 
+  // co_await Ask(m) -> AskResult<R>. Like a Task it does nothing until
+  // awaited; unlike one it needs no coroutine frame: the fast path builds
+  // the envelope in the mailbox and parks the awaiting task on the reply
+  // block directly. A full mailbox (or a spent cooperative budget) falls
+  // back to the ask's coroutine (AskMail: waits for room, then for the
+  // reply). It refers to this ref: co_await it within the ref's lifetime,
+  // or make it a task of its own (ToTask(), or hand it to Spawn, BlockOn
+  // or Timeout, which do that), which holds the actor's cell instead.
+  template <typename M>
+  class [[nodiscard]] AskAwaiter {
+   public:
+    using Result = AskResult<ReplyType<A, M>>;
+
+    AskAwaiter(const ActorRef* ref, M message)
+        : ref_(ref), message_(std::move(message)) {}
+    // Only before it is awaited (a fresh awaiter holds just the message).
+    AskAwaiter(AskAwaiter&& other) noexcept(
+        std::is_nothrow_move_constructible_v<M>)
+        : ref_(other.ref_), message_(std::move(other.message_)) {
+      assert(!other.started_ && "moving an ask that is being awaited");
+    }
+    AskAwaiter& operator=(AskAwaiter&&) = delete;
+
+    // The ask as a Task of its own, for code that keeps or spawns it.
+    Task<Result> ToTask() && {
+      assert(!started_ && "an awaited ask cannot become a task");
+      return AskMail<M>(ref_->cell_, ref_->tx_.channel(), std::move(message_));
+    }
+    operator Task<Result>() && { return std::move(*this).ToTask(); }
+
+    bool await_ready() {
+      started_ = true;
+      internal::MpscChannel<Mail>* mailbox = ref_->tx_.channel();
+      if (mailbox == nullptr) {
+        closed_ = true;
+        return true;
+      }
+      if (ConsumeBudget()) {
+        // Made outside the mailbox's lock; moved into the envelope there.
+        auto reply = MakeReply<Result>();
+        switch (mailbox->TryPushWith([&] {
+          return Mail::template Ask<M, ReplyType<A, M>>(std::move(message_),
+                                                        std::move(reply.first));
+        })) {
+          case internal::MpscChannel<Mail>::PushResult::kPushed:
+            reply_.emplace(std::move(reply.second));
+            return reply_->await_ready();
+          case internal::MpscChannel<Mail>::PushResult::kClosed:
+            closed_ = true;
+            return true;
+          case internal::MpscChannel<Mail>::PushResult::kFull:
+            break;  // the message is still ours (moved only on kPushed)
+        }
+      }
+      slow_ = AskMail<M>(ref_->cell_, mailbox, std::move(message_));
+      return false;
+    }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> handle) {
+      if (slow_.valid()) {
+        return std::move(slow_).operator co_await().await_suspend(handle);
+      }
+      // False: the reply came in meanwhile - resume at once.
+      if (reply_->await_suspend(handle)) return std::noop_coroutine();
+      return handle;
+    }
+    Result await_resume() {
+      if (closed_) {
+        return MailboxClosedError(
+            ref_->cell_ != nullptr ? ref_->name() : "(an empty ActorRef)");
+      }
+      if (slow_.valid())
+        return std::move(slow_).operator co_await().await_resume();
+      absl::StatusOr<Result> reply = reply_->await_resume();
+      if (!reply.ok()) return StoppedBeforeAnswering(ref_->name());
+      return std::move(*reply);
+    }
+
+   private:
+    const ActorRef* const ref_;
+    M message_;
+    bool started_ = false;
+    bool closed_ = false;
+    // The fast path's wait for the reply; abandons it if destroyed first
+    // (the awaiting task aborted, a Timeout around it).
+    std::optional<typename ReplyReceiver<Result>::Awaiter> reply_;
+    Task<Result> slow_;  // the slow path's coroutine, if taken
+  };
+
   template <MessageFor<A> M>
-  Task<AskResult<ReplyType<A, M>>> Ask(M message) const {
+  AskAwaiter<M> Ask(M message) const {
     static_assert(kAwaitSafeMessage<M>,
                   "ActorRef<A>::Ask(M): M is an aggregate with non-trivial "
                   "members; g++ 12 destroys those twice inside co_await. "
                   "Give M a constructor (see envelope.h).");
-    return AskMail<M>(cell_, tx_.channel(), std::move(message));
+    return AskAwaiter<M>(this, std::move(message));
   }
 
   template <MessageFor<A> M>
   Task<AskResult<ReplyType<A, M>>> Ask(M message, Duration timeout) const {
-    return AskWithin<ReplyType<A, M>>(cell_, Ask(std::move(message)), timeout);
+    return AskWithin<ReplyType<A, M>>(cell_, Ask(std::move(message)).ToTask(),
+                                      timeout);
   }
 
-  // Runs fn(A&) in the actor's turn; returns its result like an ask.
+  // Runs fn(A&) in the actor's turn; returns its result like an ask (an
+  // AskAwaiter, with the same lifetime rule).
   template <typename F>
-  auto RunOnActor(F fn) const {
-    return AskMail<RunClosure<F>>(cell_, tx_.channel(),
-                                  RunClosure<F>{std::move(fn)});
+  AskAwaiter<RunClosure<F>> RunOnActor(F fn) const {
+    return AskAwaiter<RunClosure<F>>(this, RunClosure<F>{std::move(fn)});
   }
 
   // Asks the actor to stop (see the contract above). Returns at once;
@@ -188,7 +285,7 @@ class ActorRef {
   // For plain threads: an ask that blocks the calling thread.
   template <MessageFor<A> M>
   AskResult<ReplyType<A, M>> BlockingAsk(Runtime& runtime, M message) const {
-    return runtime.BlockOn(Ask(std::move(message)));
+    return runtime.BlockOn(Ask(std::move(message)).ToTask());
   }
 
  private:
@@ -234,11 +331,13 @@ class ActorRef {
       if (!send.Delivered()) co_return MailboxClosedError(cell->name());
     }
     absl::StatusOr<AskResult<R>> reply = co_await std::move(reply_rx);
-    if (!reply.ok()) {
-      co_return internal::ActorStoppedError("the actor " + cell->name() +
-                                            " stopped before answering");
-    }
+    if (!reply.ok()) co_return StoppedBeforeAnswering(cell->name());
     co_return std::move(*reply);
+  }
+
+  static absl::Status StoppedBeforeAnswering(const std::string& name) {
+    return internal::ActorStoppedError("the actor " + name +
+                                       " stopped before answering");
   }
 
   template <typename R>

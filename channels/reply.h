@@ -236,6 +236,11 @@ class ReplyReceiver {
   class Awaiter final : public ParkedAwaiter {
    public:
     explicit Awaiter(internal::ReplyState<T>* state) : state_(state) {}
+    // Spends `receiver` (for an awaiter kept in a std::optional).
+    explicit Awaiter(ReplyReceiver&& receiver)
+        : state_(std::exchange(receiver.state_, nullptr)) {
+      assert(state_ != nullptr && "awaiting a spent ReplyReceiver");
+    }
     Awaiter(const Awaiter&) = delete;
     Awaiter& operator=(const Awaiter&) = delete;
     ~Awaiter() {

@@ -179,6 +179,11 @@ JoinHandle<T> Spawn(Task<T> task) {
       internal::SpawnOn(*scheduler, std::move(task), /*with_handle=*/true));
 }
 
+template <TaskConvertible W>
+auto Spawn(W awaitable) {
+  return Spawn(std::move(awaitable).ToTask());
+}
+
 // Spawns `task` on the runtime of the calling thread as a member of
 // `strand` (strand.h): it never runs at the same time as another member.
 template <typename T>

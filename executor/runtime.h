@@ -70,8 +70,17 @@ class Runtime {
         internal::SpawnOn(*scheduler_, std::move(task), /*with_handle=*/true));
   }
 
+  template <TaskConvertible W>
+  auto Spawn(W awaitable) {
+    return Spawn(std::move(awaitable).ToTask());
+  }
+
   template <typename T>
   T BlockOn(Task<T> task);
+  template <TaskConvertible W>
+  auto BlockOn(W awaitable) {
+    return BlockOn(std::move(awaitable).ToTask());
+  }
 
   void Shutdown();
   void ShutdownTimeout(Duration deadline);

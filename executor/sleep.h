@@ -195,6 +195,14 @@ template <typename T>
 TimeoutAwaiter<T> TimeoutAt(Instant deadline, Task<T> task) {
   return TimeoutAwaiter<T>(deadline, std::move(task));
 }
+template <TaskConvertible W>
+auto Timeout(Duration duration, W awaitable) {
+  return Timeout(duration, std::move(awaitable).ToTask());
+}
+template <TaskConvertible W>
+auto TimeoutAt(Instant deadline, W awaitable) {
+  return TimeoutAt(deadline, std::move(awaitable).ToTask());
+}
 
 }  // namespace troupe
 

@@ -29,7 +29,21 @@ inline void CpuRelax() {
 
 class SpinLock {
  public:
-  void lock() {
+  // The uncontended exchange inline; the wait out of line.
+  [[gnu::always_inline]] void lock() {
+    if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]] {
+      return;
+    }
+    LockSlow();
+  }
+  bool try_lock() {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
+  void unlock() { locked_.store(false, std::memory_order_release); }
+
+ private:
+  [[gnu::noinline]] void LockSlow() {
     int spins = 0;
     while (locked_.exchange(true, std::memory_order_acquire)) {
       while (locked_.load(std::memory_order_relaxed)) {
@@ -41,13 +55,7 @@ class SpinLock {
       }
     }
   }
-  bool try_lock() {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() { locked_.store(false, std::memory_order_release); }
 
- private:
   static constexpr int kSpinsBeforeYield = 64;
   std::atomic<bool> locked_{false};
 };

@@ -203,6 +203,20 @@ class [[nodiscard]] Task {
   std::coroutine_handle<promise_type> handle_;
 };
 
+// An awaitable that can also become a Task of its own (an actor's ask):
+// `std::move(w).ToTask()`. Spawn, BlockOn and Timeout accept it.
+namespace internal {
+template <typename T>
+inline constexpr bool kIsTask = false;
+template <typename T>
+inline constexpr bool kIsTask<Task<T>> = true;
+}  // namespace internal
+template <typename W>
+concept TaskConvertible = requires(W w) {
+  std::move(w).ToTask();
+}
+&&internal::kIsTask<decltype(std::declval<W>().ToTask())>;
+
 namespace internal {
 template <typename T>
 Task<T> TaskPromise<T>::get_return_object() noexcept {

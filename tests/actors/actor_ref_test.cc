@@ -66,17 +66,21 @@ static_assert(!CanAsk<ActorRef<Counter>, Unrelated>);
 static_assert(!CanBlockingSend<ActorRef<Counter>, Unrelated>);
 static_assert(!CanSend<ActorRef<Counter>, std::string>);
 static_assert(!CanAsk<ActorRef<Counter>, std::string>);
-// Asks are typed by the handler: R for `R Handle(M)` and `Task<R>
-// Handle(M)`, a plain Status for a void handler.
-static_assert(
-    std::is_same_v<decltype(std::declval<ActorRef<Counter>&>().Ask(Get{})),
-                   Task<absl::StatusOr<int>>>);
-static_assert(
-    std::is_same_v<decltype(std::declval<ActorRef<Counter>&>().Ask(Nap{})),
-                   Task<absl::StatusOr<int>>>);
+// Asks are typed by the handler: co_await ref.Ask(m) yields
+// absl::StatusOr<R> for `R Handle(M)` and `Task<R> Handle(M)`, a plain
+// Status for a void handler; the ask as a task is a Task of the same.
+template <typename M>
+using AskYields = decltype(std::declval<ActorRef<Counter>&>()
+                               .Ask(std::declval<M>())
+                               .await_resume());
+static_assert(std::is_same_v<AskYields<Get>, absl::StatusOr<int>>);
+static_assert(std::is_same_v<AskYields<Nap>, absl::StatusOr<int>>);
+static_assert(std::is_same_v<AskYields<Increment>, absl::Status>);
 static_assert(std::is_same_v<
-              decltype(std::declval<ActorRef<Counter>&>().Ask(Increment{})),
-              Task<absl::Status>>);
+              decltype(std::declval<ActorRef<Counter>&>().Ask(Get{}).ToTask()),
+              Task<absl::StatusOr<int>>>);
+static_assert(
+    TaskConvertible<decltype(std::declval<ActorRef<Counter>&>().Ask(Get{}))>);
 
 // The same at run time, so that the suite names it. (Before Send/TrySend
 // were constrained, a static_assert in their bodies refused the message

@@ -233,6 +233,10 @@ class ActorTestEnv {
   T Run(Task<T> task) {
     return runtime_.BlockOn(std::move(task));
   }
+  template <TaskConvertible W>
+  auto Run(W awaitable) {
+    return Run(std::move(awaitable).ToTask());
+  }
 
  private:
   Runtime runtime_;
