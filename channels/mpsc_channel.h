@@ -137,7 +137,7 @@ class MpscChannel {
     if (senders_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     Waker rx;
     {
-      std::lock_guard<SpinLock> guard(lock_);
+      SpinLockGuard guard(lock_);
       rx = TakeReceiverLocked();
     }
     rx.Wake();
@@ -182,7 +182,7 @@ class MpscChannel {
   PushResult TryPushWith(Make&& make) {
     Waker rx;
     {
-      std::lock_guard<SpinLock> guard(lock_);
+      SpinLockGuard guard(lock_);
       if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
       if (waiters_head_ != nullptr || !HasRoomLocked()) {
         return PushResult::kFull;
@@ -198,7 +198,7 @@ class MpscChannel {
 
   // Reserves a slot without waiting (a Permit).
   PushResult TryReserveSlot() {
-    std::lock_guard<SpinLock> guard(lock_);
+    SpinLockGuard guard(lock_);
     if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
     if (waiters_head_ != nullptr || !HasRoomLocked()) {
       return PushResult::kFull;
@@ -216,7 +216,7 @@ class MpscChannel {
     WakeBatch batch;
     PushResult result;
     {
-      std::lock_guard<SpinLock> guard(lock_);
+      SpinLockGuard guard(lock_);
       if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
       if (waiters_head_ == nullptr && HasRoomLocked()) {
         AcceptLocked(w);
@@ -252,7 +252,7 @@ class MpscChannel {
     if (w->state.load(std::memory_order_acquire) != SendWaiter<T>::kQueued) {
       return false;
     }
-    std::lock_guard<SpinLock> guard(lock_);
+    SpinLockGuard guard(lock_);
     if (w->state.load(std::memory_order_relaxed) != SendWaiter<T>::kQueued) {
       return false;
     }
@@ -277,7 +277,7 @@ class MpscChannel {
   void PushReserved(T&& value) {
     Waker rx;
     {
-      std::lock_guard<SpinLock> guard(lock_);
+      SpinLockGuard guard(lock_);
       permits_out_.store(permits_out_.load(std::memory_order_relaxed) - 1,
                          std::memory_order_release);
       if (closed_.load(std::memory_order_relaxed)) {
@@ -297,7 +297,7 @@ class MpscChannel {
   void ReleaseReserved() {
     WakeBatch batch;
     {
-      std::lock_guard<SpinLock> guard(lock_);
+      SpinLockGuard guard(lock_);
       permits_out_.store(permits_out_.load(std::memory_order_relaxed) - 1,
                          std::memory_order_release);
       released_.store(released_.load(std::memory_order_relaxed) + 1,
@@ -345,7 +345,7 @@ class MpscChannel {
   // publishing its event, so the check under the lock cannot miss it.
   template <typename OtherWork>
   bool ParkReceiver(RecvWaiter* rw, OtherWork&& other_work) {
-    std::lock_guard<SpinLock> guard(lock_);
+    SpinLockGuard guard(lock_);
     return queue_.empty() && ParkIfIdleLocked(rw, other_work);
   }
   bool ParkReceiver(RecvWaiter* rw) {
@@ -363,7 +363,7 @@ class MpscChannel {
   // lock, not two.
   template <typename OtherWork>
   bool RefillOrPark(RecvWaiter* rw, OtherWork&& other_work) {
-    std::lock_guard<SpinLock> guard(lock_);
+    SpinLockGuard guard(lock_);
     if (!local_.empty()) return false;
     if (!queue_.empty()) {
       SpliceLocked();
@@ -377,7 +377,7 @@ class MpscChannel {
   // `other_work()` prevents it. Any push still wakes it.
   template <typename OtherWork>
   bool ParkReceiverAlways(RecvWaiter* rw, OtherWork&& other_work) {
-    std::lock_guard<SpinLock> guard(lock_);
+    SpinLockGuard guard(lock_);
     if (other_work()) return false;
     rw->notified.store(false, std::memory_order_relaxed);
     rx_waiter_ = rw;
@@ -388,7 +388,7 @@ class MpscChannel {
   void WakeReceiver() {
     Waker rx;
     {
-      std::lock_guard<SpinLock> guard(lock_);
+      SpinLockGuard guard(lock_);
       rx = TakeReceiverLocked();
     }
     rx.Wake();
@@ -410,7 +410,7 @@ class MpscChannel {
   // Withdraws a parked receiver (an abandoned Recv).
   void UnparkReceiver(RecvWaiter* rw) {
     if (rw->notified.load(std::memory_order_acquire)) return;
-    std::lock_guard<SpinLock> guard(lock_);
+    SpinLockGuard guard(lock_);
     if (rx_waiter_ == rw) rx_waiter_ = nullptr;
   }
 
@@ -420,7 +420,7 @@ class MpscChannel {
     WakeBatch batch;
     for (;;) {
       {
-        std::lock_guard<SpinLock> guard(lock_);
+        SpinLockGuard guard(lock_);
         closed_.store(true, std::memory_order_release);
         while (waiters_head_ != nullptr && !batch.full()) {
           SendWaiter<T>* w = waiters_head_;
@@ -446,13 +446,14 @@ class MpscChannel {
   // The receiver is gone: close and destroy every queued value once.
   void CloseAndDrain() {
     Close();
-    std::lock_guard<SpinLock> guard(lock_);
+    SpinLockGuard guard(lock_);
     queue_.Clear(pool_);
     local_.Clear(local_pool_);
   }
 
  private:
   using SpinLock = troupe::internal::SpinLock;
+  using SpinLockGuard = troupe::internal::SpinLockGuard;
 
   static uint32_t BlockSlots(std::size_t capacity) {
     return capacity < kMaxBlockSlots ? static_cast<uint32_t>(capacity)
@@ -526,7 +527,7 @@ class MpscChannel {
     }
   }
 
-  Waker TakeReceiverLocked() {
+  [[gnu::always_inline]] Waker TakeReceiverLocked() {
     RecvWaiter* rw = rx_waiter_;
     if (rw == nullptr) return Waker();
     rx_waiter_ = nullptr;
@@ -537,7 +538,7 @@ class MpscChannel {
 
   // Receiver: takes the shared queue. Returns false if it was empty.
   bool Refill() {
-    std::lock_guard<SpinLock> guard(lock_);
+    SpinLockGuard guard(lock_);
     return SpliceLocked();
   }
 
@@ -600,7 +601,7 @@ class MpscChannel {
     bool more = true;
     while (more) {
       {
-        std::lock_guard<SpinLock> guard(lock_);
+        SpinLockGuard guard(lock_);
         AdmitLocked(batch, nullptr);
         more = batch.nearly_full() && waiters_head_ != nullptr;
       }

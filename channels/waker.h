@@ -42,7 +42,7 @@ class Waker {
  public:
   Waker() = default;
   // Under the channel lock.
-  static Waker Prepare(WaitTarget* target) {
+  [[gnu::always_inline]] static Waker Prepare(WaitTarget* target) {
     Waker w;
     if (target->task != nullptr) {
       w.task_ = TaskRef::Clone(target->task);
@@ -55,7 +55,7 @@ class Waker {
   Waker& operator=(Waker&&) = default;
 
   // After the channel lock is released.
-  void Wake() {
+  [[gnu::always_inline]] void Wake() {
     if (task_) {
       task_.Wake();
     } else if (word_ != nullptr) {
