@@ -281,7 +281,12 @@ class Envelope {
     using P = std::conditional_t<kAsk, AskPayload<M, R>, TellPayload<M>>;
     P* p = Get<P>(storage);
     using H = HandlerResult<A, M>;
-    if constexpr (IsTask<H>::value) {
+    if constexpr (!kAsk && std::is_same_v<H, Task<void>>) {
+      // A told message to a Task<void> handler: the handler's own task is
+      // the turn (no wrapper frame); its exception fails the actor the
+      // same way.
+      return Dispatched{InvokeHandler(actor, std::move(p->message))};
+    } else if constexpr (IsTask<H>::value) {
       return Dispatched{AwaitHandler<P, R, kAsk>(
           p, InvokeHandler(actor, std::move(p->message)))};
     } else {
