@@ -98,7 +98,9 @@ using TimerId = uint64_t;
 template <typename A>
 class ActorCell final : public CellBase, private Resumable {
  public:
-  using Factory = std::function<std::unique_ptr<A>()>;
+  // Constructs the instance in place (into the empty optional); null:
+  // A's default constructor (Spawn<A>() without arguments).
+  using Factory = std::function<void(std::optional<A>&)>;
   using Mail = internal::Envelope<A>;
   // The opt-in reentrant mode (actor.h): A declares
   // `static constexpr bool kReentrant = true;`.
@@ -110,15 +112,17 @@ class ActorCell final : public CellBase, private Resumable {
     }
   }();
 
+  // `initial_sender` receives the spawner's sender (the first strong
+  // reference).
   ActorCell(ActorSystem* system, std::string name,
-            const std::shared_ptr<CellBase>& parent, Factory factory,
-            std::size_t capacity)
+            const std::shared_ptr<CellBase>& parent,
+            std::unique_ptr<Factory> factory, std::size_t capacity,
+            Sender<Mail>* initial_sender)
       : CellBase(system, std::move(name), TypeName<A>(), parent),
         factory_(std::move(factory)) {
     auto channel = MakeMpsc<Mail>(capacity == 0 ? 1 : capacity).value();
-    tx_ = std::move(channel.first);
+    *initial_sender = std::move(channel.first);
     rx_ = std::move(channel.second);
-    ch_ = rx_.channel();
   }
 
   ~ActorCell() override {
@@ -147,39 +151,39 @@ class ActorCell final : public CellBase, private Resumable {
     SpawnResumable(scheduler, this);
   }
 
-  // The spawner's sender (the first strong reference); taken once.
-  Sender<Mail> TakeInitialSender() { return std::move(tx_); }
   // A new strong reference, unless every sender is gone already.
-  Sender<Mail> MintSender() { return Sender<Mail>::FromChannel(ch_); }
+  Sender<Mail> MintSender() { return Sender<Mail>::FromChannel(ch()); }
   // The same, but also empty once the actor stops taking messages (its
   // mailbox closed: stopping or stopped). For references made from
   // outside (WeakActorRef::Lock); Self() keeps MintSender.
   Sender<Mail> MintLiveSender() {
-    if (ch_->closed() || IsTerminated()) return Sender<Mail>();
+    if (ch()->closed() || IsTerminated()) return Sender<Mail>();
     return MintSender();
   }
 
   // The message being handled counts: it leaves the mailbox when its
   // handler ends.
-  uint64_t MailboxDepth() const override { return ch_->Len(); }
-  uint64_t MailboxHighWater() const override { return ch_->HighWater(); }
-  std::size_t MailboxCapacity() const { return ch_->capacity(); }
-  void CloseMailbox() override { ch_->Close(); }
+  uint64_t MailboxDepth() const override { return ch()->Len(); }
+  uint64_t MailboxHighWater() const override { return ch()->HighWater(); }
+  std::size_t MailboxCapacity() const { return ch()->capacity(); }
+  void CloseMailbox() override { ch()->Close(); }
   // Also valid before Start(): the task then runs only to be cancelled.
   void AbortRunner() override { Resumable::Abort(); }
 
   // ---- used by Actor<A> from inside the actor (runner) ----
-  A* instance() { return instance_.get(); }
+  A* instance() { return instance_.has_value() ? &*instance_ : nullptr; }
   // Timer messages armed by the current instance carry this; a restart
   // moves it on, so that what the old instance armed is dropped.
-  uint64_t timer_epoch() const { return timer_epoch_; }
+  uint64_t timer_epoch() { return Timers().epoch; }
   TimerId AddTimer(JoinHandle<void> handle) {
-    std::erase_if(timers_, [](auto& t) { return t.second.IsFinished(); });
-    timers_.emplace_back(++next_timer_, std::move(handle));
-    return next_timer_;
+    TimerState& t = Timers();
+    std::erase_if(t.timers, [](auto& e) { return e.second.IsFinished(); });
+    t.timers.emplace_back(++t.next_id, std::move(handle));
+    return t.next_id;
   }
   void CancelTimer(TimerId id) {
-    for (auto& [tid, handle] : timers_) {
+    if (timers_ == nullptr) return;
+    for (auto& [tid, handle] : timers_->timers) {
       if (tid == id) handle.Abort();
     }
   }
@@ -202,7 +206,7 @@ class ActorCell final : public CellBase, private Resumable {
   };
 
  protected:
-  void WakeRunner() override { ch_->WakeReceiver(); }
+  void WakeRunner() override { ch()->WakeReceiver(); }
   const SupervisorStrategy& child_strategy() const override {
     // One per actor type (ChildSupervision() is static), not per actor.
     static const SupervisorStrategy strategy = [] {
@@ -220,7 +224,7 @@ class ActorCell final : public CellBase, private Resumable {
     const bool healthy = state() != ActorState::kFailed && instance_;
     set_state(ActorState::kStopping);
     stop_reason_ = std::move(reason);
-    ch_->Close();
+    ch()->Close();
     if (!healthy) {
       DropMailbox();
       AbortTurns();
@@ -237,9 +241,10 @@ class ActorCell final : public CellBase, private Resumable {
     AbortTurns();
     co_await AwaitTurns();
     co_await DestroyInstance();
-    // The fresh instance starts without the old one's timers.
+    // The fresh instance starts without the old one's timers (an actor
+    // that never armed one has no timer message to drop either).
     CancelAllTimers();
-    ++timer_epoch_;
+    if (timers_ != nullptr) ++timers_->epoch;
     if (backoff > Duration::zero()) co_await SleepFor(backoff);
     restarts_.store(restarts_.load(std::memory_order_relaxed) + 1,
                     std::memory_order_relaxed);
@@ -268,7 +273,9 @@ class ActorCell final : public CellBase, private Resumable {
 
  private:
   Task<void> HandleTimer(Mail mail, uint64_t epoch) {
-    if (epoch == timer_epoch_ && instance_ && state() == ActorState::kRunning) {
+    // A timer message exists only if a timer was armed: timers_ is there.
+    if (epoch == timers_->epoch && instance_ &&
+        state() == ActorState::kRunning) {
       co_await HandleMessage(std::move(mail));
     }
   }
@@ -335,8 +342,8 @@ class ActorCell final : public CellBase, private Resumable {
         // Waiting for the parent's decision: park regardless of queued
         // mail; pushes still wake us (and we park again unless control
         // work arrived).
-        if (ch_->ParkReceiverAlways(&waiter_,
-                                    [this] { return HasControl(); })) {
+        if (ch()->ParkReceiverAlways(&waiter_,
+                                     [this] { return HasControl(); })) {
           mailbox_parked_ = true;
           return RunResult::kIdle;
         }
@@ -345,7 +352,7 @@ class ActorCell final : public CellBase, private Resumable {
         Mail* mail = NextMail();
         if (mailbox_parked_) return RunResult::kIdle;
         if (mail == nullptr) {
-          if (HasControl() || !ch_->Finished()) continue;
+          if (HasControl() || !ch()->Finished()) continue;
           // Closed (or unreferenced) and drained.
           kind = TurnKind::kTerminate;
           if (!Host(kind, Terminate())) return RunResult::kIdle;
@@ -358,7 +365,7 @@ class ActorCell final : public CellBase, private Resumable {
               // handlers begin in mailbox order, and interleave only at
               // their awaits.
               StartReentrantTurn(std::move(*mail));
-              ch_->PopFront();
+              ch()->PopFront();
               if (!reentrant_.turn_begun) {
                 reentrant_.runner = TaskRef::Clone(this);
                 waiting_turn_begun_ = true;
@@ -373,7 +380,7 @@ class ActorCell final : public CellBase, private Resumable {
           // is hosted (the message stays put meanwhile).
           std::optional<Task<void>> pending = Dispatch(*mail);
           if (!pending.has_value()) {
-            ch_->PopFront();
+            ch()->PopFront();
             if (!ConsumeBudget()) return RunResult::kYield;
             continue;
           }
@@ -433,7 +440,7 @@ class ActorCell final : public CellBase, private Resumable {
   std::optional<RunResult> AfterTurn(TurnKind kind) {
     if (kind == TurnKind::kTerminate) return RunResult::kDone;
     if (kind == TurnKind::kHandler) {
-      ch_->PopFront();  // the message whose handler just ended
+      ch()->PopFront();  // the message whose handler just ended
       if (!ConsumeBudget()) return RunResult::kYield;
     }
     return std::nullopt;
@@ -444,13 +451,13 @@ class ActorCell final : public CellBase, private Resumable {
   // runner registered waiter_ and must return kIdle).
   Mail* NextMail() {
     // Without a lock first: the batch in hand.
-    Mail* mail = ch_->FrontInBatch();
+    Mail* mail = ch()->FrontInBatch();
     if (HasControl()) return nullptr;
     if (mail != nullptr) return mail;
     for (;;) {
       // One lock: refill from the shared queue, or park if it is empty
       // and no control work is pending.
-      if (ch_->RefillOrPark(&waiter_, [this] { return HasControl(); })) {
+      if (ch()->RefillOrPark(&waiter_, [this] { return HasControl(); })) {
         mailbox_parked_ = true;
         return nullptr;
       }
@@ -463,9 +470,9 @@ class ActorCell final : public CellBase, private Resumable {
       // HasControl() below reads true. All-for-one relies on it
       // (CellBase::SuperviseChildNow). Looking at the lane first could
       // read it just before the push and the mailbox just after the send.
-      mail = ch_->Front();
+      mail = ch()->Front();
       if (HasControl()) return nullptr;  // control first; the mail waits
-      if (mail != nullptr || ch_->Finished()) return mail;
+      if (mail != nullptr || ch()->Finished()) return mail;
     }
   }
 
@@ -476,7 +483,7 @@ class ActorCell final : public CellBase, private Resumable {
 
   void OnCancelled() override {
     if (mailbox_parked_) {
-      ch_->UnparkReceiver(&waiter_);
+      ch()->UnparkReceiver(&waiter_);
       mailbox_parked_ = false;
     }
     if constexpr (kReentrant) reentrant_.runner.Reset();
@@ -500,8 +507,12 @@ class ActorCell final : public CellBase, private Resumable {
   // handler is a coroutine (the message is then still in progress).
   std::optional<Task<void>> Dispatch(Mail& mail) {
     BeginMessage(mail.type_name());
-    sampling_ = (++sample_counter_ % kHandlerSampleEvery) == 0;
-    if (sampling_) sample_start_ = Clock().Now();
+    // 1 in kHandlerSampleEvery: the sequence counts the handlers ended,
+    // so this is the next one's number, less one.
+    sampling_ = (handler_seq_.load(std::memory_order_relaxed) + 1) %
+                    kHandlerSampleEvery ==
+                0;
+    if (sampling_) StartSample(Clock().Now());
     absl::Status failure;
     try {
       typename Mail::Dispatched d = mail.Dispatch(*instance_);
@@ -537,7 +548,7 @@ class ActorCell final : public CellBase, private Resumable {
   }
 
   void FinishMessage(absl::Status failure) {
-    if (sampling_) RecordHandlerTime(Clock().Now() - sample_start_);
+    if (sampling_) RecordHandlerTime(Clock().Now());
     EndMessage();
     if (!failure.ok()) Fail(std::move(failure));
   }
@@ -572,8 +583,14 @@ class ActorCell final : public CellBase, private Resumable {
     FinishCreate(std::move(failure));
   }
 
+  // In place: the instance lives inside the cell (no allocation of its
+  // own); a restart destroys it and constructs the next one there.
   void ConstructInstance() {
-    instance_ = factory_();
+    if (factory_ != nullptr) {
+      (*factory_)(instance_);
+    } else if constexpr (std::is_default_constructible_v<A>) {
+      instance_.emplace();
+    }
     instance_->cell_ = this;
   }
 
@@ -631,14 +648,28 @@ class ActorCell final : public CellBase, private Resumable {
   }
 
   void DropMailbox() {
-    while (ch_->TryPop().has_value()) {
+    while (ch()->TryPop().has_value()) {
     }
   }
 
   void CancelAllTimers() {
-    for (auto& [id, handle] : timers_) handle.Abort();
-    timers_.clear();
+    if (timers_ == nullptr) return;
+    for (auto& [id, handle] : timers_->timers) handle.Abort();
+    timers_->timers.clear();
   }
+
+  // The timers' state, made when the first timer is armed (runner).
+  struct TimerState {
+    std::vector<std::pair<TimerId, JoinHandle<void>>> timers;
+    TimerId next_id = 0;
+    uint64_t epoch = 0;
+  };
+  TimerState& Timers() {
+    if (timers_ == nullptr) timers_ = std::make_unique<TimerState>();
+    return *timers_;
+  }
+
+  internal::MpscChannel<Mail>* ch() const { return rx_.channel(); }
 
   // ---- reentrant mode ----
   struct NotReentrant {};
@@ -706,7 +737,7 @@ class ActorCell final : public CellBase, private Resumable {
     CancelAllTimers();
     co_await StopChildren(stop_reason_);
     co_await DestroyInstance();
-    ch_->Close();
+    ch()->Close();
     DropMailbox();
     FinishTermination(stop_reason_);
   }
@@ -721,7 +752,7 @@ class ActorCell final : public CellBase, private Resumable {
   void TearDownAborted() {
     AbortTurns();
     CancelAllTimers();
-    ch_->Close();
+    ch()->Close();
     DropMailbox();
     instance_.reset();
     const absl::Status reason = internal::ActorStoppedError(
@@ -732,11 +763,11 @@ class ActorCell final : public CellBase, private Resumable {
     FinishTermination(reason);
   }
 
-  Factory factory_;
-  Sender<Mail> tx_;
-  Receiver<Mail> rx_;
-  internal::MpscChannel<Mail>* ch_ = nullptr;
-  std::unique_ptr<A> instance_;
+  // Null for an A made by its default constructor (most actors: no
+  // std::function's 32 bytes in every cell for them).
+  const std::unique_ptr<Factory> factory_;
+  Receiver<Mail> rx_;  // ch(): the mailbox
+  std::optional<A> instance_;
   // ---- the runner's own state (runner only, unless marked) ----
   // The task's hold on its cell, from Start() until OnReleased().
   std::shared_ptr<ActorCell> task_self_;
@@ -745,16 +776,12 @@ class ActorCell final : public CellBase, private Resumable {
   bool started_ = false;  // set by Start(); read by the destructor
   bool created_ = false;
   bool waiting_turn_begun_ = false;  // reentrant: see Run()
-  TurnKind turn_ = TurnKind::kNone;
-  std::coroutine_handle<> turn_work_;  // the hosted work (see Host)
-  std::vector<std::pair<TimerId, JoinHandle<void>>> timers_;
-  TimerId next_timer_ = 0;
-  uint64_t timer_epoch_ = 0;  // runner only
-  absl::Status stop_reason_;
-  uint64_t sample_counter_ = 0;
-  bool sampling_ = false;
-  Instant sample_start_;
+  bool sampling_ = false;            // the handler in progress is timed
   bool self_stop_ = false;
+  TurnKind turn_ = TurnKind::kNone;
+  std::coroutine_handle<> turn_work_;   // the hosted work (see Host)
+  std::unique_ptr<TimerState> timers_;  // see Timers()
+  absl::Status stop_reason_;
   [[no_unique_address]] std::conditional_t<kReentrant, ReentrantState,
                                            NotReentrant>
       reentrant_;

@@ -36,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <typeindex>
 #include <utility>
@@ -180,16 +181,19 @@ ActorRef<A> ActorSystem::SpawnUnder(const std::shared_ptr<CellBase>& parent,
                                     SpawnOptions options, Args&&... args) {
   static_assert(std::is_base_of_v<Actor<A>, A>,
                 "an actor type A must derive from troupe::Actor<A>");
-  typename ActorCell<A>::Factory factory =
-      [... captured = std::decay_t<Args>(std::forward<Args>(args))]() {
-        return std::make_unique<A>(captured...);
-      };
+  using Factory = typename ActorCell<A>::Factory;
+  std::unique_ptr<Factory> factory;
+  if constexpr (sizeof...(Args) != 0 || !std::is_default_constructible_v<A>) {
+    factory = std::make_unique<Factory>(
+        [... captured = std::decay_t<Args>(std::forward<Args>(args))](
+            std::optional<A>& instance) { instance.emplace(captured...); });
+  }
   const std::size_t capacity = options.mailbox_capacity != 0
                                    ? options.mailbox_capacity
                                    : options_.default_mailbox_capacity;
+  Sender<typename ActorRef<A>::Mail> tx;
   auto cell = std::make_shared<ActorCell<A>>(
-      this, std::move(options.name), parent, std::move(factory), capacity);
-  Sender<typename ActorRef<A>::Mail> tx = cell->TakeInitialSender();
+      this, std::move(options.name), parent, std::move(factory), capacity, &tx);
   const bool top_level = parent->IsRoot();
   if (!top_level) parent->AddChild(cell);
   Track(cell, top_level);

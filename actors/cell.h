@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,6 +25,7 @@
 #include "actors/supervision.h"
 #include "executor/cancellation_token.h"
 #include "executor/clock.h"
+#include "executor/futex_mutex.h"
 #include "executor/spin_lock.h"
 #include "executor/task.h"
 
@@ -94,7 +94,13 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   CellBase& operator=(const CellBase&) = delete;
 
   ActorId id() const { return id_; }
-  const std::string& name() const { return name_; }
+  // The name given at spawn, or "<Type>-<id>" (made on the first call:
+  // most actors are never asked for their name).
+  const std::string& name() const {
+    // Acquire pairs with the release CAS that published it (DefaultName).
+    const std::string* name = name_.load(std::memory_order_acquire);
+    return name != nullptr ? *name : DefaultName();
+  }
   const char* type() const { return type_; }
   ActorSystem& system() const { return *system_; }
   ActorState state() const { return state_.load(std::memory_order_acquire); }
@@ -212,7 +218,10 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
     handler_seq_.store(handler_seq_.load(std::memory_order_relaxed) + 1,
                        std::memory_order_release);
   }
-  void RecordHandlerTime(Duration d);
+  // Handler sampling (runner): StartSample at a sampled message's start,
+  // RecordHandlerTime(now) at its end.
+  void StartSample(Instant now) { Histogram().sample_start = now; }
+  void RecordHandlerTime(Instant now);
 
   virtual const SupervisorStrategy& child_strategy() const = 0;
   // This actor fails (its own handler threw, or escalation).
@@ -220,7 +229,6 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
   ActorSystem* const system_;
   const ActorId id_;
-  const std::string name_;
   const char* const type_;
   // A child of an actor holds its parent weakly. The top level does not
   // hold the root at all (parent_ is empty): thousands of top-level actors
@@ -231,35 +239,41 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   const bool top_level_;
   std::atomic<ActorState> state_{ActorState::kStarting};
   std::atomic<bool> terminated_{false};
-  // Made on the first Terminated() call (most actors are never awaited:
-  // an idle actor does not pay for a token), cancelled by
-  // FinishTermination.
-  mutable std::unique_ptr<CancellationToken> terminated_token_;  // mu_
-  absl::Status failure_;                                         // runner only
-
-  mutable internal::SpinLock control_lock_;
-  // An intrusive FIFO (an idle actor's lane costs two pointers, not a
-  // std::deque's preallocated chunk). Owns its messages.
-  ControlMessage* control_head_ = nullptr;  // control_lock_
-  ControlMessage* control_tail_ = nullptr;  // control_lock_
   std::atomic<bool> control_pending_{false};
   static constexpr uint8_t kNoNames = 0, kNamed = 1, kNamesClosed = 2;
   std::atomic<uint8_t> names_{kNoNames};
-
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<CellBase>> children_;  // mu_
-  std::size_t index_in_parent_ = 0;  // guarded by the parent's mu_
-  struct Watcher {
-    std::weak_ptr<CellBase> cell;
-    bool link;
-  };
-  std::vector<Watcher> watchers_;  // mu_
-  // Set, under mu_, in the same step that takes watchers_ away for the
+  mutable internal::SpinLock control_lock_;
+  // Set, under mu_, in the same step that takes the watchers away for the
   // notices: a watcher added later is told at once by AddWatcher.
   bool watchers_closed_ = false;  // mu_
   // Set by DetachFromSystem: FinishTermination leaves the registry alone.
   bool detached_ = false;  // mu_
-  absl::Status reason_;    // mu_, set at termination
+  // One word, not std::mutex's forty: held across blocking calls
+  // (FinishTermination unregisters under it), so not a spin lock.
+  mutable internal::FutexMutex mu_;
+  // The given name, or the default one once made (see name()); owned.
+  mutable std::atomic<const std::string*> name_{nullptr};
+  // An intrusive FIFO (an idle actor's lane costs two pointers, not a
+  // std::deque's preallocated chunk). Owns its messages.
+  ControlMessage* control_head_ = nullptr;  // control_lock_
+  ControlMessage* control_tail_ = nullptr;  // control_lock_
+  absl::Status reason_;                     // mu_, set at termination
+  std::size_t index_in_parent_ = 0;         // guarded by the parent's mu_
+  struct Watcher {
+    std::weak_ptr<CellBase> cell;
+    bool link;
+  };
+  // What most actors never have - children, watchers, a Terminated()
+  // awaiter - made under mu_ on first need (an idle actor pays one
+  // pointer for all of it). Never freed before the cell.
+  struct Relations {
+    std::vector<std::shared_ptr<CellBase>> children;
+    std::vector<Watcher> watchers;
+    // Made on the first Terminated() call, cancelled by FinishTermination.
+    std::unique_ptr<CancellationToken> terminated_token;
+  };
+  Relations& RelationsLocked() const;  // mu_ held; makes it if needed
+  mutable std::unique_ptr<Relations> relations_;  // mu_
   // Restart bookkeeping per child id: timestamps of recent restarts.
   struct RestartHistory {
     ActorId child;
@@ -273,13 +287,20 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // messages_handled statistic in one.
   std::atomic<uint64_t> handler_seq_{0};
   std::atomic<uint64_t> restarts_{0};
-  // Sampled handler times; allocated by the runner at the first sample
-  // (an actor that handled fewer than kHandlerSampleEvery messages has
-  // none), published with a release store, read with acquire.
+  // Sampled handler times; allocated by the runner when it first samples
+  // a handler (an actor that handled fewer than kHandlerSampleEvery
+  // messages has none), published with a release store, read with
+  // acquire. The start of the sample in progress lives there too.
   struct HandlerHistogram {
     std::atomic<uint64_t> buckets[ActorStats::kBuckets] = {};
+    Instant sample_start;  // runner only
   };
+  // The runner's histogram, made if needed (runner).
+  HandlerHistogram& Histogram();
   std::atomic<HandlerHistogram*> histogram_{nullptr};
+
+ private:
+  const std::string& DefaultName() const;
 };
 
 }  // namespace troupe
