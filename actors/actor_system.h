@@ -141,6 +141,8 @@ class ActorSystem {
   ActorRef<A> SpawnUnder(const std::shared_ptr<CellBase>& parent,
                          SpawnOptions options, Args&&... args);
   void Unregister(CellBase* cell);
+  // Out of the table only (the cell is detached, or never started).
+  void ForgetCell(CellBase* cell) { table_.Forget(cell); }
   void Log(const std::string& line) const;
 
  private:
@@ -151,7 +153,6 @@ class ActorSystem {
   absl::StatusOr<std::shared_ptr<CellBase>> LookupCell(const std::string& name,
                                                        std::type_index type,
                                                        const char* type_name);
-  void Track(const std::shared_ptr<CellBase>& cell, bool top_level);
   void ForgetNamesLocked(CellBase* cell);  // mu_ held
   // Every actor not yet destroyed (a snapshot).
   std::vector<std::shared_ptr<CellBase>> LiveCells() const;
@@ -160,8 +161,9 @@ class ActorSystem {
   Runtime& runtime_;
   const ActorSystemOptions options_;
   std::shared_ptr<CellBase> root_;  // a Root
-  // Every live actor; the top level held strongly (the root has no child
-  // list of its own: see Root).
+  // Every live actor (the root has no child list of its own: see Root).
+  // Each is forgotten when it terminates (Unregister) or is detached, and
+  // its runner keeps it alive until then.
   CellTable table_;
   mutable std::mutex mu_;  // the registry
   struct Named {
@@ -194,9 +196,10 @@ ActorRef<A> ActorSystem::SpawnUnder(const std::shared_ptr<CellBase>& parent,
   Sender<typename ActorRef<A>::Mail> tx;
   auto cell = std::make_shared<ActorCell<A>>(
       this, std::move(options.name), parent, std::move(factory), capacity, &tx);
-  const bool top_level = parent->IsRoot();
-  if (!top_level) parent->AddChild(cell);
-  Track(cell, top_level);
+  if (!parent->IsRoot()) parent->AddChild(cell);
+  // Tracked until it terminates; its runner (Start) keeps it alive till
+  // then, so the table need not hold it.
+  table_.Track(cell.get());
   cell->Start(runtime_.scheduler());
   return ActorRef<A>(std::move(cell), std::move(tx));
 }

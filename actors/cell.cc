@@ -123,6 +123,12 @@ CellBase::~CellBase() {
   }
   delete histogram_.load(std::memory_order_relaxed);
   delete name_.load(std::memory_order_relaxed);
+  // Only a cell that never started can still be in the table here (a
+  // started one is forgotten when it terminates or is detached), and its
+  // system is still there: the spawn that made it has not returned. While
+  // this waits for the shard's lock, snapshots skip the cell (its last
+  // reference is gone; enable_shared_from_this outlives this body).
+  if (in_table_) system_->ForgetCell(this);
 }
 
 CancellationToken::Awaiter CellBase::Terminated() const {
@@ -286,7 +292,11 @@ void CellBase::FinishTermination(const absl::Status& reason) {
 
 void CellBase::DetachFromSystem() {
   std::lock_guard<internal::FutexMutex> guard(mu_);
+  if (detached_) return;
   detached_ = true;
+  // Out of the table now, as the table goes with the system: this cell
+  // will not forget itself when it terminates (FinishTermination).
+  system_->ForgetCell(this);
 }
 
 void CellBase::Fail(absl::Status why) {

@@ -33,6 +33,7 @@ namespace troupe {
 
 class ActorSystem;
 class CellBase;
+class CellTable;
 
 using ActorId = uint64_t;
 
@@ -193,6 +194,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
  protected:
   friend class ActorSystem;
+  friend class CellTable;
 
   // ---- runner side ----
   std::unique_ptr<ControlMessage> PopControl();
@@ -248,6 +250,10 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   bool watchers_closed_ = false;  // mu_
   // Set by DetachFromSystem: FinishTermination leaves the registry alone.
   bool detached_ = false;  // mu_
+  // In the system's table (cell_table.h): written by its Track and Forget
+  // under the shard's lock. Read without it by ~CellBase, which runs after
+  // every Forget of the cell (they are done by holders of a reference).
+  bool in_table_ = false;
   // One word, not std::mutex's forty: held across blocking calls
   // (FinishTermination unregisters under it), so not a spin lock.
   mutable internal::FutexMutex mu_;
@@ -258,7 +264,11 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   ControlMessage* control_head_ = nullptr;  // control_lock_
   ControlMessage* control_tail_ = nullptr;  // control_lock_
   absl::Status reason_;                     // mu_, set at termination
-  std::size_t index_in_parent_ = 0;         // guarded by the parent's mu_
+  // The system's table threads its shard lists through here (its shard's
+  // lock guards them; neighbours' Forget writes them).
+  CellBase* table_prev_ = nullptr;
+  CellBase* table_next_ = nullptr;
+  std::size_t index_in_parent_ = 0;  // guarded by the parent's mu_
   struct Watcher {
     std::weak_ptr<CellBase> cell;
     bool link;
