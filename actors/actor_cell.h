@@ -246,8 +246,7 @@ class ActorCell final : public CellBase, private Resumable {
     CancelAllTimers();
     if (timers_ != nullptr) ++timers_->epoch;
     if (backoff > Duration::zero()) co_await SleepFor(backoff);
-    restarts_.store(restarts_.load(std::memory_order_relaxed) + 1,
-                    std::memory_order_relaxed);
+    CountRestart();
     co_await CreateInstance(&reason);
   }
 

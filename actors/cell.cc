@@ -121,7 +121,7 @@ std::shared_ptr<CellBase> CellBase::parent() const {
 CellBase::~CellBase() {
   while (std::unique_ptr<ControlMessage> m = PopControl()) {
   }
-  delete histogram_.load(std::memory_order_relaxed);
+  delete rare_stats_.load(std::memory_order_relaxed);
   delete name_.load(std::memory_order_relaxed);
   // Only a cell that never started can still be in the table here (a
   // started one is forgotten when it terminates or is detached), and its
@@ -225,7 +225,7 @@ void CellBase::RemoveWatcher(CellBase* watcher) {
 void CellBase::AddChild(std::shared_ptr<CellBase> child) {
   std::lock_guard<internal::FutexMutex> guard(mu_);
   std::vector<std::shared_ptr<CellBase>>& children = RelationsLocked().children;
-  child->index_in_parent_ = children.size();
+  child->index_in_parent_ = static_cast<uint32_t>(children.size());
   children.push_back(std::move(child));
 }
 
@@ -239,7 +239,7 @@ void CellBase::RemoveChild(CellBase* child) {
   if (i >= children.size() || children[i].get() != child) return;
   if (i + 1 != children.size()) {
     children[i] = std::move(children.back());
-    children[i]->index_in_parent_ = i;
+    children[i]->index_in_parent_ = static_cast<uint32_t>(i);
   }
   children.pop_back();
 }
@@ -320,10 +320,10 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
   Directive directive = strategy.Decide(why);
   Duration backoff = Duration::zero();
   if (directive == Directive::kRestart) {
-    if (restart_history_ == nullptr) {
-      restart_history_ = std::make_unique<std::vector<RestartHistory>>();
-    }
-    std::vector<RestartHistory>& history = *restart_history_;
+    // Under mu_: the history shares the relations block (it is only ever
+    // touched here, by this actor's runner or the root's lock holder).
+    std::lock_guard<internal::FutexMutex> guard(mu_);
+    std::vector<RestartHistory>& history = RelationsLocked().restart_history;
     auto it = std::find_if(
         history.begin(), history.end(),
         [&](const RestartHistory& h) { return h.child == child->id(); });
@@ -382,18 +382,18 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
   }
 }
 
-CellBase::HandlerHistogram& CellBase::Histogram() {
-  HandlerHistogram* h = histogram_.load(std::memory_order_relaxed);
-  if (h == nullptr) {
-    h = new HandlerHistogram;
-    // Release: Stats() on another thread sees zeroed buckets.
-    histogram_.store(h, std::memory_order_release);
+CellBase::RareStats& CellBase::MakeRareStats() {
+  RareStats* r = rare_stats_.load(std::memory_order_relaxed);
+  if (r == nullptr) {
+    r = new RareStats;
+    // Release: Stats() on another thread sees zeroed counters.
+    rare_stats_.store(r, std::memory_order_release);
   }
-  return *h;
+  return *r;
 }
 
 void CellBase::RecordHandlerTime(Instant now) {
-  HandlerHistogram& h = Histogram();
+  RareStats& h = MakeRareStats();
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
       now - h.sample_start);
   const uint64_t v = us.count() < 0 ? 0 : static_cast<uint64_t>(us.count());
@@ -416,10 +416,10 @@ ActorStats CellBase::Stats() const {
   // The channel notes the depth each time the runner takes a batch; the
   // present depth covers what has piled up since (behind a long handler).
   s.mailbox_high_water = std::max(MailboxHighWater(), s.mailbox_depth);
-  s.restarts = restarts_.load(std::memory_order_relaxed);
-  if (const HandlerHistogram* h = histogram_.load(std::memory_order_acquire)) {
+  if (const RareStats* r = rare_stats_.load(std::memory_order_acquire)) {
+    s.restarts = r->restarts.load(std::memory_order_relaxed);
     for (int i = 0; i < ActorStats::kBuckets; ++i) {
-      s.handler_time_buckets[i] = h->buckets[i].load(std::memory_order_relaxed);
+      s.handler_time_buckets[i] = r->buckets[i].load(std::memory_order_relaxed);
     }
   }
   return s;

@@ -222,7 +222,13 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   }
   // Handler sampling (runner): StartSample at a sampled message's start,
   // RecordHandlerTime(now) at its end.
-  void StartSample(Instant now) { Histogram().sample_start = now; }
+  void StartSample(Instant now) { MakeRareStats().sample_start = now; }
+  void CountRestart() {
+    std::atomic<uint64_t>& restarts = MakeRareStats().restarts;
+    // Relaxed: a statistic; only the runner writes it.
+    restarts.store(restarts.load(std::memory_order_relaxed) + 1,
+                   std::memory_order_relaxed);
+  }
   void RecordHandlerTime(Instant now);
 
   virtual const SupervisorStrategy& child_strategy() const = 0;
@@ -257,6 +263,8 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // One word, not std::mutex's forty: held across blocking calls
   // (FinishTermination unregisters under it), so not a spin lock.
   mutable internal::FutexMutex mu_;
+  // Beside mu_ (it fills the word after it); 32 bits are plenty.
+  uint32_t index_in_parent_ = 0;  // guarded by the parent's mu_
   // The given name, or the default one once made (see name()); owned.
   mutable std::atomic<const std::string*> name_{nullptr};
   // An intrusive FIFO (an idle actor's lane costs two pointers, not a
@@ -268,46 +276,46 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // lock guards them; neighbours' Forget writes them).
   CellBase* table_prev_ = nullptr;
   CellBase* table_next_ = nullptr;
-  std::size_t index_in_parent_ = 0;  // guarded by the parent's mu_
   struct Watcher {
     std::weak_ptr<CellBase> cell;
     bool link;
   };
-  // What most actors never have - children, watchers, a Terminated()
-  // awaiter - made under mu_ on first need (an idle actor pays one
-  // pointer for all of it). Never freed before the cell.
-  struct Relations {
-    std::vector<std::shared_ptr<CellBase>> children;
-    std::vector<Watcher> watchers;
-    // Made on the first Terminated() call, cancelled by FinishTermination.
-    std::unique_ptr<CancellationToken> terminated_token;
-  };
-  Relations& RelationsLocked() const;  // mu_ held; makes it if needed
-  mutable std::unique_ptr<Relations> relations_;  // mu_
   // Restart bookkeeping per child id: timestamps of recent restarts.
   struct RestartHistory {
     ActorId child;
     std::deque<Instant> times;
     int consecutive = 0;
   };
-  std::unique_ptr<std::vector<RestartHistory>> restart_history_;  // runner
+  // What most actors never have - children, watchers, a Terminated()
+  // awaiter, restarted children - made under mu_ on first need (an idle
+  // actor pays one pointer for all of it). Never freed before the cell.
+  struct Relations {
+    std::vector<std::shared_ptr<CellBase>> children;
+    std::vector<Watcher> watchers;
+    // Made on the first Terminated() call, cancelled by FinishTermination.
+    std::unique_ptr<CancellationToken> terminated_token;
+    std::vector<RestartHistory> restart_history;
+  };
+  Relations& RelationsLocked() const;  // mu_ held; makes it if needed
+  mutable std::unique_ptr<Relations> relations_;  // mu_
 
   std::atomic<const char*> current_message_{nullptr};
   // Moves once per handled message: the watchdog's sequence and the
   // messages_handled statistic in one.
   std::atomic<uint64_t> handler_seq_{0};
-  std::atomic<uint64_t> restarts_{0};
-  // Sampled handler times; allocated by the runner when it first samples
-  // a handler (an actor that handled fewer than kHandlerSampleEvery
-  // messages has none), published with a release store, read with
-  // acquire. The start of the sample in progress lives there too.
-  struct HandlerHistogram {
+  // Statistics most actors never record: sampled handler times (an actor
+  // that handled fewer than kHandlerSampleEvery messages has none) and
+  // restarts. Allocated by the runner when it first records one,
+  // published with a release store, read with acquire. The start of the
+  // handler sample in progress lives there too.
+  struct RareStats {
     std::atomic<uint64_t> buckets[ActorStats::kBuckets] = {};
+    std::atomic<uint64_t> restarts{0};
     Instant sample_start;  // runner only
   };
-  // The runner's histogram, made if needed (runner).
-  HandlerHistogram& Histogram();
-  std::atomic<HandlerHistogram*> histogram_{nullptr};
+  // The runner's rare statistics, made if needed (runner).
+  RareStats& MakeRareStats();
+  std::atomic<RareStats*> rare_stats_{nullptr};
 
  private:
   const std::string& DefaultName() const;
