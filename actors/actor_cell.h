@@ -48,7 +48,7 @@
 // This holds even for a runner aborted before it first ran.
 //
 // Restart: the old instance's timers are cancelled with it, and a timer
-// message it left on the control lane is dropped (timer_epoch_).
+// message it left on the control lane is dropped (TimerState::epoch).
 #ifndef TROUPE_ACTORS_ACTOR_CELL_H_
 #define TROUPE_ACTORS_ACTOR_CELL_H_
 
@@ -58,6 +58,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -98,9 +99,10 @@ using TimerId = uint64_t;
 template <typename A>
 class ActorCell final : public CellBase, private Resumable {
  public:
-  // Constructs the instance in place (into the empty optional); null:
-  // A's default constructor (Spawn<A>() without arguments).
-  using Factory = std::function<void(std::optional<A>&)>;
+  // Constructs the instance in place (placement new into the storage it
+  // is given); null: A's default constructor (Spawn<A>() without
+  // arguments).
+  using Factory = std::function<void(void* storage)>;
   using Mail = internal::Envelope<A>;
   // The opt-in reentrant mode (actor.h): A declares
   // `static constexpr bool kReentrant = true;`.
@@ -118,7 +120,7 @@ class ActorCell final : public CellBase, private Resumable {
             const std::shared_ptr<CellBase>& parent,
             std::unique_ptr<Factory> factory, std::size_t capacity,
             Sender<Mail>* initial_sender)
-      : CellBase(system, std::move(name), TypeName<A>(), parent),
+      : CellBase(system, std::move(name), parent),
         factory_(std::move(factory)) {
     auto channel = MakeMpsc<Mail>(capacity == 0 ? 1 : capacity).value();
     *initial_sender = std::move(channel.first);
@@ -132,6 +134,7 @@ class ActorCell final : public CellBase, private Resumable {
                    name().c_str());
       std::abort();
     }
+    DestroyInstanceNow();  // only a cell that never started still has one
   }
 
   std::shared_ptr<ActorCell> shared_from_this_typed() {
@@ -161,6 +164,8 @@ class ActorCell final : public CellBase, private Resumable {
     return MintSender();
   }
 
+  const char* type() const override { return TypeName<A>(); }
+
   // The message being handled counts: it leaves the mailbox when its
   // handler ends.
   uint64_t MailboxDepth() const override { return ch()->Len(); }
@@ -171,7 +176,7 @@ class ActorCell final : public CellBase, private Resumable {
   void AbortRunner() override { Resumable::Abort(); }
 
   // ---- used by Actor<A> from inside the actor (runner) ----
-  A* instance() { return instance_.has_value() ? &*instance_ : nullptr; }
+  A* instance() { return has_instance_ ? &instance_ : nullptr; }
   // Timer messages armed by the current instance carry this; a restart
   // moves it on, so that what the old instance armed is dropped.
   uint64_t timer_epoch() { return Timers().epoch; }
@@ -221,7 +226,7 @@ class ActorCell final : public CellBase, private Resumable {
 
   Task<void> HandleStop(absl::Status reason) override {
     if (state() == ActorState::kStopping) co_return;
-    const bool healthy = state() != ActorState::kFailed && instance_;
+    const bool healthy = state() != ActorState::kFailed && has_instance_;
     set_state(ActorState::kStopping);
     stop_reason_ = std::move(reason);
     ch()->Close();
@@ -263,7 +268,7 @@ class ActorCell final : public CellBase, private Resumable {
       co_return;
     }
     if constexpr (Handles<A, ::troupe::Terminated>) {
-      if (instance_ && state() == ActorState::kRunning) {
+      if (has_instance_ && state() == ActorState::kRunning) {
         co_await HandleMessage(Mail::Tell(
             ::troupe::Terminated{who, std::move(who_name), std::move(reason)}));
       }
@@ -273,7 +278,7 @@ class ActorCell final : public CellBase, private Resumable {
  private:
   Task<void> HandleTimer(Mail mail, uint64_t epoch) {
     // A timer message exists only if a timer was armed: timers_ is there.
-    if (epoch == timers_->epoch && instance_ &&
+    if (epoch == timers_->epoch && has_instance_ &&
         state() == ActorState::kRunning) {
       co_await HandleMessage(std::move(mail));
     }
@@ -514,7 +519,7 @@ class ActorCell final : public CellBase, private Resumable {
     if (sampling_) StartSample(Clock().Now());
     absl::Status failure;
     try {
-      typename Mail::Dispatched d = mail.Dispatch(*instance_);
+      typename Mail::Dispatched d = mail.Dispatch(instance_);
       if (d.pending.has_value()) return std::move(d.pending);
     } catch (...) {
       failure = FailureOf(std::current_exception(), mail.type_name());
@@ -575,7 +580,7 @@ class ActorCell final : public CellBase, private Resumable {
     absl::Status failure;
     try {
       ConstructInstance();
-      if constexpr (requires(A & a) { a.OnStart(); }) instance_->OnStart();
+      if constexpr (requires(A & a) { a.OnStart(); }) instance_.OnStart();
     } catch (...) {
       failure = FailureOf(std::current_exception(), "start");
     }
@@ -585,12 +590,19 @@ class ActorCell final : public CellBase, private Resumable {
   // In place: the instance lives inside the cell (no allocation of its
   // own); a restart destroys it and constructs the next one there.
   void ConstructInstance() {
+    DestroyInstanceNow();  // none is expected: DestroyInstance came first
     if (factory_ != nullptr) {
-      (*factory_)(instance_);
+      (*factory_)(&instance_);
     } else if constexpr (std::is_default_constructible_v<A>) {
-      instance_.emplace();
+      ::new (&instance_) A();
     }
-    instance_->cell_ = this;
+    has_instance_ = true;  // not if the constructor threw
+    instance_.cell_ = this;
+  }
+
+  void DestroyInstanceNow() {
+    if (!std::exchange(has_instance_, false)) return;
+    instance_.~A();
   }
 
   void FinishCreate(absl::Status failure) {
@@ -610,11 +622,11 @@ class ActorCell final : public CellBase, private Resumable {
       if constexpr (requires(A & a, absl::Status s) { a.OnRestart(s); }) {
         if (restart_reason != nullptr) {
           co_await CallHook(
-              [&] { return instance_->OnRestart(*restart_reason); });
+              [&] { return instance_.OnRestart(*restart_reason); });
         }
       }
       if constexpr (requires(A & a) { a.OnStart(); }) {
-        co_await CallHook([&] { return instance_->OnStart(); });
+        co_await CallHook([&] { return instance_.OnStart(); });
       }
     } catch (...) {
       failure = FailureOf(std::current_exception(), "start");
@@ -623,15 +635,15 @@ class ActorCell final : public CellBase, private Resumable {
   }
 
   Task<void> DestroyInstance() {
-    if (!instance_) co_return;
+    if (!has_instance_) co_return;
     if constexpr (requires(A & a) { a.OnStop(); }) {
       try {
-        co_await CallHook([&] { return instance_->OnStop(); });
+        co_await CallHook([&] { return instance_.OnStop(); });
       } catch (const std::exception&) {
         // A failing OnStop cannot stop the stop.
       }
     }
-    instance_.reset();
+    DestroyInstanceNow();
   }
 
   // Runs a lifecycle hook that is either a plain function or a coroutine.
@@ -701,7 +713,8 @@ class ActorCell final : public CellBase, private Resumable {
       // The runner can only run once this turn suspends or ends: they
       // share the strand.
       r.runner.Wake();
-      if (!self->instance_) co_return;  // dropped: the asker hears "stopped"
+      if (!self->has_instance_)
+        co_return;  // dropped: the asker hears "stopped"
       if (std::optional<Task<void>> pending = self->Dispatch(mail)) {
         co_await self->FinishAsync(std::move(*pending), mail.type_name());
       }
@@ -753,7 +766,7 @@ class ActorCell final : public CellBase, private Resumable {
     CancelAllTimers();
     ch()->Close();
     DropMailbox();
-    instance_.reset();
+    DestroyInstanceNow();
     const absl::Status reason = internal::ActorStoppedError(
         absl::StrCat(name(), " was aborted before it finished"));
     for (const std::shared_ptr<CellBase>& child : Children()) {
@@ -766,7 +779,13 @@ class ActorCell final : public CellBase, private Resumable {
   // std::function's 32 bytes in every cell for them).
   const std::unique_ptr<Factory> factory_;
   Receiver<Mail> rx_;  // ch(): the mailbox
-  std::optional<A> instance_;
+  // The instance, in place (no allocation of its own): constructed by
+  // ConstructInstance, destroyed by DestroyInstanceNow; alive while
+  // has_instance_ (with the runner's flags below, not beside it as in a
+  // std::optional, which would pad it).
+  union {
+    A instance_;
+  };
   // ---- the runner's own state (runner only, unless marked) ----
   // The task's hold on its cell, from Start() until OnReleased().
   std::shared_ptr<ActorCell> task_self_;
@@ -775,6 +794,7 @@ class ActorCell final : public CellBase, private Resumable {
   bool started_ = false;  // set by Start(); read by the destructor
   bool created_ = false;
   bool waiting_turn_begun_ = false;  // reentrant: see Run()
+  bool has_instance_ = false;        // instance_ is alive
   bool sampling_ = false;            // the handler in progress is timed
   bool self_stop_ = false;
   TurnKind turn_ = TurnKind::kNone;

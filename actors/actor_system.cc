@@ -74,8 +74,8 @@ bool IsHandlerFailed(const absl::Status& s) {
 // no runner; it decides about failures on the spot, under a lock.
 class ActorSystem::Root final : public CellBase {
  public:
-  explicit Root(ActorSystem* system)
-      : CellBase(system, "system", "system", nullptr) {}
+  explicit Root(ActorSystem* system) : CellBase(system, "system", nullptr) {}
+  const char* type() const override { return "system"; }
   uint64_t MailboxDepth() const override { return 0; }
   uint64_t MailboxHighWater() const override { return 0; }
   void CloseMailbox() override {}

@@ -36,7 +36,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
+#include <new>
 #include <string>
 #include <typeindex>
 #include <utility>
@@ -188,7 +188,7 @@ ActorRef<A> ActorSystem::SpawnUnder(const std::shared_ptr<CellBase>& parent,
   if constexpr (sizeof...(Args) != 0 || !std::is_default_constructible_v<A>) {
     factory = std::make_unique<Factory>(
         [... captured = std::decay_t<Args>(std::forward<Args>(args))](
-            std::optional<A>& instance) { instance.emplace(captured...); });
+            void* storage) { ::new (storage) A(captured...); });
   }
   const std::size_t capacity = options.mailbox_capacity != 0
                                    ? options.mailbox_capacity

@@ -79,11 +79,10 @@ class TerminatedNotice final : public ControlMessage {
 
 }  // namespace
 
-CellBase::CellBase(ActorSystem* system, std::string name, const char* type,
+CellBase::CellBase(ActorSystem* system, std::string name,
                    const std::shared_ptr<CellBase>& parent)
     : system_(system),
       id_(g_next_id.fetch_add(1, std::memory_order_relaxed)),
-      type_(type),
       parent_(parent != nullptr && !parent->IsRoot()
                   ? std::weak_ptr<CellBase>(parent)
                   : std::weak_ptr<CellBase>()),
@@ -94,7 +93,7 @@ CellBase::CellBase(ActorSystem* system, std::string name, const char* type,
 }
 
 const std::string& CellBase::DefaultName() const {
-  auto* made = new std::string(absl::StrCat(type_, "-", id_));
+  auto* made = new std::string(absl::StrCat(type(), "-", id_));
   const std::string* expected = nullptr;
   // acq_rel: publishes ours, or (acquire) reads the one another thread
   // made first.
@@ -408,7 +407,7 @@ ActorStats CellBase::Stats() const {
   ActorStats s;
   s.id = id_;
   s.name = name();
-  s.type = type_;
+  s.type = type();
   s.state = state();
   // The sequence moves once per handled message.
   s.messages_handled = handler_seq_.load(std::memory_order_relaxed);

@@ -87,8 +87,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
  public:
   static constexpr int kHandlerSampleEvery = 256;
 
-  // `type` is a static string (TypeName<A>()).
-  CellBase(ActorSystem* system, std::string name, const char* type,
+  CellBase(ActorSystem* system, std::string name,
            const std::shared_ptr<CellBase>& parent);
   virtual ~CellBase();
   CellBase(const CellBase&) = delete;
@@ -102,7 +101,8 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
     const std::string* name = name_.load(std::memory_order_acquire);
     return name != nullptr ? *name : DefaultName();
   }
-  const char* type() const { return type_; }
+  // A static string (TypeName<A>()); virtual, so that no cell stores it.
+  virtual const char* type() const = 0;
   ActorSystem& system() const { return *system_; }
   ActorState state() const { return state_.load(std::memory_order_acquire); }
   bool IsTerminated() const {
@@ -237,7 +237,6 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
   ActorSystem* const system_;
   const ActorId id_;
-  const char* const type_;
   // A child of an actor holds its parent weakly. The top level does not
   // hold the root at all (parent_ is empty): thousands of top-level actors
   // spawned and stopped on several workers would otherwise all count

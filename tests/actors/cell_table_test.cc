@@ -18,7 +18,8 @@ namespace {
 class FakeCell : public CellBase {
  public:
   FakeCell(const std::shared_ptr<CellBase>& parent, bool root = false)
-      : CellBase(nullptr, root ? "root" : "", "fake", parent), root_(root) {}
+      : CellBase(nullptr, root ? "root" : "", parent), root_(root) {}
+  const char* type() const override { return "fake"; }
   uint64_t MailboxDepth() const override { return 0; }
   uint64_t MailboxHighWater() const override { return 0; }
   void CloseMailbox() override {}
