@@ -48,7 +48,7 @@
 // This holds even for a runner aborted before it first ran.
 //
 // Restart: the old instance's timers are cancelled with it, and a timer
-// message it left on the control lane is dropped (timer_epoch_).
+// message it left on the control lane is dropped (TimerState::epoch).
 #ifndef TROUPE_ACTORS_ACTOR_CELL_H_
 #define TROUPE_ACTORS_ACTOR_CELL_H_
 
@@ -58,6 +58,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -98,7 +99,10 @@ using TimerId = uint64_t;
 template <typename A>
 class ActorCell final : public CellBase, private Resumable {
  public:
-  using Factory = std::function<std::unique_ptr<A>()>;
+  // Constructs the instance in place (placement new into the storage it
+  // is given); null: A's default constructor (Spawn<A>() without
+  // arguments).
+  using Factory = std::function<void(void* storage)>;
   using Mail = internal::Envelope<A>;
   // The opt-in reentrant mode (actor.h): A declares
   // `static constexpr bool kReentrant = true;`.
@@ -110,15 +114,17 @@ class ActorCell final : public CellBase, private Resumable {
     }
   }();
 
+  // `initial_sender` receives the spawner's sender (the first strong
+  // reference).
   ActorCell(ActorSystem* system, std::string name,
-            const std::shared_ptr<CellBase>& parent, Factory factory,
-            std::size_t capacity)
-      : CellBase(system, std::move(name), TypeName<A>(), parent),
+            const std::shared_ptr<CellBase>& parent,
+            std::unique_ptr<Factory> factory, std::size_t capacity,
+            Sender<Mail>* initial_sender)
+      : CellBase(system, std::move(name), parent),
         factory_(std::move(factory)) {
     auto channel = MakeMpsc<Mail>(capacity == 0 ? 1 : capacity).value();
-    tx_ = std::move(channel.first);
+    *initial_sender = std::move(channel.first);
     rx_ = std::move(channel.second);
-    ch_ = rx_.channel();
   }
 
   ~ActorCell() override {
@@ -128,6 +134,7 @@ class ActorCell final : public CellBase, private Resumable {
                    name().c_str());
       std::abort();
     }
+    DestroyInstanceNow();  // only a cell that never started still has one
   }
 
   std::shared_ptr<ActorCell> shared_from_this_typed() {
@@ -147,39 +154,41 @@ class ActorCell final : public CellBase, private Resumable {
     SpawnResumable(scheduler, this);
   }
 
-  // The spawner's sender (the first strong reference); taken once.
-  Sender<Mail> TakeInitialSender() { return std::move(tx_); }
   // A new strong reference, unless every sender is gone already.
-  Sender<Mail> MintSender() { return Sender<Mail>::FromChannel(ch_); }
+  Sender<Mail> MintSender() { return Sender<Mail>::FromChannel(ch()); }
   // The same, but also empty once the actor stops taking messages (its
   // mailbox closed: stopping or stopped). For references made from
   // outside (WeakActorRef::Lock); Self() keeps MintSender.
   Sender<Mail> MintLiveSender() {
-    if (ch_->closed() || IsTerminated()) return Sender<Mail>();
+    if (ch()->closed() || IsTerminated()) return Sender<Mail>();
     return MintSender();
   }
 
+  const char* type() const override { return TypeName<A>(); }
+
   // The message being handled counts: it leaves the mailbox when its
   // handler ends.
-  uint64_t MailboxDepth() const override { return ch_->Len(); }
-  uint64_t MailboxHighWater() const override { return ch_->HighWater(); }
-  std::size_t MailboxCapacity() const { return ch_->capacity(); }
-  void CloseMailbox() override { ch_->Close(); }
+  uint64_t MailboxDepth() const override { return ch()->Len(); }
+  uint64_t MailboxHighWater() const override { return ch()->HighWater(); }
+  std::size_t MailboxCapacity() const { return ch()->capacity(); }
+  void CloseMailbox() override { ch()->Close(); }
   // Also valid before Start(): the task then runs only to be cancelled.
   void AbortRunner() override { Resumable::Abort(); }
 
   // ---- used by Actor<A> from inside the actor (runner) ----
-  A* instance() { return instance_.get(); }
+  A* instance() { return has_instance_ ? &instance_ : nullptr; }
   // Timer messages armed by the current instance carry this; a restart
   // moves it on, so that what the old instance armed is dropped.
-  uint64_t timer_epoch() const { return timer_epoch_; }
+  uint64_t timer_epoch() { return Timers().epoch; }
   TimerId AddTimer(JoinHandle<void> handle) {
-    std::erase_if(timers_, [](auto& t) { return t.second.IsFinished(); });
-    timers_.emplace_back(++next_timer_, std::move(handle));
-    return next_timer_;
+    TimerState& t = Timers();
+    std::erase_if(t.timers, [](auto& e) { return e.second.IsFinished(); });
+    t.timers.emplace_back(++t.next_id, std::move(handle));
+    return t.next_id;
   }
   void CancelTimer(TimerId id) {
-    for (auto& [tid, handle] : timers_) {
+    if (timers_ == nullptr) return;
+    for (auto& [tid, handle] : timers_->timers) {
       if (tid == id) handle.Abort();
     }
   }
@@ -202,7 +211,7 @@ class ActorCell final : public CellBase, private Resumable {
   };
 
  protected:
-  void WakeRunner() override { ch_->WakeReceiver(); }
+  void WakeRunner() override { ch()->WakeReceiver(); }
   const SupervisorStrategy& child_strategy() const override {
     // One per actor type (ChildSupervision() is static), not per actor.
     static const SupervisorStrategy strategy = [] {
@@ -217,10 +226,10 @@ class ActorCell final : public CellBase, private Resumable {
 
   Task<void> HandleStop(absl::Status reason) override {
     if (state() == ActorState::kStopping) co_return;
-    const bool healthy = state() != ActorState::kFailed && instance_;
+    const bool healthy = state() != ActorState::kFailed && has_instance_;
     set_state(ActorState::kStopping);
     stop_reason_ = std::move(reason);
-    ch_->Close();
+    ch()->Close();
     if (!healthy) {
       DropMailbox();
       AbortTurns();
@@ -237,12 +246,12 @@ class ActorCell final : public CellBase, private Resumable {
     AbortTurns();
     co_await AwaitTurns();
     co_await DestroyInstance();
-    // The fresh instance starts without the old one's timers.
+    // The fresh instance starts without the old one's timers (an actor
+    // that never armed one has no timer message to drop either).
     CancelAllTimers();
-    ++timer_epoch_;
+    if (timers_ != nullptr) ++timers_->epoch;
     if (backoff > Duration::zero()) co_await SleepFor(backoff);
-    restarts_.store(restarts_.load(std::memory_order_relaxed) + 1,
-                    std::memory_order_relaxed);
+    CountRestart();
     co_await CreateInstance(&reason);
   }
 
@@ -259,7 +268,7 @@ class ActorCell final : public CellBase, private Resumable {
       co_return;
     }
     if constexpr (Handles<A, ::troupe::Terminated>) {
-      if (instance_ && state() == ActorState::kRunning) {
+      if (has_instance_ && state() == ActorState::kRunning) {
         co_await HandleMessage(Mail::Tell(
             ::troupe::Terminated{who, std::move(who_name), std::move(reason)}));
       }
@@ -268,7 +277,9 @@ class ActorCell final : public CellBase, private Resumable {
 
  private:
   Task<void> HandleTimer(Mail mail, uint64_t epoch) {
-    if (epoch == timer_epoch_ && instance_ && state() == ActorState::kRunning) {
+    // A timer message exists only if a timer was armed: timers_ is there.
+    if (epoch == timers_->epoch && has_instance_ &&
+        state() == ActorState::kRunning) {
       co_await HandleMessage(std::move(mail));
     }
   }
@@ -335,8 +346,8 @@ class ActorCell final : public CellBase, private Resumable {
         // Waiting for the parent's decision: park regardless of queued
         // mail; pushes still wake us (and we park again unless control
         // work arrived).
-        if (ch_->ParkReceiverAlways(&waiter_,
-                                    [this] { return HasControl(); })) {
+        if (ch()->ParkReceiverAlways(&waiter_,
+                                     [this] { return HasControl(); })) {
           mailbox_parked_ = true;
           return RunResult::kIdle;
         }
@@ -345,7 +356,7 @@ class ActorCell final : public CellBase, private Resumable {
         Mail* mail = NextMail();
         if (mailbox_parked_) return RunResult::kIdle;
         if (mail == nullptr) {
-          if (HasControl() || !ch_->Finished()) continue;
+          if (HasControl() || !ch()->Finished()) continue;
           // Closed (or unreferenced) and drained.
           kind = TurnKind::kTerminate;
           if (!Host(kind, Terminate())) return RunResult::kIdle;
@@ -358,7 +369,7 @@ class ActorCell final : public CellBase, private Resumable {
               // handlers begin in mailbox order, and interleave only at
               // their awaits.
               StartReentrantTurn(std::move(*mail));
-              ch_->PopFront();
+              ch()->PopFront();
               if (!reentrant_.turn_begun) {
                 reentrant_.runner = TaskRef::Clone(this);
                 waiting_turn_begun_ = true;
@@ -373,7 +384,7 @@ class ActorCell final : public CellBase, private Resumable {
           // is hosted (the message stays put meanwhile).
           std::optional<Task<void>> pending = Dispatch(*mail);
           if (!pending.has_value()) {
-            ch_->PopFront();
+            ch()->PopFront();
             if (!ConsumeBudget()) return RunResult::kYield;
             continue;
           }
@@ -433,7 +444,7 @@ class ActorCell final : public CellBase, private Resumable {
   std::optional<RunResult> AfterTurn(TurnKind kind) {
     if (kind == TurnKind::kTerminate) return RunResult::kDone;
     if (kind == TurnKind::kHandler) {
-      ch_->PopFront();  // the message whose handler just ended
+      ch()->PopFront();  // the message whose handler just ended
       if (!ConsumeBudget()) return RunResult::kYield;
     }
     return std::nullopt;
@@ -444,13 +455,13 @@ class ActorCell final : public CellBase, private Resumable {
   // runner registered waiter_ and must return kIdle).
   Mail* NextMail() {
     // Without a lock first: the batch in hand.
-    Mail* mail = ch_->FrontInBatch();
+    Mail* mail = ch()->FrontInBatch();
     if (HasControl()) return nullptr;
     if (mail != nullptr) return mail;
     for (;;) {
       // One lock: refill from the shared queue, or park if it is empty
       // and no control work is pending.
-      if (ch_->RefillOrPark(&waiter_, [this] { return HasControl(); })) {
+      if (ch()->RefillOrPark(&waiter_, [this] { return HasControl(); })) {
         mailbox_parked_ = true;
         return nullptr;
       }
@@ -463,9 +474,9 @@ class ActorCell final : public CellBase, private Resumable {
       // HasControl() below reads true. All-for-one relies on it
       // (CellBase::SuperviseChildNow). Looking at the lane first could
       // read it just before the push and the mailbox just after the send.
-      mail = ch_->Front();
+      mail = ch()->Front();
       if (HasControl()) return nullptr;  // control first; the mail waits
-      if (mail != nullptr || ch_->Finished()) return mail;
+      if (mail != nullptr || ch()->Finished()) return mail;
     }
   }
 
@@ -476,7 +487,7 @@ class ActorCell final : public CellBase, private Resumable {
 
   void OnCancelled() override {
     if (mailbox_parked_) {
-      ch_->UnparkReceiver(&waiter_);
+      ch()->UnparkReceiver(&waiter_);
       mailbox_parked_ = false;
     }
     if constexpr (kReentrant) reentrant_.runner.Reset();
@@ -500,11 +511,15 @@ class ActorCell final : public CellBase, private Resumable {
   // handler is a coroutine (the message is then still in progress).
   std::optional<Task<void>> Dispatch(Mail& mail) {
     BeginMessage(mail.type_name());
-    sampling_ = (++sample_counter_ % kHandlerSampleEvery) == 0;
-    if (sampling_) sample_start_ = Clock().Now();
+    // 1 in kHandlerSampleEvery: the sequence counts the handlers ended,
+    // so this is the next one's number, less one.
+    sampling_ = (handler_seq_.load(std::memory_order_relaxed) + 1) %
+                    kHandlerSampleEvery ==
+                0;
+    if (sampling_) StartSample(Clock().Now());
     absl::Status failure;
     try {
-      typename Mail::Dispatched d = mail.Dispatch(*instance_);
+      typename Mail::Dispatched d = mail.Dispatch(instance_);
       if (d.pending.has_value()) return std::move(d.pending);
     } catch (...) {
       failure = FailureOf(std::current_exception(), mail.type_name());
@@ -537,7 +552,7 @@ class ActorCell final : public CellBase, private Resumable {
   }
 
   void FinishMessage(absl::Status failure) {
-    if (sampling_) RecordHandlerTime(Clock().Now() - sample_start_);
+    if (sampling_) RecordHandlerTime(Clock().Now());
     EndMessage();
     if (!failure.ok()) Fail(std::move(failure));
   }
@@ -565,16 +580,29 @@ class ActorCell final : public CellBase, private Resumable {
     absl::Status failure;
     try {
       ConstructInstance();
-      if constexpr (requires(A & a) { a.OnStart(); }) instance_->OnStart();
+      if constexpr (requires(A & a) { a.OnStart(); }) instance_.OnStart();
     } catch (...) {
       failure = FailureOf(std::current_exception(), "start");
     }
     FinishCreate(std::move(failure));
   }
 
+  // In place: the instance lives inside the cell (no allocation of its
+  // own); a restart destroys it and constructs the next one there.
   void ConstructInstance() {
-    instance_ = factory_();
-    instance_->cell_ = this;
+    DestroyInstanceNow();  // none is expected: DestroyInstance came first
+    if (factory_ != nullptr) {
+      (*factory_)(&instance_);
+    } else if constexpr (std::is_default_constructible_v<A>) {
+      ::new (&instance_) A();
+    }
+    has_instance_ = true;  // not if the constructor threw
+    instance_.cell_ = this;
+  }
+
+  void DestroyInstanceNow() {
+    if (!std::exchange(has_instance_, false)) return;
+    instance_.~A();
   }
 
   void FinishCreate(absl::Status failure) {
@@ -594,11 +622,11 @@ class ActorCell final : public CellBase, private Resumable {
       if constexpr (requires(A & a, absl::Status s) { a.OnRestart(s); }) {
         if (restart_reason != nullptr) {
           co_await CallHook(
-              [&] { return instance_->OnRestart(*restart_reason); });
+              [&] { return instance_.OnRestart(*restart_reason); });
         }
       }
       if constexpr (requires(A & a) { a.OnStart(); }) {
-        co_await CallHook([&] { return instance_->OnStart(); });
+        co_await CallHook([&] { return instance_.OnStart(); });
       }
     } catch (...) {
       failure = FailureOf(std::current_exception(), "start");
@@ -607,15 +635,15 @@ class ActorCell final : public CellBase, private Resumable {
   }
 
   Task<void> DestroyInstance() {
-    if (!instance_) co_return;
+    if (!has_instance_) co_return;
     if constexpr (requires(A & a) { a.OnStop(); }) {
       try {
-        co_await CallHook([&] { return instance_->OnStop(); });
+        co_await CallHook([&] { return instance_.OnStop(); });
       } catch (const std::exception&) {
         // A failing OnStop cannot stop the stop.
       }
     }
-    instance_.reset();
+    DestroyInstanceNow();
   }
 
   // Runs a lifecycle hook that is either a plain function or a coroutine.
@@ -631,14 +659,28 @@ class ActorCell final : public CellBase, private Resumable {
   }
 
   void DropMailbox() {
-    while (ch_->TryPop().has_value()) {
+    while (ch()->TryPop().has_value()) {
     }
   }
 
   void CancelAllTimers() {
-    for (auto& [id, handle] : timers_) handle.Abort();
-    timers_.clear();
+    if (timers_ == nullptr) return;
+    for (auto& [id, handle] : timers_->timers) handle.Abort();
+    timers_->timers.clear();
   }
+
+  // The timers' state, made when the first timer is armed (runner).
+  struct TimerState {
+    std::vector<std::pair<TimerId, JoinHandle<void>>> timers;
+    TimerId next_id = 0;
+    uint64_t epoch = 0;
+  };
+  TimerState& Timers() {
+    if (timers_ == nullptr) timers_ = std::make_unique<TimerState>();
+    return *timers_;
+  }
+
+  internal::MpscChannel<Mail>* ch() const { return rx_.channel(); }
 
   // ---- reentrant mode ----
   struct NotReentrant {};
@@ -671,7 +713,8 @@ class ActorCell final : public CellBase, private Resumable {
       // The runner can only run once this turn suspends or ends: they
       // share the strand.
       r.runner.Wake();
-      if (!self->instance_) co_return;  // dropped: the asker hears "stopped"
+      if (!self->has_instance_)
+        co_return;  // dropped: the asker hears "stopped"
       if (std::optional<Task<void>> pending = self->Dispatch(mail)) {
         co_await self->FinishAsync(std::move(*pending), mail.type_name());
       }
@@ -706,7 +749,7 @@ class ActorCell final : public CellBase, private Resumable {
     CancelAllTimers();
     co_await StopChildren(stop_reason_);
     co_await DestroyInstance();
-    ch_->Close();
+    ch()->Close();
     DropMailbox();
     FinishTermination(stop_reason_);
   }
@@ -721,9 +764,9 @@ class ActorCell final : public CellBase, private Resumable {
   void TearDownAborted() {
     AbortTurns();
     CancelAllTimers();
-    ch_->Close();
+    ch()->Close();
     DropMailbox();
-    instance_.reset();
+    DestroyInstanceNow();
     const absl::Status reason = internal::ActorStoppedError(
         absl::StrCat(name(), " was aborted before it finished"));
     for (const std::shared_ptr<CellBase>& child : Children()) {
@@ -732,11 +775,17 @@ class ActorCell final : public CellBase, private Resumable {
     FinishTermination(reason);
   }
 
-  Factory factory_;
-  Sender<Mail> tx_;
-  Receiver<Mail> rx_;
-  internal::MpscChannel<Mail>* ch_ = nullptr;
-  std::unique_ptr<A> instance_;
+  // Null for an A made by its default constructor (most actors: no
+  // std::function's 32 bytes in every cell for them).
+  const std::unique_ptr<Factory> factory_;
+  Receiver<Mail> rx_;  // ch(): the mailbox
+  // The instance, in place (no allocation of its own): constructed by
+  // ConstructInstance, destroyed by DestroyInstanceNow; alive while
+  // has_instance_ (with the runner's flags below, not beside it as in a
+  // std::optional, which would pad it).
+  union {
+    A instance_;
+  };
   // ---- the runner's own state (runner only, unless marked) ----
   // The task's hold on its cell, from Start() until OnReleased().
   std::shared_ptr<ActorCell> task_self_;
@@ -745,16 +794,13 @@ class ActorCell final : public CellBase, private Resumable {
   bool started_ = false;  // set by Start(); read by the destructor
   bool created_ = false;
   bool waiting_turn_begun_ = false;  // reentrant: see Run()
-  TurnKind turn_ = TurnKind::kNone;
-  std::coroutine_handle<> turn_work_;  // the hosted work (see Host)
-  std::vector<std::pair<TimerId, JoinHandle<void>>> timers_;
-  TimerId next_timer_ = 0;
-  uint64_t timer_epoch_ = 0;  // runner only
-  absl::Status stop_reason_;
-  uint64_t sample_counter_ = 0;
-  bool sampling_ = false;
-  Instant sample_start_;
+  bool has_instance_ = false;        // instance_ is alive
+  bool sampling_ = false;            // the handler in progress is timed
   bool self_stop_ = false;
+  TurnKind turn_ = TurnKind::kNone;
+  std::coroutine_handle<> turn_work_;   // the hosted work (see Host)
+  std::unique_ptr<TimerState> timers_;  // see Timers()
+  absl::Status stop_reason_;
   [[no_unique_address]] std::conditional_t<kReentrant, ReentrantState,
                                            NotReentrant>
       reentrant_;

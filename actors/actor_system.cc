@@ -74,8 +74,8 @@ bool IsHandlerFailed(const absl::Status& s) {
 // no runner; it decides about failures on the spot, under a lock.
 class ActorSystem::Root final : public CellBase {
  public:
-  explicit Root(ActorSystem* system)
-      : CellBase(system, "system", "system", nullptr) {}
+  explicit Root(ActorSystem* system) : CellBase(system, "system", nullptr) {}
+  const char* type() const override { return "system"; }
   uint64_t MailboxDepth() const override { return 0; }
   uint64_t MailboxHighWater() const override { return 0; }
   void CloseMailbox() override {}
@@ -97,7 +97,7 @@ class ActorSystem::Root final : public CellBase {
   // The top level lives in the system's table (SpawnUnder does not call
   // AddChild on the root): one sharded lock per spawn, not a global one.
   std::vector<std::shared_ptr<CellBase>> Children() const override {
-    return system().table_.KeptAlive();
+    return system().table_.TopLevel();
   }
 
  protected:
@@ -156,10 +156,6 @@ void ActorSystem::Log(const std::string& line) const {
   } else {
     std::fprintf(stderr, "troupe: %s\n", line.c_str());
   }
-}
-
-void ActorSystem::Track(const std::shared_ptr<CellBase>& cell, bool top_level) {
-  table_.Track(cell, top_level);
 }
 
 void ActorSystem::Unregister(CellBase* cell) {

@@ -36,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <typeindex>
 #include <utility>
@@ -140,6 +141,8 @@ class ActorSystem {
   ActorRef<A> SpawnUnder(const std::shared_ptr<CellBase>& parent,
                          SpawnOptions options, Args&&... args);
   void Unregister(CellBase* cell);
+  // Out of the table only (the cell is detached, or never started).
+  void ForgetCell(CellBase* cell) { table_.Forget(cell); }
   void Log(const std::string& line) const;
 
  private:
@@ -150,7 +153,6 @@ class ActorSystem {
   absl::StatusOr<std::shared_ptr<CellBase>> LookupCell(const std::string& name,
                                                        std::type_index type,
                                                        const char* type_name);
-  void Track(const std::shared_ptr<CellBase>& cell, bool top_level);
   void ForgetNamesLocked(CellBase* cell);  // mu_ held
   // Every actor not yet destroyed (a snapshot).
   std::vector<std::shared_ptr<CellBase>> LiveCells() const;
@@ -159,8 +161,9 @@ class ActorSystem {
   Runtime& runtime_;
   const ActorSystemOptions options_;
   std::shared_ptr<CellBase> root_;  // a Root
-  // Every live actor; the top level held strongly (the root has no child
-  // list of its own: see Root).
+  // Every live actor (the root has no child list of its own: see Root).
+  // Each is forgotten when it terminates (Unregister) or is detached, and
+  // its runner keeps it alive until then.
   CellTable table_;
   mutable std::mutex mu_;  // the registry
   struct Named {
@@ -180,19 +183,23 @@ ActorRef<A> ActorSystem::SpawnUnder(const std::shared_ptr<CellBase>& parent,
                                     SpawnOptions options, Args&&... args) {
   static_assert(std::is_base_of_v<Actor<A>, A>,
                 "an actor type A must derive from troupe::Actor<A>");
-  typename ActorCell<A>::Factory factory =
-      [... captured = std::decay_t<Args>(std::forward<Args>(args))]() {
-        return std::make_unique<A>(captured...);
-      };
+  using Factory = typename ActorCell<A>::Factory;
+  std::unique_ptr<Factory> factory;
+  if constexpr (sizeof...(Args) != 0 || !std::is_default_constructible_v<A>) {
+    factory = std::make_unique<Factory>(
+        [... captured = std::decay_t<Args>(std::forward<Args>(args))](
+            void* storage) { ::new (storage) A(captured...); });
+  }
   const std::size_t capacity = options.mailbox_capacity != 0
                                    ? options.mailbox_capacity
                                    : options_.default_mailbox_capacity;
+  Sender<typename ActorRef<A>::Mail> tx;
   auto cell = std::make_shared<ActorCell<A>>(
-      this, std::move(options.name), parent, std::move(factory), capacity);
-  Sender<typename ActorRef<A>::Mail> tx = cell->TakeInitialSender();
-  const bool top_level = parent->IsRoot();
-  if (!top_level) parent->AddChild(cell);
-  Track(cell, top_level);
+      this, std::move(options.name), parent, std::move(factory), capacity, &tx);
+  if (!parent->IsRoot()) parent->AddChild(cell);
+  // Tracked until it terminates; its runner (Start) keeps it alive till
+  // then, so the table need not hold it.
+  table_.Track(cell.get());
   cell->Start(runtime_.scheduler());
   return ActorRef<A>(std::move(cell), std::move(tx));
 }

@@ -79,20 +79,40 @@ class TerminatedNotice final : public ControlMessage {
 
 }  // namespace
 
-CellBase::CellBase(ActorSystem* system, std::string name, const char* type,
+CellBase::CellBase(ActorSystem* system, std::string name,
                    const std::shared_ptr<CellBase>& parent)
     : system_(system),
       id_(g_next_id.fetch_add(1, std::memory_order_relaxed)),
-      name_(name.empty() ? absl::StrCat(type, "-", id_) : std::move(name)),
-      type_(type),
       parent_(parent != nullptr && !parent->IsRoot()
                   ? std::weak_ptr<CellBase>(parent)
                   : std::weak_ptr<CellBase>()),
-      top_level_(parent != nullptr && parent->IsRoot()) {}
+      top_level_(parent != nullptr && parent->IsRoot()) {
+  if (!name.empty()) {
+    name_.store(new std::string(std::move(name)), std::memory_order_relaxed);
+  }
+}
+
+const std::string& CellBase::DefaultName() const {
+  auto* made = new std::string(absl::StrCat(type(), "-", id_));
+  const std::string* expected = nullptr;
+  // acq_rel: publishes ours, or (acquire) reads the one another thread
+  // made first.
+  if (name_.compare_exchange_strong(expected, made,
+                                    std::memory_order_acq_rel)) {
+    return *made;
+  }
+  delete made;
+  return *expected;
+}
+
+CellBase::Relations& CellBase::RelationsLocked() const {
+  if (relations_ == nullptr) relations_ = std::make_unique<Relations>();
+  return *relations_;
+}
 
 std::shared_ptr<CellBase> CellBase::parent() const {
   if (!top_level_) return parent_.lock();
-  std::lock_guard<std::mutex> guard(mu_);
+  std::lock_guard<internal::FutexMutex> guard(mu_);
   if (detached_) return nullptr;
   return system_->root();
 }
@@ -100,24 +120,31 @@ std::shared_ptr<CellBase> CellBase::parent() const {
 CellBase::~CellBase() {
   while (std::unique_ptr<ControlMessage> m = PopControl()) {
   }
-  delete histogram_.load(std::memory_order_relaxed);
+  delete rare_stats_.load(std::memory_order_relaxed);
+  delete name_.load(std::memory_order_relaxed);
+  // Only a cell that never started can still be in the table here (a
+  // started one is forgotten when it terminates or is detached), and its
+  // system is still there: the spawn that made it has not returned. While
+  // this waits for the shard's lock, snapshots skip the cell (its last
+  // reference is gone; enable_shared_from_this outlives this body).
+  if (in_table_) system_->ForgetCell(this);
 }
 
 CancellationToken::Awaiter CellBase::Terminated() const {
-  std::lock_guard<std::mutex> guard(mu_);
-  if (terminated_token_ == nullptr) {
-    terminated_token_ = std::make_unique<CancellationToken>();
+  std::lock_guard<internal::FutexMutex> guard(mu_);
+  std::unique_ptr<CancellationToken>& token =
+      RelationsLocked().terminated_token;
+  if (token == nullptr) {
+    token = std::make_unique<CancellationToken>();
     // Too late to be cancelled by FinishTermination (which sets the flag
     // under mu_ before it looks for a token): cancelled here.
-    if (terminated_.load(std::memory_order_relaxed)) {
-      terminated_token_->Cancel();
-    }
+    if (terminated_.load(std::memory_order_relaxed)) token->Cancel();
   }
-  return terminated_token_->Cancelled();
+  return token->Cancelled();
 }
 
 absl::Status CellBase::termination_reason() const {
-  std::lock_guard<std::mutex> guard(mu_);
+  std::lock_guard<internal::FutexMutex> guard(mu_);
   return reason_;
 }
 
@@ -169,52 +196,57 @@ void CellBase::ChildFailed(std::shared_ptr<CellBase> child, absl::Status why) {
 void CellBase::AddWatcher(const std::shared_ptr<CellBase>& watcher, bool link) {
   absl::Status already;
   {
-    std::lock_guard<std::mutex> guard(mu_);
+    std::lock_guard<internal::FutexMutex> guard(mu_);
     // watchers_closed_, not IsTerminated(): the list is closed (under this
     // lock) in the same step that hands it to FinishTermination, so a
     // watcher lands either in the list it notifies or here - never in a
     // list nobody reads again.
     if (!watchers_closed_) {
-      watchers_.push_back(Watcher{watcher, link});
+      RelationsLocked().watchers.push_back(Watcher{watcher, link});
       return;
     }
     already = reason_;
   }
   // Already gone: the notice is due at once.
   watcher->PushControl(
-      std::make_unique<TerminatedNotice>(id_, name_, already, link));
+      std::make_unique<TerminatedNotice>(id_, name(), already, link));
 }
 
 void CellBase::RemoveWatcher(CellBase* watcher) {
-  std::lock_guard<std::mutex> guard(mu_);
-  std::erase_if(watchers_, [watcher](const Watcher& w) {
+  std::lock_guard<internal::FutexMutex> guard(mu_);
+  if (relations_ == nullptr) return;
+  std::erase_if(relations_->watchers, [watcher](const Watcher& w) {
     auto locked = w.cell.lock();
     return locked == nullptr || locked.get() == watcher;
   });
 }
 
 void CellBase::AddChild(std::shared_ptr<CellBase> child) {
-  std::lock_guard<std::mutex> guard(mu_);
-  child->index_in_parent_ = children_.size();
-  children_.push_back(std::move(child));
+  std::lock_guard<internal::FutexMutex> guard(mu_);
+  std::vector<std::shared_ptr<CellBase>>& children = RelationsLocked().children;
+  child->index_in_parent_ = static_cast<uint32_t>(children.size());
+  children.push_back(std::move(child));
 }
 
 void CellBase::RemoveChild(CellBase* child) {
-  std::lock_guard<std::mutex> guard(mu_);
+  std::lock_guard<internal::FutexMutex> guard(mu_);
   // O(1): swap with the last child (sibling order does not matter), so a
   // system with a million actors shuts down in linear time.
+  if (relations_ == nullptr) return;
+  std::vector<std::shared_ptr<CellBase>>& children = relations_->children;
   const std::size_t i = child->index_in_parent_;
-  if (i >= children_.size() || children_[i].get() != child) return;
-  if (i + 1 != children_.size()) {
-    children_[i] = std::move(children_.back());
-    children_[i]->index_in_parent_ = i;
+  if (i >= children.size() || children[i].get() != child) return;
+  if (i + 1 != children.size()) {
+    children[i] = std::move(children.back());
+    children[i]->index_in_parent_ = static_cast<uint32_t>(i);
   }
-  children_.pop_back();
+  children.pop_back();
 }
 
 std::vector<std::shared_ptr<CellBase>> CellBase::Children() const {
-  std::lock_guard<std::mutex> guard(mu_);
-  return children_;
+  std::lock_guard<internal::FutexMutex> guard(mu_);
+  if (relations_ == nullptr) return {};
+  return relations_->children;
 }
 
 Task<void> CellBase::StopChildren(const absl::Status& reason) {
@@ -227,27 +259,28 @@ void CellBase::FinishTermination(const absl::Status& reason) {
   std::vector<Watcher> watchers;
   CancellationToken* token = nullptr;
   {
-    std::lock_guard<std::mutex> guard(mu_);
+    std::lock_guard<internal::FutexMutex> guard(mu_);
     reason_ = reason;
     watchers_closed_ = true;
-    watchers.swap(watchers_);
+    if (relations_ != nullptr) watchers.swap(relations_->watchers);
   }
   set_state(ActorState::kStopped);
   for (Watcher& w : watchers) {
     if (auto cell = w.cell.lock()) {
       cell->PushControl(
-          std::make_unique<TerminatedNotice>(id_, name_, reason, w.link));
+          std::make_unique<TerminatedNotice>(id_, name(), reason, w.link));
     }
   }
   {
     // Under mu_ so that DetachFromSystem either waits for this to finish or
     // makes it skip the system (lock order: a cell's mu_, then the
     // system's).
-    std::lock_guard<std::mutex> guard(mu_);
+    std::lock_guard<internal::FutexMutex> guard(mu_);
     if (!detached_) system_->Unregister(this);
     // Release: pairs with the acquire in IsTerminated().
     terminated_.store(true, std::memory_order_release);
-    token = terminated_token_.get();  // lives as long as this cell
+    // Lives as long as this cell (so do the relations, once made).
+    if (relations_ != nullptr) token = relations_->terminated_token.get();
   }
   if (token != nullptr) token->Cancel();
   // The top level is not in the root's list (the system's table, which
@@ -257,12 +290,15 @@ void CellBase::FinishTermination(const absl::Status& reason) {
 }
 
 void CellBase::DetachFromSystem() {
-  std::lock_guard<std::mutex> guard(mu_);
+  std::lock_guard<internal::FutexMutex> guard(mu_);
+  if (detached_) return;
   detached_ = true;
+  // Out of the table now, as the table goes with the system: this cell
+  // will not forget itself when it terminates (FinishTermination).
+  system_->ForgetCell(this);
 }
 
 void CellBase::Fail(absl::Status why) {
-  failure_ = why;
   set_state(ActorState::kFailed);
   if (auto parent = this->parent()) {
     parent->ChildFailed(shared_from_this(), std::move(why));
@@ -283,10 +319,10 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
   Directive directive = strategy.Decide(why);
   Duration backoff = Duration::zero();
   if (directive == Directive::kRestart) {
-    if (restart_history_ == nullptr) {
-      restart_history_ = std::make_unique<std::vector<RestartHistory>>();
-    }
-    std::vector<RestartHistory>& history = *restart_history_;
+    // Under mu_: the history shares the relations block (it is only ever
+    // touched here, by this actor's runner or the root's lock holder).
+    std::lock_guard<internal::FutexMutex> guard(mu_);
+    std::vector<RestartHistory>& history = RelationsLocked().restart_history;
     auto it = std::find_if(
         history.begin(), history.end(),
         [&](const RestartHistory& h) { return h.child == child->id(); });
@@ -345,28 +381,33 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
   }
 }
 
-void CellBase::RecordHandlerTime(Duration d) {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d);
+CellBase::RareStats& CellBase::MakeRareStats() {
+  RareStats* r = rare_stats_.load(std::memory_order_relaxed);
+  if (r == nullptr) {
+    r = new RareStats;
+    // Release: Stats() on another thread sees zeroed counters.
+    rare_stats_.store(r, std::memory_order_release);
+  }
+  return *r;
+}
+
+void CellBase::RecordHandlerTime(Instant now) {
+  RareStats& h = MakeRareStats();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+      now - h.sample_start);
   const uint64_t v = us.count() < 0 ? 0 : static_cast<uint64_t>(us.count());
   int bucket = v == 0 ? 0 : static_cast<int>(std::bit_width(v));
   if (bucket >= ActorStats::kBuckets) bucket = ActorStats::kBuckets - 1;
-  HandlerHistogram* h = histogram_.load(std::memory_order_relaxed);
-  if (h == nullptr) {
-    h = new HandlerHistogram;
-    // Release: Stats() on another thread sees zeroed buckets.
-    histogram_.store(h, std::memory_order_release);
-  }
   // Relaxed: a statistic; only the runner writes it.
-  h->buckets[bucket].store(
-      h->buckets[bucket].load(std::memory_order_relaxed) + 1,
-      std::memory_order_relaxed);
+  h.buckets[bucket].store(h.buckets[bucket].load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
 }
 
 ActorStats CellBase::Stats() const {
   ActorStats s;
   s.id = id_;
-  s.name = name_;
-  s.type = type_;
+  s.name = name();
+  s.type = type();
   s.state = state();
   // The sequence moves once per handled message.
   s.messages_handled = handler_seq_.load(std::memory_order_relaxed);
@@ -374,10 +415,10 @@ ActorStats CellBase::Stats() const {
   // The channel notes the depth each time the runner takes a batch; the
   // present depth covers what has piled up since (behind a long handler).
   s.mailbox_high_water = std::max(MailboxHighWater(), s.mailbox_depth);
-  s.restarts = restarts_.load(std::memory_order_relaxed);
-  if (const HandlerHistogram* h = histogram_.load(std::memory_order_acquire)) {
+  if (const RareStats* r = rare_stats_.load(std::memory_order_acquire)) {
+    s.restarts = r->restarts.load(std::memory_order_relaxed);
     for (int i = 0; i < ActorStats::kBuckets; ++i) {
-      s.handler_time_buckets[i] = h->buckets[i].load(std::memory_order_relaxed);
+      s.handler_time_buckets[i] = r->buckets[i].load(std::memory_order_relaxed);
     }
   }
   return s;

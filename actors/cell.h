@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,6 +25,7 @@
 #include "actors/supervision.h"
 #include "executor/cancellation_token.h"
 #include "executor/clock.h"
+#include "executor/futex_mutex.h"
 #include "executor/spin_lock.h"
 #include "executor/task.h"
 
@@ -33,6 +33,7 @@ namespace troupe {
 
 class ActorSystem;
 class CellBase;
+class CellTable;
 
 using ActorId = uint64_t;
 
@@ -86,16 +87,22 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
  public:
   static constexpr int kHandlerSampleEvery = 256;
 
-  // `type` is a static string (TypeName<A>()).
-  CellBase(ActorSystem* system, std::string name, const char* type,
+  CellBase(ActorSystem* system, std::string name,
            const std::shared_ptr<CellBase>& parent);
   virtual ~CellBase();
   CellBase(const CellBase&) = delete;
   CellBase& operator=(const CellBase&) = delete;
 
   ActorId id() const { return id_; }
-  const std::string& name() const { return name_; }
-  const char* type() const { return type_; }
+  // The name given at spawn, or "<Type>-<id>" (made on the first call:
+  // most actors are never asked for their name).
+  const std::string& name() const {
+    // Acquire pairs with the release CAS that published it (DefaultName).
+    const std::string* name = name_.load(std::memory_order_acquire);
+    return name != nullptr ? *name : DefaultName();
+  }
+  // A static string (TypeName<A>()); virtual, so that no cell stores it.
+  virtual const char* type() const = 0;
   ActorSystem& system() const { return *system_; }
   ActorState state() const { return state_.load(std::memory_order_acquire); }
   bool IsTerminated() const {
@@ -187,6 +194,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
  protected:
   friend class ActorSystem;
+  friend class CellTable;
 
   // ---- runner side ----
   std::unique_ptr<ControlMessage> PopControl();
@@ -212,7 +220,16 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
     handler_seq_.store(handler_seq_.load(std::memory_order_relaxed) + 1,
                        std::memory_order_release);
   }
-  void RecordHandlerTime(Duration d);
+  // Handler sampling (runner): StartSample at a sampled message's start,
+  // RecordHandlerTime(now) at its end.
+  void StartSample(Instant now) { MakeRareStats().sample_start = now; }
+  void CountRestart() {
+    std::atomic<uint64_t>& restarts = MakeRareStats().restarts;
+    // Relaxed: a statistic; only the runner writes it.
+    restarts.store(restarts.load(std::memory_order_relaxed) + 1,
+                   std::memory_order_relaxed);
+  }
+  void RecordHandlerTime(Instant now);
 
   virtual const SupervisorStrategy& child_strategy() const = 0;
   // This actor fails (its own handler threw, or escalation).
@@ -220,8 +237,6 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
   ActorSystem* const system_;
   const ActorId id_;
-  const std::string name_;
-  const char* const type_;
   // A child of an actor holds its parent weakly. The top level does not
   // hold the root at all (parent_ is empty): thousands of top-level actors
   // spawned and stopped on several workers would otherwise all count
@@ -231,55 +246,78 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   const bool top_level_;
   std::atomic<ActorState> state_{ActorState::kStarting};
   std::atomic<bool> terminated_{false};
-  // Made on the first Terminated() call (most actors are never awaited:
-  // an idle actor does not pay for a token), cancelled by
-  // FinishTermination.
-  mutable std::unique_ptr<CancellationToken> terminated_token_;  // mu_
-  absl::Status failure_;                                         // runner only
-
-  mutable internal::SpinLock control_lock_;
-  // An intrusive FIFO (an idle actor's lane costs two pointers, not a
-  // std::deque's preallocated chunk). Owns its messages.
-  ControlMessage* control_head_ = nullptr;  // control_lock_
-  ControlMessage* control_tail_ = nullptr;  // control_lock_
   std::atomic<bool> control_pending_{false};
   static constexpr uint8_t kNoNames = 0, kNamed = 1, kNamesClosed = 2;
   std::atomic<uint8_t> names_{kNoNames};
-
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<CellBase>> children_;  // mu_
-  std::size_t index_in_parent_ = 0;  // guarded by the parent's mu_
-  struct Watcher {
-    std::weak_ptr<CellBase> cell;
-    bool link;
-  };
-  std::vector<Watcher> watchers_;  // mu_
-  // Set, under mu_, in the same step that takes watchers_ away for the
+  mutable internal::SpinLock control_lock_;
+  // Set, under mu_, in the same step that takes the watchers away for the
   // notices: a watcher added later is told at once by AddWatcher.
   bool watchers_closed_ = false;  // mu_
   // Set by DetachFromSystem: FinishTermination leaves the registry alone.
   bool detached_ = false;  // mu_
-  absl::Status reason_;    // mu_, set at termination
+  // In the system's table (cell_table.h): written by its Track and Forget
+  // under the shard's lock. Read without it by ~CellBase, which runs after
+  // every Forget of the cell (they are done by holders of a reference).
+  bool in_table_ = false;
+  // One word, not std::mutex's forty: held across blocking calls
+  // (FinishTermination unregisters under it), so not a spin lock.
+  mutable internal::FutexMutex mu_;
+  // Beside mu_ (it fills the word after it); 32 bits are plenty.
+  uint32_t index_in_parent_ = 0;  // guarded by the parent's mu_
+  // The given name, or the default one once made (see name()); owned.
+  mutable std::atomic<const std::string*> name_{nullptr};
+  // An intrusive FIFO (an idle actor's lane costs two pointers, not a
+  // std::deque's preallocated chunk). Owns its messages.
+  ControlMessage* control_head_ = nullptr;  // control_lock_
+  ControlMessage* control_tail_ = nullptr;  // control_lock_
+  absl::Status reason_;                     // mu_, set at termination
+  // The system's table threads its shard lists through here (its shard's
+  // lock guards them; neighbours' Forget writes them).
+  CellBase* table_prev_ = nullptr;
+  CellBase* table_next_ = nullptr;
+  struct Watcher {
+    std::weak_ptr<CellBase> cell;
+    bool link;
+  };
   // Restart bookkeeping per child id: timestamps of recent restarts.
   struct RestartHistory {
     ActorId child;
     std::deque<Instant> times;
     int consecutive = 0;
   };
-  std::unique_ptr<std::vector<RestartHistory>> restart_history_;  // runner
+  // What most actors never have - children, watchers, a Terminated()
+  // awaiter, restarted children - made under mu_ on first need (an idle
+  // actor pays one pointer for all of it). Never freed before the cell.
+  struct Relations {
+    std::vector<std::shared_ptr<CellBase>> children;
+    std::vector<Watcher> watchers;
+    // Made on the first Terminated() call, cancelled by FinishTermination.
+    std::unique_ptr<CancellationToken> terminated_token;
+    std::vector<RestartHistory> restart_history;
+  };
+  Relations& RelationsLocked() const;  // mu_ held; makes it if needed
+  mutable std::unique_ptr<Relations> relations_;  // mu_
 
   std::atomic<const char*> current_message_{nullptr};
   // Moves once per handled message: the watchdog's sequence and the
   // messages_handled statistic in one.
   std::atomic<uint64_t> handler_seq_{0};
-  std::atomic<uint64_t> restarts_{0};
-  // Sampled handler times; allocated by the runner at the first sample
-  // (an actor that handled fewer than kHandlerSampleEvery messages has
-  // none), published with a release store, read with acquire.
-  struct HandlerHistogram {
+  // Statistics most actors never record: sampled handler times (an actor
+  // that handled fewer than kHandlerSampleEvery messages has none) and
+  // restarts. Allocated by the runner when it first records one,
+  // published with a release store, read with acquire. The start of the
+  // handler sample in progress lives there too.
+  struct RareStats {
     std::atomic<uint64_t> buckets[ActorStats::kBuckets] = {};
+    std::atomic<uint64_t> restarts{0};
+    Instant sample_start;  // runner only
   };
-  std::atomic<HandlerHistogram*> histogram_{nullptr};
+  // The runner's rare statistics, made if needed (runner).
+  RareStats& MakeRareStats();
+  std::atomic<RareStats*> rare_stats_{nullptr};
+
+ private:
+  const std::string& DefaultName() const;
 };
 
 }  // namespace troupe

@@ -1,38 +1,50 @@
 #include "actors/cell_table.h"
 
-#include <utility>
-
 namespace troupe {
 
-void CellTable::Track(const std::shared_ptr<CellBase>& cell, bool keep_alive) {
+void CellTable::Track(CellBase* cell) {
   Shard& shard = ShardOf(cell->id());
   std::lock_guard<std::mutex> guard(shard.mu);
-  shard.cells.insert_or_assign(
-      cell->id(), Entry{cell, keep_alive ? cell : std::shared_ptr<CellBase>()});
+  cell->table_prev_ = nullptr;
+  cell->table_next_ = shard.head;
+  if (shard.head != nullptr) shard.head->table_prev_ = cell;
+  shard.head = cell;
+  cell->in_table_ = true;
+  ++shard.size;
 }
 
 void CellTable::Forget(CellBase* cell) {
-  std::shared_ptr<CellBase> strong;  // released after the lock
   Shard& shard = ShardOf(cell->id());
   std::lock_guard<std::mutex> guard(shard.mu);
-  auto it = shard.cells.find(cell->id());
-  if (it == shard.cells.end()) return;
-  strong = std::move(it->second.strong);
-  shard.cells.erase(it);
+  if (!cell->in_table_) return;
+  if (cell->table_prev_ != nullptr) {
+    cell->table_prev_->table_next_ = cell->table_next_;
+  } else {
+    shard.head = cell->table_next_;
+  }
+  if (cell->table_next_ != nullptr) {
+    cell->table_next_->table_prev_ = cell->table_prev_;
+  }
+  cell->table_prev_ = cell->table_next_ = nullptr;
+  cell->in_table_ = false;
+  --shard.size;
 }
 
 std::vector<std::shared_ptr<CellBase>> CellTable::Collect(
-    bool kept_alive_only) const {
+    bool top_level_only) const {
   std::vector<std::shared_ptr<CellBase>> cells;
   for (std::size_t i = 0; i < kShards; ++i) {
     const Shard& shard = shards_[i];
     std::lock_guard<std::mutex> guard(shard.mu);
-    cells.reserve(cells.size() + shard.cells.size());
-    for (const auto& [id, entry] : shard.cells) {
-      if (kept_alive_only) {
-        if (entry.strong != nullptr) cells.push_back(entry.strong);
-      } else if (std::shared_ptr<CellBase> c = entry.weak.lock()) {
-        cells.push_back(std::move(c));
+    cells.reserve(cells.size() + shard.size);
+    for (CellBase* c = shard.head; c != nullptr; c = c->table_next_) {
+      if (top_level_only && !c->top_level_) continue;
+      // safety: a tracked cell is not freed while we hold the lock - one
+      // being destroyed still tracked forgets itself under this lock
+      // first (~CellBase), and its enable_shared_from_this base outlives
+      // that; lock() then fails, as its last reference is gone.
+      if (std::shared_ptr<CellBase> strong = c->weak_from_this().lock()) {
+        cells.push_back(std::move(strong));
       }
     }
   }
@@ -43,7 +55,7 @@ std::vector<std::shared_ptr<CellBase>> CellTable::Snapshot() const {
   return Collect(false);
 }
 
-std::vector<std::shared_ptr<CellBase>> CellTable::KeptAlive() const {
+std::vector<std::shared_ptr<CellBase>> CellTable::TopLevel() const {
   return Collect(true);
 }
 
@@ -52,7 +64,7 @@ std::size_t CellTable::Size() const {
   for (std::size_t i = 0; i < kShards; ++i) {
     const Shard& shard = shards_[i];
     std::lock_guard<std::mutex> guard(shard.mu);
-    n += shard.cells.size();
+    n += shard.size;
   }
   return n;
 }

@@ -1,23 +1,29 @@
 // CellTable: the actor system's table of live actors, sharded by id so that
 // actors spawned and stopped on different workers do not queue on one lock.
+// Intrusive: each shard is a doubly-linked list threaded through the cells
+// themselves (CellBase's table links), so tracking an actor allocates
+// nothing and costs it two pointers - not a hash-map slot and its slack.
 //
 // Contract:
-//   - Track(cell, keep_alive) adds a cell (ids are unique); with keep_alive
-//     the table holds a strong reference - the system's hold on its
-//     top-level actors, whose parent (the root) keeps no child list - and
-//     otherwise a weak one (a child is kept alive by its parent).
-//   - Forget(cell) removes it; the strong reference, if any, is dropped
-//     after the shard's lock is released (the cell may be destroyed then).
-//   - Snapshot() copies every cell that is still alive, KeptAlive() only the
-//     strong ones (the top level); Size() counts entries. Snapshots are
-//     taken shard by shard, so a cell tracked or forgotten meanwhile may or
-//     may not appear - callers that need a cut (shutdown) stop intake first.
+//   - Track(cell) adds a cell that is not tracked; Forget(cell) removes it
+//     (a no-op if it is not tracked). The table does not own its cells:
+//     whoever tracks a cell forgets it before the cell is destroyed (a
+//     running actor's runner keeps its cell alive until FinishTermination
+//     has forgotten it; see ActorSystem). A cell whose last reference is
+//     gone but that is still tracked - its destructor about to forget it -
+//     is skipped by the snapshots.
+//   - Snapshot() copies (strong references to) every tracked cell that is
+//     still alive, TopLevel() only the top-level ones (the root's
+//     children, which the root keeps no list of); Size() counts tracked
+//     cells. Snapshots are taken shard by shard, so a cell tracked or
+//     forgotten meanwhile may or may not appear - callers that need a cut
+//     (shutdown) stop intake first.
 //   All methods are thread-safe.
 //
 // Example:
 //   CellTable table;
-//   table.Track(cell, /*keep_alive=*/true);
-//   for (auto& c : table.KeptAlive()) c->RequestStop(absl::OkStatus());
+//   table.Track(cell.get());
+//   for (auto& c : table.TopLevel()) c->RequestStop(absl::OkStatus());
 //   table.Forget(cell.get());
 #ifndef TROUPE_ACTORS_CELL_TABLE_H_
 #define TROUPE_ACTORS_CELL_TABLE_H_
@@ -27,7 +33,6 @@
 #include <mutex>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "actors/cell.h"
 
 namespace troupe {
@@ -38,27 +43,24 @@ class CellTable {
   CellTable(const CellTable&) = delete;
   CellTable& operator=(const CellTable&) = delete;
 
-  void Track(const std::shared_ptr<CellBase>& cell, bool keep_alive);
+  void Track(CellBase* cell);
   void Forget(CellBase* cell);
   std::vector<std::shared_ptr<CellBase>> Snapshot() const;
-  std::vector<std::shared_ptr<CellBase>> KeptAlive() const;
+  std::vector<std::shared_ptr<CellBase>> TopLevel() const;
   std::size_t Size() const;
 
  private:
   // A power of two comfortably above the worker count of the machines the
   // toolkit targets; ids are sequential, so consecutive spawns spread.
   static constexpr std::size_t kShards = 32;
-  struct Entry {
-    std::weak_ptr<CellBase> weak;
-    std::shared_ptr<CellBase> strong;  // set for kept-alive cells only
-  };
   // One cache line per shard's lock, so neighbours do not false-share.
   struct alignas(64) Shard {
     mutable std::mutex mu;
-    absl::flat_hash_map<ActorId, Entry> cells;  // mu
+    CellBase* head = nullptr;  // mu; linked through CellBase::table_next_
+    std::size_t size = 0;      // mu
   };
   Shard& ShardOf(ActorId id) { return shards_[id % kShards]; }
-  std::vector<std::shared_ptr<CellBase>> Collect(bool kept_alive_only) const;
+  std::vector<std::shared_ptr<CellBase>> Collect(bool top_level_only) const;
 
   // On the heap: an over-aligned member would make the system itself
   // over-aligned, and coroutine frames (which may hold a system) are only

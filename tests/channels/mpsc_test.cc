@@ -5,9 +5,11 @@
 #include "channels/mpsc.h"
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "executor/cancellation_token.h"
@@ -34,6 +36,30 @@ class MpscTest : public ::testing::Test {
 };
 using Flavours = test::RuntimeFlavours;
 TYPED_TEST_SUITE(MpscTest, Flavours);
+
+// The channel aligns itself by hand (MpscChannel::operator new): every
+// one sits on a cache-line boundary, whatever the allocator returned, and
+// works after it is freed and the memory reused.
+TEST(Mpsc, ChannelsAreCacheLineAlignedWhereverTheAllocatorPutsThem) {
+  std::vector<std::pair<Sender<int>, Receiver<int>>> channels;
+  std::vector<std::unique_ptr<char[]>> shims;  // shift the heap's top
+  for (int i = 0; i < 64; ++i) {
+    shims.push_back(std::make_unique<char[]>(1 + i * 8));
+    channels.push_back(MakeMpsc<int>(4).value());
+    internal::MpscChannel<int>* ch = channels.back().second.channel();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(ch) %
+                  alignof(internal::MpscChannel<int>),
+              0u);
+    ASSERT_TRUE(channels.back().first.TrySend(i).ok());
+  }
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(channels[i].second.TryRecv().value_or(-1), i);
+  }
+  channels.clear();  // each frees through its own operator delete
+  auto [tx, rx] = MakeMpsc<int>(1).value();
+  ASSERT_TRUE(tx.TrySend(7).ok());
+  EXPECT_EQ(rx.TryRecv().value_or(-1), 7);
+}
 
 TEST(Mpsc, ACapacityOfZeroIsRejectedWithAClearError) {
   auto ch = MakeMpsc<int>(0);
