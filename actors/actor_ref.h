@@ -56,8 +56,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "actors/actor_cell.h"
 #include "actors/envelope.h"
+#include "actors/type_name.h"
 #include "channels/mpsc.h"
 #include "channels/reply.h"
 #include "executor/coop.h"
@@ -98,17 +100,28 @@ class ActorRef {
   // co_await Send(m) -> absl::Status. The fast path builds the envelope
   // directly in the mailbox and never suspends; a full mailbox falls back
   // to a queued SendAwaiter (back-pressure, FIFO among waiting senders).
-  template <typename M>
+  // It refers to the ref it came from (co_await it while that lives); one
+  // made from a temporary ref (kOwning) keeps the ref itself. Nothing of
+  // the ref is read once it has suspended: a reentrant actor's other
+  // turns may drop the ref meanwhile.
+  template <typename M, bool kOwning = false>
   class TellAwaiter {
    public:
-    TellAwaiter(const ActorRef* ref, M message)
+    TellAwaiter(const ActorRef* ref, M message) requires(!kOwning)
         : ref_(ref), message_(std::move(message)) {}
+    TellAwaiter(ActorRef ref, M message) requires(kOwning)
+        : ref_(std::move(ref)), message_(std::move(message)) {}
     TellAwaiter(const TellAwaiter&) = delete;
     TellAwaiter& operator=(const TellAwaiter&) = delete;
 
     bool await_ready() {
+      const ActorRef& ref = Ref();
+      if (!ref.valid()) {
+        closed_ = true;
+        return true;
+      }
       if (ConsumeBudget()) {
-        switch (ref_->tx_.channel()->TryPushWith(
+        switch (ref.tx_.channel()->TryPushWith(
             [this] { return Mail::Tell(std::move(message_)); })) {
           case internal::MpscChannel<Mail>::PushResult::kPushed:
             return true;
@@ -119,7 +132,8 @@ class ActorRef {
             break;
         }
       }
-      slow_.emplace(ref_->tx_.channel(),
+      id_ = ref.id();
+      slow_.emplace(ref.tx_.channel(),
                     std::optional<Mail>(Mail::Tell(std::move(message_))),
                     /*reserve=*/false, std::nullopt);
       return slow_->await_ready();
@@ -128,25 +142,47 @@ class ActorRef {
       return slow_->await_suspend(h);
     }
     absl::Status await_resume() {
-      const bool delivered = slow_.has_value() ? slow_->Delivered() : !closed_;
-      if (delivered) return absl::OkStatus();
-      return MailboxClosedError(ref_->name());
+      if (slow_.has_value()) {
+        if (slow_->Delivered()) return absl::OkStatus();
+        return MailboxClosedError(Label(id_));
+      }
+      if (!closed_) return absl::OkStatus();
+      return MailboxClosedError(Ref().valid() ? Ref().name()
+                                              : "(an empty ActorRef)");
     }
 
    private:
-    const ActorRef* const ref_;
+    const ActorRef& Ref() const {
+      if constexpr (kOwning) {
+        return ref_;
+      } else {
+        return *ref_;
+      }
+    }
+
+    std::conditional_t<kOwning, const ActorRef, const ActorRef*> ref_;
     M message_;
+    ActorId id_ = 0;  // for the slow path's error (the ref may be gone)
     std::optional<SendAwaiter<Mail>> slow_;
     bool closed_ = false;
   };
 
   template <MessageFor<A> M>
-  TellAwaiter<M> Send(M message) const {
+  TellAwaiter<M> Send(M message) const& {
     static_assert(kAwaitSafeMessage<M>,
                   "ActorRef<A>::Send(M): M is an aggregate with non-trivial "
                   "members; g++ 12 destroys those twice inside co_await. "
                   "Give M a constructor (see envelope.h).");
     return TellAwaiter<M>(this, std::move(message));
+  }
+  // On a temporary ref (`Self().Send(m)`): the awaiter keeps the ref.
+  template <MessageFor<A> M>
+  TellAwaiter<M, true> Send(M message) && {
+    static_assert(kAwaitSafeMessage<M>,
+                  "ActorRef<A>::Send(M): M is an aggregate with non-trivial "
+                  "members; g++ 12 destroys those twice inside co_await. "
+                  "Give M a constructor (see envelope.h).");
+    return TellAwaiter<M, true>(std::move(*this), std::move(message));
   }
 
   template <MessageFor<A> M>
@@ -186,6 +222,7 @@ class ActorRef {
         std::is_nothrow_move_constructible_v<M>)
         : ref_(other.ref_), message_(std::move(other.message_)) {
       assert(!other.started_ && "moving an ask that is being awaited");
+      other.started_ = true;  // spent: its message is gone
     }
     AskAwaiter& operator=(AskAwaiter&&) = delete;
 
@@ -211,6 +248,7 @@ class ActorRef {
                                                         std::move(reply.first));
         })) {
           case internal::MpscChannel<Mail>::PushResult::kPushed:
+            id_ = ref_->id();
             reply_.emplace(std::move(reply.second));
             return reply_->await_ready();
           case internal::MpscChannel<Mail>::PushResult::kClosed:
@@ -239,13 +277,16 @@ class ActorRef {
       if (slow_.valid())
         return std::move(slow_).operator co_await().await_resume();
       absl::StatusOr<Result> reply = reply_->await_resume();
-      if (!reply.ok()) return StoppedBeforeAnswering(ref_->name());
+      // Not ref_->name(): the ref may be gone by now (a reentrant
+      // actor's other turns may drop it while this one waits).
+      if (!reply.ok()) return StoppedBeforeAnswering(Label(id_));
       return std::move(*reply);
     }
 
    private:
     const ActorRef* const ref_;
     M message_;
+    ActorId id_ = 0;  // for an error after the wait
     bool started_ = false;
     bool closed_ = false;
     // The fast path's wait for the reply; abandons it if destroyed first
@@ -255,12 +296,19 @@ class ActorRef {
   };
 
   template <MessageFor<A> M>
-  AskAwaiter<M> Ask(M message) const {
+  AskAwaiter<M> Ask(M message) const& {
     static_assert(kAwaitSafeMessage<M>,
                   "ActorRef<A>::Ask(M): M is an aggregate with non-trivial "
                   "members; g++ 12 destroys those twice inside co_await. "
                   "Give M a constructor (see envelope.h).");
     return AskAwaiter<M>(this, std::move(message));
+  }
+  // On a temporary ref (`Self().Ask(m)`, `weak.Lock().Ask(m)`): the ask
+  // as a task, which holds the actor's cell - an awaiter would outlive
+  // the ref it refers to.
+  template <MessageFor<A> M>
+  Task<AskResult<ReplyType<A, M>>> Ask(M message) && {
+    return Ask(std::move(message)).ToTask();
   }
 
   template <MessageFor<A> M>
@@ -272,8 +320,13 @@ class ActorRef {
   // Runs fn(A&) in the actor's turn; returns its result like an ask (an
   // AskAwaiter, with the same lifetime rule).
   template <typename F>
-  AskAwaiter<RunClosure<F>> RunOnActor(F fn) const {
+  AskAwaiter<RunClosure<F>> RunOnActor(F fn) const& {
     return AskAwaiter<RunClosure<F>>(this, RunClosure<F>{std::move(fn)});
+  }
+  // On a temporary ref: a task holding the cell (see Ask &&).
+  template <typename F>
+  Task<typename AskAwaiter<RunClosure<F>>::Result> RunOnActor(F fn) && {
+    return RunOnActor(std::move(fn)).ToTask();
   }
 
   // Asks the actor to stop (see the contract above). Returns at once;
@@ -290,9 +343,9 @@ class ActorRef {
 
  private:
   // The ask's coroutine. Static, and given the cell and the mailbox when
-  // Ask() is called (a Task starts lazily): the ask may outlive the
-  // reference it was made from, even before it first runs. The cell's
-  // receiver keeps the mailbox alive. (It holds no sender: that would
+  // it is made (by ToTask(), or by the awaiter's slow path): the ask may
+  // outlive the reference it was made from, even before it first runs. The
+  // cell's receiver keeps the mailbox alive. (It holds no sender: that would
   // count two more references per ask; see "Lifetime" above.)
   template <typename M>
   static Task<AskResult<ReplyType<A, M>>> AskMail(
@@ -335,6 +388,10 @@ class ActorRef {
     co_return std::move(*reply);
   }
 
+  // "Type#id": names an actor without its cell (which may be gone).
+  static std::string Label(ActorId id) {
+    return absl::StrCat(TypeName<A>(), "#", id);
+  }
   static absl::Status StoppedBeforeAnswering(const std::string& name) {
     return internal::ActorStoppedError("the actor " + name +
                                        " stopped before answering");

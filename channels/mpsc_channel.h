@@ -45,6 +45,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -137,10 +138,14 @@ class MpscChannel {
     const auto a = static_cast<std::size_t>(align);
     // Plain new is aligned to __STDCPP_DEFAULT_NEW_ALIGNMENT__, so at
     // most a - that much is skipped.
+    static_assert(
+        alignof(MpscChannel) - __STDCPP_DEFAULT_NEW_ALIGNMENT__ <= 255,
+        "the offset must fit the byte after the object");
     const std::size_t slack = a - __STDCPP_DEFAULT_NEW_ALIGNMENT__;
     auto* raw = static_cast<unsigned char*>(::operator new(size + slack + 1));
     const std::size_t offset =
         (a - reinterpret_cast<std::uintptr_t>(raw) % a) % a;
+    assert(offset <= slack && "::operator new is less aligned than promised");
     unsigned char* object = raw + offset;
     object[size] = static_cast<unsigned char>(offset);
     return object;

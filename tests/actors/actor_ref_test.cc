@@ -169,6 +169,27 @@ TYPED_TEST(ActorRefTest, AWeakRefDoesNotKeepTheActorAlive) {
   EXPECT_TRUE(cell->termination_reason().ok());
 }
 
+// An ask or a send made from a temporary ref keeps what it needs: the ask
+// becomes a task holding the cell, the send's awaiter keeps the ref. Both
+// are stored first and awaited after the temporary is gone.
+static_assert(std::is_same_v<decltype(ActorRef<Counter>().Ask(Get{})),
+                             Task<absl::StatusOr<int>>>);
+TYPED_TEST(ActorRefTest, AsksAndSendsMadeFromATemporaryRefOutliveIt) {
+  ActorRef<Counter> a = this->env_.system().template Spawn<Counter>();
+  auto body = [](WeakActorRef<Counter> weak) -> Task<int> {
+    auto send = weak.Lock().Send(Increment{5});
+    absl::Status sent = co_await send;
+    EXPECT_TRUE(sent.ok()) << sent;
+    auto ask = weak.Lock().Ask(Get{});
+    absl::StatusOr<int> n = co_await std::move(ask);
+    auto run =
+        weak.Lock().RunOnActor([](Counter& c) { return c.Handle(Get{}) + 1; });
+    absl::StatusOr<int> m = co_await std::move(run);
+    co_return n.value_or(-1) * 10 + m.value_or(-1);
+  };
+  EXPECT_EQ(this->env_.Run(body(WeakActorRef<Counter>(a))), 56);
+}
+
 TYPED_TEST(ActorRefTest, ADefaultWeakRefLocksToNothing) {
   EXPECT_FALSE(WeakActorRef<Counter>().Lock().valid());
   EXPECT_EQ(WeakActorRef<Counter>().id(), 0u);
