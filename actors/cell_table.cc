@@ -6,9 +6,10 @@ void CellTable::Track(CellBase* cell) {
   Shard& shard = ShardOf(cell->id());
   std::lock_guard<std::mutex> guard(shard.mu);
   cell->table_prev_ = nullptr;
-  cell->table_next_ = shard.head;
-  if (shard.head != nullptr) shard.head->table_prev_ = cell;
-  shard.head = cell;
+  CellBase*& head = shard.heads[cell->top_level_ ? 1 : 0];
+  cell->table_next_ = head;
+  if (head != nullptr) head->table_prev_ = cell;
+  head = cell;
   cell->in_table_ = true;
   ++shard.size;
 }
@@ -20,7 +21,7 @@ void CellTable::Forget(CellBase* cell) {
   if (cell->table_prev_ != nullptr) {
     cell->table_prev_->table_next_ = cell->table_next_;
   } else {
-    shard.head = cell->table_next_;
+    shard.heads[cell->top_level_ ? 1 : 0] = cell->table_next_;
   }
   if (cell->table_next_ != nullptr) {
     cell->table_next_->table_prev_ = cell->table_prev_;
@@ -37,14 +38,15 @@ std::vector<std::shared_ptr<CellBase>> CellTable::Collect(
     const Shard& shard = shards_[i];
     std::lock_guard<std::mutex> guard(shard.mu);
     cells.reserve(cells.size() + shard.size);
-    for (CellBase* c = shard.head; c != nullptr; c = c->table_next_) {
-      if (top_level_only && !c->top_level_) continue;
-      // safety: a tracked cell is not freed while we hold the lock - one
-      // being destroyed still tracked forgets itself under this lock
-      // first (~CellBase), and its enable_shared_from_this base outlives
-      // that; lock() then fails, as its last reference is gone.
-      if (std::shared_ptr<CellBase> strong = c->weak_from_this().lock()) {
-        cells.push_back(std::move(strong));
+    for (int list = top_level_only ? 1 : 0; list < 2; ++list) {
+      for (CellBase* c = shard.heads[list]; c != nullptr; c = c->table_next_) {
+        // safety: a tracked cell is not freed while we hold the lock - one
+        // being destroyed still tracked forgets itself under this lock
+        // first (~CellBase), and its enable_shared_from_this base outlives
+        // that; lock() then fails, as its last reference is gone.
+        if (std::shared_ptr<CellBase> strong = c->weak_from_this().lock()) {
+          cells.push_back(std::move(strong));
+        }
       }
     }
   }

@@ -56,8 +56,11 @@ class CellTable {
   // One cache line per shard's lock, so neighbours do not false-share.
   struct alignas(64) Shard {
     mutable std::mutex mu;
-    CellBase* head = nullptr;  // mu; linked through CellBase::table_next_
-    std::size_t size = 0;      // mu
+    // Two lists, linked through CellBase::table_next_: [1] the top level,
+    // [0] the rest - so TopLevel() walks only the top level (the root's
+    // all-for-one supervision takes it on every top-level failure).
+    CellBase* heads[2] = {nullptr, nullptr};  // mu
+    std::size_t size = 0;                     // mu
   };
   Shard& ShardOf(ActorId id) { return shards_[id % kShards]; }
   std::vector<std::shared_ptr<CellBase>> Collect(bool top_level_only) const;

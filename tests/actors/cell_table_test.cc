@@ -109,7 +109,11 @@ TEST_F(CellTableTest, TopLevelListsOnlyTheRootsChildren) {
   EXPECT_EQ(Ids(table.TopLevel()), std::vector<ActorId>{top->id()});
   EXPECT_EQ(table.Snapshot().size(), 2u);
   table.Forget(child.get());
+  EXPECT_EQ(Ids(table.Snapshot()), std::vector<ActorId>{top->id()});
+  EXPECT_EQ(Ids(table.TopLevel()), std::vector<ActorId>{top->id()});
   table.Forget(top.get());
+  EXPECT_EQ(table.Size(), 0u);
+  EXPECT_TRUE(table.TopLevel().empty());
 }
 
 TEST_F(CellTableTest, SnapshotSkipsATrackedCellWhoseLastReferenceIsGone) {
