@@ -72,21 +72,11 @@ bool IsHandlerFailed(const absl::Status& s) {
 
 // The root of the supervision tree: the parent of top-level actors. It has
 // no runner; it decides about failures on the spot, under a lock.
-class ActorSystem::Root final : public CellBase {
+class ActorSystem::Root final : public RunnerlessCell {
  public:
-  explicit Root(ActorSystem* system) : CellBase(system, "system", nullptr) {}
+  explicit Root(ActorSystem* system)
+      : RunnerlessCell(system, "system", nullptr) {}
   const char* type() const override { return "system"; }
-  uint64_t MailboxDepth() const override { return 0; }
-  uint64_t MailboxHighWater() const override { return 0; }
-  void CloseMailbox() override {}
-  void AbortRunner() override {}
-  Task<void> DeliverTerminated(ActorId, std::string, absl::Status,
-                               bool) override {
-    co_return;
-  }
-  Task<void> HandleStop(absl::Status) override { co_return; }
-  Task<void> HandleRestart(absl::Status, Duration) override { co_return; }
-  void HandleResume() override {}
   void ChildFailed(std::shared_ptr<CellBase> child, absl::Status why) override {
     system().Log(absl::StrCat("actor ", child->name(), " (", child->type(),
                               ") failed: ", why.ToString()));
@@ -101,7 +91,6 @@ class ActorSystem::Root final : public CellBase {
   }
 
  protected:
-  void WakeRunner() override {}
   const SupervisorStrategy& child_strategy() const override {
     return system().options().top_level_supervision;
   }

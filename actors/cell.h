@@ -320,6 +320,32 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   const std::string& DefaultName() const;
 };
 
+// A cell with no runner and no mailbox - the system's root, which decides
+// about failures on the spot, and test doubles: every typed hook is inert.
+// Subclasses name their type and their children's strategy.
+class RunnerlessCell : public CellBase {
+ public:
+  using CellBase::CellBase;
+  uint64_t MailboxDepth() const override { return 0; }
+  uint64_t MailboxHighWater() const override { return 0; }
+  void CloseMailbox() override {}
+  void AbortRunner() override {}
+  Task<void> DeliverTerminated(ActorId /*who*/, std::string /*who_name*/,
+                               absl::Status /*reason*/,
+                               bool /*linked*/) override {
+    co_return;
+  }
+  Task<void> HandleStop(absl::Status /*reason*/) override { co_return; }
+  Task<void> HandleRestart(absl::Status /*reason*/,
+                           Duration /*backoff*/) override {
+    co_return;
+  }
+  void HandleResume() override {}
+
+ protected:
+  void WakeRunner() override {}
+};
+
 }  // namespace troupe
 
 #endif  // TROUPE_ACTORS_CELL_H_

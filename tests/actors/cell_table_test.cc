@@ -15,26 +15,14 @@ namespace troupe {
 namespace {
 
 // A cell with no runner and no mailbox: enough to be tracked.
-class FakeCell : public CellBase {
+class FakeCell : public RunnerlessCell {
  public:
   FakeCell(const std::shared_ptr<CellBase>& parent, bool root = false)
-      : CellBase(nullptr, root ? "root" : "", parent), root_(root) {}
+      : RunnerlessCell(nullptr, root ? "root" : "", parent), root_(root) {}
   const char* type() const override { return "fake"; }
-  uint64_t MailboxDepth() const override { return 0; }
-  uint64_t MailboxHighWater() const override { return 0; }
-  void CloseMailbox() override {}
-  void AbortRunner() override {}
-  Task<void> DeliverTerminated(ActorId, std::string, absl::Status,
-                               bool) override {
-    co_return;
-  }
-  Task<void> HandleStop(absl::Status) override { co_return; }
-  Task<void> HandleRestart(absl::Status, Duration) override { co_return; }
-  void HandleResume() override {}
   bool IsRoot() const override { return root_; }
 
  protected:
-  void WakeRunner() override {}
   const SupervisorStrategy& child_strategy() const override {
     return strategy_;
   }

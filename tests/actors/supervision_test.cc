@@ -12,6 +12,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -97,46 +98,49 @@ TEST_F(SupervisionTest, AResumeDirectiveKeepsTheStateAndGoesOn) {
   EXPECT_EQ(c.cell()->Stats().restarts, 0u);
 }
 
-TEST_F(SupervisionTest, AFailingOnStartFailsTheActorAndARestartRetriesIt) {
-  struct Fragile : public Actor<Fragile> {
-    explicit Fragile(std::shared_ptr<std::atomic<int>> starts)
-        : starts_(std::move(starts)) {}
-    void OnStart() {
-      if (starts_->fetch_add(1) == 0) throw std::runtime_error("cold start");
-    }
-    int Handle(Get /*unused*/) { return starts_->load(); }
-    std::shared_ptr<std::atomic<int>> starts_;
-  };
+// An actor whose first OnStart throws `Throw{}()`; it answers Get with
+// the number of starts.
+template <typename Throw>
+struct FailsFirstStart : public Actor<FailsFirstStart<Throw>> {
+  explicit FailsFirstStart(std::shared_ptr<std::atomic<int>> starts)
+      : starts_(std::move(starts)) {}
+  void OnStart() {
+    if (starts_->fetch_add(1) == 0) Throw{}();
+  }
+  int Handle(Get /*unused*/) { return starts_->load(); }
+  std::shared_ptr<std::atomic<int>> starts_;
+};
+
+// Spawns a FailsFirstStart<Throw> at the top level and asks it: the
+// answer (the number of starts) and its restart count.
+template <typename Throw>
+std::pair<int, uint64_t> AskAfterAFailedStart(ActorTestEnv& env) {
+  using Fragile = FailsFirstStart<Throw>;
   auto starts = std::make_shared<std::atomic<int>>(0);
-  ActorRef<Fragile> f = env_.system().Spawn<Fragile>(starts);
+  ActorRef<Fragile> f = env.system().Spawn<Fragile>(starts);
   auto body = [](ActorRef<Fragile> f) -> Task<int> {
     absl::StatusOr<int> n = co_await f.Ask(Get{});
     co_return n.value_or(-1);
   };
-  EXPECT_EQ(env_.Run(body(f)), 2);
-  EXPECT_EQ(f.cell()->Stats().restarts, 1u);
+  const int answer = env.Run(body(f));
+  return {answer, f.cell()->Stats().restarts};
+}
+
+TEST_F(SupervisionTest, AFailingOnStartFailsTheActorAndARestartRetriesIt) {
+  struct ColdStart {
+    void operator()() const { throw std::runtime_error("cold start"); }
+  };
+  EXPECT_EQ(AskAfterAFailedStart<ColdStart>(env_),
+            std::make_pair(2, uint64_t{1}));
   EXPECT_EQ(env_.logged().CountContaining({"cold start"}), 1);
 }
 
 TEST_F(SupervisionTest, AnOnStartThatThrowsANonStandardExceptionFailsTheActor) {
-  struct Odd : public Actor<Odd> {
-    explicit Odd(std::shared_ptr<std::atomic<int>> starts)
-        : starts_(std::move(starts)) {}
-    void OnStart() {
-      if (starts_->fetch_add(1) == 0) throw 42;  // not a std::exception
-    }
-    int Handle(Get /*unused*/) { return starts_->load(); }
-    std::shared_ptr<std::atomic<int>> starts_;
-  };
-  auto starts = std::make_shared<std::atomic<int>>(0);
-  ActorRef<Odd> odd = env_.system().Spawn<Odd>(starts);
-  auto body = [](ActorRef<Odd> o) -> Task<int> {
-    absl::StatusOr<int> n = co_await o.Ask(Get{});
-    co_return n.value_or(-1);
+  struct NotStd {
+    void operator()() const { throw 42; }  // not a std::exception
   };
   // Failed, restarted by the default top-level strategy, then answers.
-  EXPECT_EQ(env_.Run(body(odd)), 2);
-  EXPECT_EQ(odd.cell()->Stats().restarts, 1u);
+  EXPECT_EQ(AskAfterAFailedStart<NotStd>(env_), std::make_pair(2, uint64_t{1}));
   EXPECT_EQ(env_.logged().CountContaining({"start: unknown exception"}), 1);
 }
 
