@@ -109,8 +109,10 @@ class Actor {
   // A reference to this actor (strong: holding it in the actor's own state
   // keeps the actor alive until it calls Stop()).
   ActorRef<Derived> Self() const {
+    // Empty once every sender is gone (the actor is draining to stop).
+    if (!Cell()->MintSender()) return ActorRef<Derived>();
     return ActorRef<Derived>(Cell()->shared_from_this_typed(),
-                             Cell()->MintSender());
+                             internal::AdoptSender{});
   }
   const std::string& name() const { return Cell()->name(); }
   ActorSystem& system() const { return Cell()->system(); }

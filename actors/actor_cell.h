@@ -104,6 +104,9 @@ class ActorCell final : public CellBase, private Resumable {
   // arguments).
   using Factory = std::function<void(void* storage)>;
   using Mail = internal::Envelope<A>;
+  // The mailbox lives in the cell (see MpscLayout::kEmbedded): its
+  // senders are the actor's ActorRefs, which each hold the cell.
+  using Mailbox = internal::MpscChannel<Mail, internal::MpscLayout::kEmbedded>;
   // The opt-in reentrant mode (actor.h): A declares
   // `static constexpr bool kReentrant = true;`.
   static constexpr bool kReentrant = [] {
@@ -114,18 +117,13 @@ class ActorCell final : public CellBase, private Resumable {
     }
   }();
 
-  // `initial_sender` receives the spawner's sender (the first strong
-  // reference).
+  // The mailbox starts with one sender: the spawner's ActorRef adopts it.
   ActorCell(ActorSystem* system, std::string name,
             const std::shared_ptr<CellBase>& parent,
-            std::unique_ptr<Factory> factory, std::size_t capacity,
-            Sender<Mail>* initial_sender)
+            std::unique_ptr<Factory> factory, std::size_t capacity)
       : CellBase(system, std::move(name), parent),
-        factory_(std::move(factory)) {
-    auto channel = MakeMpsc<Mail>(capacity == 0 ? 1 : capacity).value();
-    *initial_sender = std::move(channel.first);
-    rx_ = std::move(channel.second);
-  }
+        factory_(std::move(factory)),
+        mailbox_(capacity == 0 ? 1 : capacity) {}
 
   ~ActorCell() override {
     if (started_ && state() != ActorState::kStopped) {
@@ -135,6 +133,9 @@ class ActorCell final : public CellBase, private Resumable {
       std::abort();
     }
     DestroyInstanceNow();  // only a cell that never started still has one
+    // Every sender (ActorRef) held the cell, so none is left to wait on
+    // the mailbox; what is still queued is destroyed with it.
+    mailbox_.CloseAndDrain();
   }
 
   std::shared_ptr<ActorCell> shared_from_this_typed() {
@@ -154,15 +155,17 @@ class ActorCell final : public CellBase, private Resumable {
     SpawnResumable(scheduler, this);
   }
 
-  // A new strong reference, unless every sender is gone already.
-  Sender<Mail> MintSender() { return Sender<Mail>::FromChannel(ch()); }
-  // The same, but also empty once the actor stops taking messages (its
+  // Counts a new strong reference (an ActorRef then adopts it), unless
+  // every sender is gone already.
+  bool MintSender() { return mailbox_.TryAddSender(); }
+  // The same, but also false once the actor stops taking messages (its
   // mailbox closed: stopping or stopped). For references made from
   // outside (WeakActorRef::Lock); Self() keeps MintSender.
-  Sender<Mail> MintLiveSender() {
-    if (ch()->closed() || IsTerminated()) return Sender<Mail>();
+  bool MintLiveSender() {
+    if (mailbox_.closed() || IsTerminated()) return false;
     return MintSender();
   }
+  Mailbox* mailbox() { return &mailbox_; }
 
   const char* type() const override { return TypeName<A>(); }
 
@@ -170,7 +173,6 @@ class ActorCell final : public CellBase, private Resumable {
   // handler ends.
   uint64_t MailboxDepth() const override { return ch()->Len(); }
   uint64_t MailboxHighWater() const override { return ch()->HighWater(); }
-  std::size_t MailboxCapacity() const { return ch()->capacity(); }
   void CloseMailbox() override { ch()->Close(); }
   // Also valid before Start(): the task then runs only to be cancelled.
   void AbortRunner() override { Resumable::Abort(); }
@@ -434,7 +436,7 @@ class ActorCell final : public CellBase, private Resumable {
       // undone is done as for an abort.
       if (!IsTerminated()) TearDownAborted();
     } else if (!failure.ok()) {
-      Fail(std::move(failure));
+      Fail(failure);
     }
     return kind;
   }
@@ -554,7 +556,7 @@ class ActorCell final : public CellBase, private Resumable {
   void FinishMessage(absl::Status failure) {
     if (sampling_) RecordHandlerTime(Clock().Now());
     EndMessage();
-    if (!failure.ok()) Fail(std::move(failure));
+    if (!failure.ok()) Fail(failure);
   }
 
   // A message that arrived on the control lane (a timer, a Terminated).
@@ -607,7 +609,7 @@ class ActorCell final : public CellBase, private Resumable {
 
   void FinishCreate(absl::Status failure) {
     if (!failure.ok()) {
-      Fail(std::move(failure));
+      Fail(failure);
     } else if (state() != ActorState::kStopping) {
       set_state(ActorState::kRunning);
     }
@@ -680,7 +682,8 @@ class ActorCell final : public CellBase, private Resumable {
     return *timers_;
   }
 
-  internal::MpscChannel<Mail>* ch() const { return rx_.channel(); }
+  Mailbox* ch() { return &mailbox_; }
+  const Mailbox* ch() const { return &mailbox_; }
 
   // ---- reentrant mode ----
   struct NotReentrant {};
@@ -778,7 +781,7 @@ class ActorCell final : public CellBase, private Resumable {
   // Null for an A made by its default constructor (most actors: no
   // std::function's 32 bytes in every cell for them).
   const std::unique_ptr<Factory> factory_;
-  Receiver<Mail> rx_;  // ch(): the mailbox
+  Mailbox mailbox_;
   // The instance, in place (no allocation of its own): constructed by
   // ConstructInstance, destroyed by DestroyInstanceNow; alive while
   // has_instance_ (with the runner's flags below, not beside it as in a

@@ -27,8 +27,8 @@
 //   - ref.Stop() asks the actor to stop, as if it had called Stop() itself
 //     (it handles what is queued, then stops); it travels on the control
 //     lane, so a full mailbox cannot hold it up.
-//   - Copies are cheap (two reference counts); refs compare and hash by
-//     actor identity.
+//   - Copies are cheap (two reference counts: the cell's and the
+//     mailbox's senders); refs compare and hash by actor identity.
 //   - Ask() returns an awaiter (AskAwaiter), lazy like a Task and without
 //     a coroutine frame of its own: co_await it while the ref lives (as
 //     `co_await ref.Ask(m)` does), or make it a task - ToTask(), a
@@ -73,16 +73,39 @@ bool IsActorStopped(const absl::Status& s);
 bool IsHandlerFailed(const absl::Status& s);
 absl::Status MailboxClosedError(const std::string& actor);
 
+namespace internal {
+// Tag: the ActorRef takes over a sender already counted on the mailbox
+// (ActorCell::MintSender, or the spawn's first one).
+struct AdoptSender {};
+}  // namespace internal
+
 template <typename A>
 class ActorRef {
  public:
   using Mail = internal::Envelope<A>;
+  // ActorCell<A>::Mailbox, named without instantiating the cell (A may
+  // still be incomplete where a ref to it is declared).
+  using Mailbox = internal::MpscChannel<Mail, internal::MpscLayout::kEmbedded>;
 
   ActorRef() = default;
-  ActorRef(std::shared_ptr<ActorCell<A>> cell, Sender<Mail> tx)
-      : cell_(std::move(cell)), tx_(std::move(tx)) {}
+  // For the actor layer: adopts one counted sender of `cell`'s mailbox.
+  ActorRef(std::shared_ptr<ActorCell<A>> cell, internal::AdoptSender)
+      : cell_(std::move(cell)) {}
+  ActorRef(const ActorRef& other) : cell_(other.cell_) {
+    if (cell_ != nullptr) cell_->mailbox()->AddSender();
+  }
+  ActorRef(ActorRef&& other) noexcept = default;
+  ActorRef& operator=(ActorRef other) noexcept {
+    std::swap(cell_, other.cell_);
+    return *this;
+  }
+  // The last sender gone lets the actor finish (see "Lifetime"); the
+  // cell is held until after that.
+  ~ActorRef() {
+    if (cell_ != nullptr) cell_->mailbox()->DropSender();
+  }
 
-  bool valid() const { return cell_ != nullptr && static_cast<bool>(tx_); }
+  bool valid() const { return cell_ != nullptr; }
   explicit operator bool() const { return valid(); }
   ActorId id() const { return cell_ ? cell_->id() : 0; }
   const std::string& name() const { return cell_->name(); }
@@ -121,19 +144,19 @@ class ActorRef {
         return true;
       }
       if (ConsumeBudget()) {
-        switch (ref.tx_.channel()->TryPushWith(
+        switch (ref.mailbox()->TryPushWith(
             [this] { return Mail::Tell(std::move(message_)); })) {
-          case internal::MpscChannel<Mail>::PushResult::kPushed:
+          case Mailbox::PushResult::kPushed:
             return true;
-          case internal::MpscChannel<Mail>::PushResult::kClosed:
+          case Mailbox::PushResult::kClosed:
             closed_ = true;
             return true;
-          case internal::MpscChannel<Mail>::PushResult::kFull:
+          case Mailbox::PushResult::kFull:
             break;
         }
       }
       id_ = ref.id();
-      slow_.emplace(ref.tx_.channel(),
+      slow_.emplace(ref.mailbox(),
                     std::optional<Mail>(Mail::Tell(std::move(message_))),
                     /*reserve=*/false, std::nullopt);
       return slow_->await_ready();
@@ -163,7 +186,7 @@ class ActorRef {
     std::conditional_t<kOwning, const ActorRef, const ActorRef*> ref_;
     M message_;
     ActorId id_ = 0;  // for the slow path's error (the ref may be gone)
-    std::optional<SendAwaiter<Mail>> slow_;
+    std::optional<SendAwaiter<Mail, Mailbox>> slow_;
     bool closed_ = false;
   };
 
@@ -187,7 +210,9 @@ class ActorRef {
 
   template <MessageFor<A> M>
   absl::Status TrySend(M message) const {
-    SendResult<Mail> r = tx_.TrySend(Mail::Tell(std::move(message)));
+    if (!valid()) return MailboxClosedError("(an empty ActorRef)");
+    SendResult<Mail> r =
+        internal::TrySendOn<Mail>(mailbox(), Mail::Tell(std::move(message)));
     if (r.ok()) return absl::OkStatus();
     if (r.IsFull()) {
       return absl::ResourceExhaustedError("mailbox of " + name() + " is full");
@@ -198,7 +223,9 @@ class ActorRef {
   // For plain threads: waits (blocking the thread) for mailbox space.
   template <MessageFor<A> M>
   absl::Status BlockingSend(M message) const {
-    SendResult<Mail> r = tx_.BlockingSend(Mail::Tell(std::move(message)));
+    if (!valid()) return MailboxClosedError("(an empty ActorRef)");
+    SendResult<Mail> r = internal::BlockingSendOn<Mail>(
+        mailbox(), Mail::Tell(std::move(message)));
     return r.ok() ? absl::OkStatus() : MailboxClosedError(name());
   }
 
@@ -229,17 +256,17 @@ class ActorRef {
     // The ask as a Task of its own, for code that keeps or spawns it.
     Task<Result> ToTask() && {
       assert(!started_ && "an awaited ask cannot become a task");
-      return AskMail<M>(ref_->cell_, ref_->tx_.channel(), std::move(message_));
+      return AskMail<M>(ref_->cell_, std::move(message_));
     }
     operator Task<Result>() && { return std::move(*this).ToTask(); }
 
     bool await_ready() {
       started_ = true;
-      internal::MpscChannel<Mail>* mailbox = ref_->tx_.channel();
-      if (mailbox == nullptr) {
+      if (!ref_->valid()) {
         closed_ = true;
         return true;
       }
+      Mailbox* mailbox = ref_->mailbox();
       if (ConsumeBudget()) {
         // Made outside the mailbox's lock; moved into the envelope there.
         auto reply = MakeReply<Result>();
@@ -247,18 +274,18 @@ class ActorRef {
           return Mail::template Ask<M, ReplyType<A, M>>(std::move(message_),
                                                         std::move(reply.first));
         })) {
-          case internal::MpscChannel<Mail>::PushResult::kPushed:
+          case Mailbox::PushResult::kPushed:
             id_ = ref_->id();
             reply_.emplace(std::move(reply.second));
             return reply_->await_ready();
-          case internal::MpscChannel<Mail>::PushResult::kClosed:
+          case Mailbox::PushResult::kClosed:
             closed_ = true;
             return true;
-          case internal::MpscChannel<Mail>::PushResult::kFull:
+          case Mailbox::PushResult::kFull:
             break;  // the message is still ours (moved only on kPushed)
         }
       }
-      slow_ = AskMail<M>(ref_->cell_, mailbox, std::move(message_));
+      slow_ = AskMail<M>(ref_->cell_, std::move(message_));
       return false;
     }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> handle) {
@@ -342,23 +369,23 @@ class ActorRef {
   }
 
  private:
-  // The ask's coroutine. Static, and given the cell and the mailbox when
-  // it is made (by ToTask(), or by the awaiter's slow path): the ask may
-  // outlive the reference it was made from, even before it first runs. The
-  // cell's receiver keeps the mailbox alive. (It holds no sender: that would
-  // count two more references per ask; see "Lifetime" above.)
+  // The ask's coroutine. Static, and given the cell when it is made (by
+  // ToTask(), or by the awaiter's slow path): the ask may outlive the
+  // reference it was made from, even before it first runs. The cell holds
+  // the mailbox. (It holds no sender: that would count one more reference
+  // per ask; see "Lifetime" above.)
   template <typename M>
   static Task<AskResult<ReplyType<A, M>>> AskMail(
-      std::shared_ptr<ActorCell<A>> cell, internal::MpscChannel<Mail>* mailbox,
-      M message) {
+      std::shared_ptr<ActorCell<A>> cell, M message) {
     using R = ReplyType<A, M>;
-    using Channel = internal::MpscChannel<Mail>;
+    using Channel = Mailbox;
     auto reply_pair = MakeReply<AskResult<R>>();
     ReplySender<AskResult<R>> reply_tx = std::move(reply_pair.first);
     ReplyReceiver<AskResult<R>> reply_rx = std::move(reply_pair.second);
-    if (mailbox == nullptr) {
+    if (cell == nullptr) {
       co_return MailboxClosedError("(an empty ActorRef)");
     }
+    Mailbox* mailbox = cell->mailbox();
     bool queued = false;
     if (ConsumeBudget()) {
       // The fast path, as for Send: the envelope is built in the mailbox.
@@ -376,10 +403,11 @@ class ActorRef {
       }
     }
     if (!queued) {
-      SendAwaiter<Mail> send(mailbox,
-                             std::optional<Mail>(Mail::template Ask<M, R>(
-                                 std::move(message), std::move(reply_tx))),
-                             /*reserve=*/false, std::nullopt);
+      SendAwaiter<Mail, Mailbox> send(
+          mailbox,
+          std::optional<Mail>(Mail::template Ask<M, R>(std::move(message),
+                                                       std::move(reply_tx))),
+          /*reserve=*/false, std::nullopt);
       co_await send;
       if (!send.Delivered()) co_return MailboxClosedError(cell->name());
     }
@@ -409,8 +437,9 @@ class ActorRef {
     co_return std::move(*timed);
   }
 
+  Mailbox* mailbox() const { return cell_->mailbox(); }
+
   std::shared_ptr<ActorCell<A>> cell_;
-  Sender<Mail> tx_;
 };
 
 template <typename A>
@@ -426,9 +455,8 @@ class WeakActorRef {
   ActorRef<A> Lock() const {
     std::shared_ptr<ActorCell<A>> cell = cell_.lock();
     if (!cell) return ActorRef<A>();
-    Sender<typename ActorRef<A>::Mail> tx = cell->MintLiveSender();
-    if (!tx) return ActorRef<A>();
-    return ActorRef<A>(std::move(cell), std::move(tx));
+    if (!cell->MintLiveSender()) return ActorRef<A>();
+    return ActorRef<A>(std::move(cell), internal::AdoptSender{});
   }
 
  private:

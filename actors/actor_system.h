@@ -58,8 +58,10 @@ template <typename A>
 class Actor;
 
 struct SpawnOptions {
-  std::string name;                  // empty: "<Type>-<id>"
-  std::size_t mailbox_capacity = 0;  // 0: the system default (1,024)
+  std::string name;  // empty: "<Type>-<id>"
+  // 0: the system default (1,024). Capacities above 2^32 - 1 count as
+  // 2^32 - 1.
+  std::size_t mailbox_capacity = 0;
 };
 
 struct ActorSystemOptions {
@@ -115,9 +117,10 @@ class ActorSystem {
         LookupCell(name, std::type_index(typeid(A)), TypeName<A>());
     if (!cell.ok()) return cell.status();
     auto typed = std::static_pointer_cast<ActorCell<A>>(*cell);
-    auto tx = typed->MintLiveSender();
-    if (!tx) return absl::NotFoundError("actor '" + name + "' has stopped");
-    return ActorRef<A>(std::move(typed), std::move(tx));
+    if (!typed->MintLiveSender()) {
+      return absl::NotFoundError("actor '" + name + "' has stopped");
+    }
+    return ActorRef<A>(std::move(typed), internal::AdoptSender{});
   }
 
   // Graceful shutdown (see the file comment). Idempotent.
@@ -193,15 +196,15 @@ ActorRef<A> ActorSystem::SpawnUnder(const std::shared_ptr<CellBase>& parent,
   const std::size_t capacity = options.mailbox_capacity != 0
                                    ? options.mailbox_capacity
                                    : options_.default_mailbox_capacity;
-  Sender<typename ActorRef<A>::Mail> tx;
   auto cell = std::make_shared<ActorCell<A>>(
-      this, std::move(options.name), parent, std::move(factory), capacity, &tx);
+      this, std::move(options.name), parent, std::move(factory), capacity);
   if (!parent->IsRoot()) parent->AddChild(cell);
   // Tracked until it terminates; its runner (Start) keeps it alive till
   // then, so the table need not hold it.
   table_.Track(cell.get());
   cell->Start(runtime_.scheduler());
-  return ActorRef<A>(std::move(cell), std::move(tx));
+  // Adopts the mailbox's first sender.
+  return ActorRef<A>(std::move(cell), internal::AdoptSender{});
 }
 
 }  // namespace troupe

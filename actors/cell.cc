@@ -12,9 +12,22 @@ namespace {
 
 std::atomic<ActorId> g_next_id{1};
 
+// A copy of `s` with a message of its own. Copies of an absl::Status share
+// one message through a reference count kept inside Debian's Abseil,
+// which ThreadSanitizer does not see: two actors' threads dropping their
+// copies of one reason (the siblings of an all-for-one restart, say) look
+// to it like a free racing a read. A reason that crosses to another actor
+// is copied deeply instead - control messages are rare, so the copy is
+// cheap in total. (troupe attaches no payloads to statuses.)
+absl::Status Unshared(const absl::Status& s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), std::string(s.message()));
+}
+
 class StopRequest final : public ControlMessage {
  public:
-  explicit StopRequest(absl::Status reason) : reason_(std::move(reason)) {}
+  explicit StopRequest(const absl::Status& reason)
+      : reason_(Unshared(reason)) {}
   Task<void> Apply(CellBase& cell) override {
     return cell.HandleStop(std::move(reason_));
   }
@@ -25,8 +38,8 @@ class StopRequest final : public ControlMessage {
 
 class RestartRequest final : public ControlMessage {
  public:
-  RestartRequest(absl::Status reason, Duration backoff)
-      : reason_(std::move(reason)), backoff_(backoff) {}
+  RestartRequest(const absl::Status& reason, Duration backoff)
+      : reason_(Unshared(reason)), backoff_(backoff) {}
   Task<void> Apply(CellBase& cell) override {
     return cell.HandleRestart(std::move(reason_), backoff_);
   }
@@ -46,8 +59,8 @@ class ResumeRequest final : public ControlMessage {
 
 class ChildFailedNotice final : public ControlMessage {
  public:
-  ChildFailedNotice(std::shared_ptr<CellBase> child, absl::Status why)
-      : child_(std::move(child)), why_(std::move(why)) {}
+  ChildFailedNotice(std::shared_ptr<CellBase> child, const absl::Status& why)
+      : child_(std::move(child)), why_(Unshared(why)) {}
   Task<void> Apply(CellBase& cell) override {
     return cell.SuperviseChild(std::move(child_), std::move(why_));
   }
@@ -59,11 +72,11 @@ class ChildFailedNotice final : public ControlMessage {
 
 class TerminatedNotice final : public ControlMessage {
  public:
-  TerminatedNotice(ActorId who, std::string name, absl::Status reason,
+  TerminatedNotice(ActorId who, std::string name, const absl::Status& reason,
                    bool link)
       : who_(who),
         name_(std::move(name)),
-        reason_(std::move(reason)),
+        reason_(Unshared(reason)),
         link_(link) {}
   Task<void> Apply(CellBase& cell) override {
     return cell.DeliverTerminated(who_, std::move(name_), std::move(reason_),
@@ -178,19 +191,19 @@ std::unique_ptr<ControlMessage> CellBase::PopControl() {
   return std::unique_ptr<ControlMessage>(m);
 }
 
-void CellBase::RequestStop(absl::Status reason) {
-  PushControl(std::make_unique<StopRequest>(std::move(reason)));
+void CellBase::RequestStop(const absl::Status& reason) {
+  PushControl(std::make_unique<StopRequest>(reason));
 }
-void CellBase::RequestRestart(absl::Status reason, Duration backoff) {
-  PushControl(std::make_unique<RestartRequest>(std::move(reason), backoff));
+void CellBase::RequestRestart(const absl::Status& reason, Duration backoff) {
+  PushControl(std::make_unique<RestartRequest>(reason, backoff));
 }
 void CellBase::RequestResume() {
   PushControl(std::make_unique<ResumeRequest>());
 }
 
-void CellBase::ChildFailed(std::shared_ptr<CellBase> child, absl::Status why) {
-  PushControl(
-      std::make_unique<ChildFailedNotice>(std::move(child), std::move(why)));
+void CellBase::ChildFailed(std::shared_ptr<CellBase> child,
+                           const absl::Status& why) {
+  PushControl(std::make_unique<ChildFailedNotice>(std::move(child), why));
 }
 
 void CellBase::AddWatcher(const std::shared_ptr<CellBase>& watcher, bool link) {
@@ -298,12 +311,12 @@ void CellBase::DetachFromSystem() {
   system_->ForgetCell(this);
 }
 
-void CellBase::Fail(absl::Status why) {
+void CellBase::Fail(const absl::Status& why) {
   set_state(ActorState::kFailed);
   if (auto parent = this->parent()) {
-    parent->ChildFailed(shared_from_this(), std::move(why));
+    parent->ChildFailed(shared_from_this(), why);
   } else {
-    RequestStop(std::move(why));  // the parent is gone: nobody to decide
+    RequestStop(why);  // the parent is gone: nobody to decide
   }
 }
 

@@ -122,11 +122,12 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   }
 
   // ---- requests (any thread); each travels on the control lane ----
-  void RequestStop(absl::Status reason);
-  void RequestRestart(absl::Status reason, Duration backoff);
+  void RequestStop(const absl::Status& reason);
+  void RequestRestart(const absl::Status& reason, Duration backoff);
   void RequestResume();
   // A child reports its failure to this (its parent).
-  virtual void ChildFailed(std::shared_ptr<CellBase> child, absl::Status why);
+  virtual void ChildFailed(std::shared_ptr<CellBase> child,
+                           const absl::Status& why);
   // Death watch: `watcher` gets a Terminated notice when this stops.
   void AddWatcher(const std::shared_ptr<CellBase>& watcher, bool link);
   void RemoveWatcher(CellBase* watcher);
@@ -233,7 +234,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
   virtual const SupervisorStrategy& child_strategy() const = 0;
   // This actor fails (its own handler threw, or escalation).
-  void Fail(absl::Status why);
+  void Fail(const absl::Status& why);
 
   ActorSystem* const system_;
   const ActorId id_;

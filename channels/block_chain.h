@@ -6,6 +6,12 @@
 // the frame allocator and are recycled through the pool (at most
 // kMaxSpareBlocks kept), so a warm channel allocates nothing, while an idle
 // channel holds at most its spares and a fresh one holds nothing.
+//
+// Two block sizes: the first block of an empty chain is small (at most
+// kSmallBlockSlots values), the rest full-size. Traffic of one message at
+// a time (an ask, a ping-pong) then cycles a small block, and the spares
+// an idle actor keeps are small; TrimLarge() frees the full-size spares a
+// burst left behind.
 // Splice() moves a whole chain in O(1): that is how the receiver takes
 // every queued message with one short lock hold.
 //
@@ -17,6 +23,7 @@
 #ifndef TROUPE_CHANNELS_BLOCK_CHAIN_H_
 #define TROUPE_CHANNELS_BLOCK_CHAIN_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -27,12 +34,18 @@
 
 namespace troupe::internal {
 
+inline constexpr uint32_t kSmallBlockSlots = 4;
+
 template <typename T>
 struct Block {
+  explicit Block(uint32_t n) : slots(static_cast<uint16_t>(n)) {}
   Block* next = nullptr;
-  uint32_t begin = 0;  // first live slot
-  uint32_t end = 0;    // one past the last live slot
-  // Followed by `slots_per_block` slots of T (allocated with the block).
+  // (16-bit: a block holds at most kMaxBlockSlots values; the header
+  // stays 16 bytes.)
+  uint16_t begin = 0;  // first live slot
+  uint16_t end = 0;    // one past the last live slot
+  const uint16_t slots;
+  // Followed by `slots` slots of T (allocated with the block).
   T* Slot(uint32_t i) {
     auto* base = reinterpret_cast<char*>(this) + SlotsOffset();
     return std::launder(reinterpret_cast<T*>(base + i * sizeof(T)));
@@ -47,26 +60,25 @@ class BlockPool {
  public:
   static constexpr int kMaxSpareBlocks = 2;
 
+  // Full-size blocks hold `slots_per_block` values; small ones at most
+  // kSmallBlockSlots.
   explicit BlockPool(uint32_t slots_per_block) : slots_(slots_per_block) {}
+  // (spare_ first: with slots_ and num_spare_ after it, 16 bytes.)
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
-  ~BlockPool() {
-    while (spare_ != nullptr) {
-      Block<T>* b = spare_;
-      spare_ = b->next;
-      Free(b);
-    }
-  }
+  ~BlockPool() { Trim(); }
 
   uint32_t slots_per_block() const { return slots_; }
 
-  Block<T>* Get() {
+  // A spare block of either size, else a new one: small if `small`.
+  Block<T>* Get(bool small) {
     Block<T>* b = spare_;
     if (b != nullptr) {
       spare_ = b->next;
       --num_spare_;
     } else {
-      b = new (AllocateFrame(BlockBytes())) Block<T>();
+      const uint32_t n = small ? std::min(slots_, kSmallBlockSlots) : slots_;
+      b = new (AllocateFrame(BlockBytes(n))) Block<T>(n);
     }
     b->next = nullptr;
     b->begin = b->end = 0;
@@ -83,6 +95,30 @@ class BlockPool {
     ++num_spare_;
   }
   int num_spare() const { return num_spare_; }
+  // Frees every spare block.
+  void Trim() {
+    while (spare_ != nullptr) {
+      Block<T>* b = spare_;
+      spare_ = b->next;
+      Free(b);
+    }
+    num_spare_ = 0;
+  }
+  // Frees the spare blocks larger than small ones (an idle channel keeps
+  // only small spares).
+  void TrimLarge() {
+    Block<T>** link = &spare_;
+    while (*link != nullptr) {
+      Block<T>* b = *link;
+      if (b->slots > kSmallBlockSlots) {
+        *link = b->next;
+        --num_spare_;
+        Free(b);
+      } else {
+        link = &b->next;
+      }
+    }
+  }
   // Moves spares into `other` while it has room; frees the rest.
   void TransferTo(BlockPool& other) {
     while (spare_ != nullptr) {
@@ -94,16 +130,17 @@ class BlockPool {
   }
 
  private:
-  std::size_t BlockBytes() const {
-    return Block<T>::SlotsOffset() + std::size_t{slots_} * sizeof(T);
+  static std::size_t BlockBytes(uint32_t slots) {
+    return Block<T>::SlotsOffset() + std::size_t{slots} * sizeof(T);
   }
-  void Free(Block<T>* b) {
+  static void Free(Block<T>* b) {
+    const std::size_t bytes = BlockBytes(b->slots);
     b->~Block<T>();
-    FreeFrame(b, BlockBytes());
+    FreeFrame(b, bytes);
   }
 
-  const uint32_t slots_;
   Block<T>* spare_ = nullptr;
+  const uint32_t slots_;
   int num_spare_ = 0;
 };
 
@@ -129,24 +166,16 @@ class BlockChain {
 
   template <typename U>
   void Push(U&& value, BlockPool<T>& pool) {
-    if (tail_ == nullptr || tail_->end == pool.slots_per_block()) {
-      Block<T>* b = pool.Get();
-      if (tail_ == nullptr) {
-        head_ = b;
-      } else {
-        tail_->next = b;
-      }
-      tail_ = b;
-    }
-    new (tail_->Slot(tail_->end)) T(std::forward<U>(value));
+    new (NextSlot(pool)) T(std::forward<U>(value));
     ++tail_->end;
     ++size_;
   }
 
  private:
   void* NextSlot(BlockPool<T>& pool) {
-    if (tail_ == nullptr || tail_->end == pool.slots_per_block()) {
-      Block<T>* b = pool.Get();
+    if (tail_ == nullptr || tail_->end == tail_->slots) {
+      // The first block of an empty chain is small.
+      Block<T>* b = pool.Get(/*small=*/tail_ == nullptr);
       if (tail_ == nullptr) {
         head_ = b;
       } else {

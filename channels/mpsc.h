@@ -3,9 +3,9 @@
 // waits.
 //
 // Contract:
-//   - MakeMpsc<T>(capacity) -> {Sender<T>, Receiver<T>}; capacity 0 is an
-//     InvalidArgument error. Sender is copyable (many producers), Receiver
-//     move-only (one consumer).
+//   - MakeMpsc<T>(capacity) -> {Sender<T>, Receiver<T>}; capacity 0 (or
+//     above 2^32 - 1) is an InvalidArgument error. Sender is copyable (many
+//     producers), Receiver move-only (one consumer).
 //   - co_await tx.Send(v): waits while the channel is full, FIFO among
 //     waiting senders; fails with kClosed and hands v back if the receiver
 //     is gone or closed the channel.
@@ -22,9 +22,12 @@
 //     select around it) either delivered its value or still owns it - it is
 //     never half-sent, and leaks no slot. An abandoned Recv loses nothing:
 //     values it had not returned stay in the channel.
-//   - Memory: storage grows in blocks of up to 32 slots, only as needed: a
-//     fresh channel of any capacity holds no slots, a drained one at most
-//     two spare blocks. Once warm, sending and receiving allocate nothing.
+//   - Memory: storage grows in blocks of up to 32 slots, only as needed
+//     (the first block of an empty queue holds 4): a fresh channel of any
+//     capacity holds no slots, a drained one at most four spare blocks,
+//     and only small ones once its receiver waits in Recv. Once warm,
+//     sending and receiving one value at a time, or in steady bursts,
+//     allocate nothing.
 //   - Destroying the channel destroys every value still queued exactly once.
 //
 // Example:
@@ -62,6 +65,48 @@ template <typename T>
 class Receiver;
 template <typename T>
 class ReserveAwaiter;
+
+namespace internal {
+
+// Sender's TrySend and BlockingSend on any channel core (a Sender's own,
+// or an actor's embedded mailbox).
+template <typename T, typename Channel>
+SendResult<T> TrySendOn(Channel* ch, T value) {
+  std::optional<T> v(std::move(value));
+  switch (ch->TryPush(v)) {
+    case Channel::PushResult::kPushed:
+      return SendResult<T>::Ok();
+    case Channel::PushResult::kFull:
+      return SendResult<T>::Fail(SendError::kFull, std::move(*v));
+    case Channel::PushResult::kClosed:
+      break;
+  }
+  return SendResult<T>::Fail(SendError::kClosed, std::move(*v));
+}
+
+template <typename T, typename Channel>
+SendResult<T> BlockingSendOn(Channel* ch, T value) {
+  std::optional<T> v(std::move(value));
+  SendWaiter<T> w;
+  w.value = &v;
+  switch (ch->PushOrQueue(&w)) {
+    case Channel::PushResult::kPushed:
+      return SendResult<T>::Ok();
+    case Channel::PushResult::kClosed:
+      return SendResult<T>::Fail(SendError::kClosed, std::move(*v));
+    case Channel::PushResult::kFull:
+      break;
+  }
+  // Wait for the futex word, not the state: the waker stores the word
+  // last, so once it is set nobody touches `w` again (see waker.h).
+  w.target.BlockThread();
+  if (w.state.load(std::memory_order_acquire) == SendWaiter<T>::kClosed) {
+    return SendResult<T>::Fail(SendError::kClosed, std::move(*v));
+  }
+  return SendResult<T>::Ok();
+}
+
+}  // namespace internal
 
 // Holds one reserved slot of a channel. Send() delivers into it without
 // waiting; dropping the permit unused gives the slot back.
@@ -105,11 +150,11 @@ class [[nodiscard]] Permit {
 };
 
 // Awaiter of Send, SendTimeout and Reserve. Lives in the sending frame; the
-// SendWaiter inside it is what the channel queues.
-template <typename T>
+// SendWaiter inside it is what the channel queues. `Channel` is the core
+// it sends on (an actor's mailbox is an embedded one).
+template <typename T, typename Channel = internal::MpscChannel<T>>
 class SendAwaiter final : public ParkedAwaiter {
  public:
-  using Channel = internal::MpscChannel<T>;
   using Waiter = internal::SendWaiter<T>;
 
   SendAwaiter(Channel* ch, std::optional<T> value, bool reserve,
@@ -308,38 +353,11 @@ class Sender {
                           /*reserve=*/false, now + timeout);
   }
   SendResult<T> TrySend(T value) const {
-    std::optional<T> v(std::move(value));
-    switch (ch_->TryPush(v)) {
-      case internal::MpscChannel<T>::PushResult::kPushed:
-        return SendResult<T>::Ok();
-      case internal::MpscChannel<T>::PushResult::kFull:
-        return SendResult<T>::Fail(SendError::kFull, std::move(*v));
-      case internal::MpscChannel<T>::PushResult::kClosed:
-        break;
-    }
-    return SendResult<T>::Fail(SendError::kClosed, std::move(*v));
+    return internal::TrySendOn<T>(ch_, std::move(value));
   }
   // For plain threads: blocks the thread while the channel is full.
   SendResult<T> BlockingSend(T value) const {
-    std::optional<T> v(std::move(value));
-    internal::SendWaiter<T> w;
-    w.value = &v;
-    switch (ch_->PushOrQueue(&w)) {
-      case internal::MpscChannel<T>::PushResult::kPushed:
-        return SendResult<T>::Ok();
-      case internal::MpscChannel<T>::PushResult::kClosed:
-        return SendResult<T>::Fail(SendError::kClosed, std::move(*v));
-      case internal::MpscChannel<T>::PushResult::kFull:
-        break;
-    }
-    // Wait for the futex word, not the state: the waker stores the word
-    // last, so once it is set nobody touches `w` again (see waker.h).
-    w.target.BlockThread();
-    if (w.state.load(std::memory_order_acquire) ==
-        internal::SendWaiter<T>::kClosed) {
-      return SendResult<T>::Fail(SendError::kClosed, std::move(*v));
-    }
-    return SendResult<T>::Ok();
+    return internal::BlockingSendOn<T>(ch_, std::move(value));
   }
 
   ReserveAwaiter<T> Reserve() const { return ReserveAwaiter<T>(ch_); }
@@ -527,6 +545,12 @@ absl::StatusOr<std::pair<Sender<T>, Receiver<T>>> MakeMpsc(
     return absl::InvalidArgumentError(
         "mpsc channel capacity must be at least 1 (a zero-capacity "
         "rendezvous channel is not supported)");
+  }
+  if (capacity > internal::MpscChannel<T>::kMaxCapacity) {
+    return absl::InvalidArgumentError(
+        "mpsc channel capacity " + std::to_string(capacity) +
+        " is above the limit of " +
+        std::to_string(internal::MpscChannel<T>::kMaxCapacity));
   }
   auto* ch = new internal::MpscChannel<T>(capacity);
   return std::pair<Sender<T>, Receiver<T>>(Sender<T>(ch), Receiver<T>(ch));

@@ -9,10 +9,11 @@
 //   message.
 //
 // Capacity and back-pressure
-//   occupied = sent_ - received_ - released_ counts queued messages (shared
-//   or in the receiver's batch) plus reserved permits; it never exceeds
-//   capacity_. sent_ and released_ change under the lock; received_ is
-//   written only by the receiver (no lock, one store per message).
+//   occupied = sent_ - received_ counts queued messages (shared or in the
+//   receiver's batch) plus reserved permits; it never exceeds capacity_.
+//   sent_ changes under the lock (a permit given back unused takes its
+//   count back); received_ is written only by the receiver (no lock, one
+//   store per batch of messages).
 //   A sender that finds the channel full, or finds others already waiting
 //   (FIFO fairness: nobody overtakes a waiting sender), queues a SendWaiter
 //   - intrusive, in its own frame - and sleeps. Whoever frees room admits
@@ -37,6 +38,14 @@
 //   last Sender (or Permit) goes, the receiver sees end-of-stream after the
 //   queue drains. Dropping the receiver destroys every queued value once.
 //
+// Layout
+//   kStandalone (Sender/Receiver's channel): its own allocation,
+//   reference-counted by its handles, its sender and receiver sides on
+//   cache lines of their own. kEmbedded (an actor's mailbox): a member of
+//   its owner, which outlives every sender and destroys it; no reference
+//   count, no padding - the owner's other fields keep the two sides apart
+//   (an idle actor pays for neither the padding nor a second block).
+//
 // Thread contract: methods marked "receiver" are called only by the one
 // Receiver; the rest by any thread.
 #ifndef TROUPE_CHANNELS_MPSC_CHANNEL_H_
@@ -51,6 +60,7 @@
 #include <mutex>
 #include <new>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "channels/block_chain.h"
@@ -75,7 +85,9 @@ struct SendWaiter {
 };
 
 struct RecvWaiter {
-  WaitTarget target;
+  // Potentially overlapping: `notified` takes the target's tail padding
+  // (every actor cell holds one of these).
+  [[no_unique_address]] WaitTarget target;
   std::atomic<bool> notified{false};
 };
 
@@ -110,15 +122,28 @@ class WakeBatch {
   int n_ = 0;
 };
 
-template <typename T>
+enum class MpscLayout { kStandalone, kEmbedded };
+
+template <typename T, MpscLayout kLayout = MpscLayout::kStandalone>
 class MpscChannel {
+  static constexpr bool kStandalone = kLayout == MpscLayout::kStandalone;
+  // The receiver's fields start a cache line of their own only when the
+  // channel stands alone.
+  static constexpr std::size_t kSideAlign =
+      kStandalone ? 64 : alignof(uint64_t);
+
  public:
   enum class PushResult { kPushed, kFull, kClosed };
 
+  // Capacities beyond kMaxCapacity are refused by MakeMpsc; an actor's
+  // mailbox clamps to it (no one queues four billion messages).
+  static constexpr std::size_t kMaxCapacity = UINT32_MAX;
+
   explicit MpscChannel(std::size_t capacity)
-      : capacity_(capacity),
+      : capacity_(static_cast<uint32_t>(std::min(capacity, kMaxCapacity))),
+        waiting_batch_(
+            static_cast<uint32_t>(std::clamp<std::size_t>(capacity / 4, 1, 4))),
         pool_(BlockSlots(capacity)),
-        waiting_batch_(std::clamp<uint64_t>(capacity / 4, 1, 4)),
         local_pool_(BlockSlots(capacity)) {}
   MpscChannel(const MpscChannel&) = delete;
   MpscChannel& operator=(const MpscChannel&) = delete;
@@ -134,7 +159,8 @@ class MpscChannel {
   // 100,000 actors' mailboxes. So it takes plain (16-byte aligned) memory
   // with up to 48 bytes to spare, aligns by hand, and keeps the offset
   // in the byte after the object: ~50 B per channel fewer.
-  static void* operator new(std::size_t size, std::align_val_t align) {
+  static void* operator new(std::size_t size,
+                            std::align_val_t align) requires kStandalone {
     const auto a = static_cast<std::size_t>(align);
     // Plain new is aligned to __STDCPP_DEFAULT_NEW_ALIGNMENT__, so at
     // most a - that much is skipped.
@@ -151,16 +177,21 @@ class MpscChannel {
     return object;
   }
   static void operator delete(void* object, std::size_t size,
-                              std::align_val_t) {
+                              std::align_val_t) requires kStandalone {
     auto* p = static_cast<unsigned char*>(object);
     ::operator delete(p - p[size]);
   }
 
   // ---- handle bookkeeping (any thread) ----
-  void AddRef() { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void Release() {
+  // References: the standalone channel's handles (an embedded one's owner
+  // keeps it alive).
+  void AddRef() requires kStandalone {
+    refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void Release() requires kStandalone {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
+  // Senders: when the last goes, the receiver sees the end of the stream.
   void AddSender() { senders_.fetch_add(1, std::memory_order_relaxed); }
   void DropSender() {
     // Release: our pushes happen-before the receiver's acquire load that
@@ -191,9 +222,9 @@ class MpscChannel {
   // Queued messages (approximate from other threads).
   std::size_t Len() const {
     const uint64_t occupied = sent_.load(std::memory_order_acquire) -
-                              received_.load(std::memory_order_acquire) -
-                              released_.load(std::memory_order_acquire);
+                              received_.load(std::memory_order_acquire);
     const uint64_t permits = permits_out_.load(std::memory_order_acquire);
+    // (Read apart, the counters may disagree for a moment: clamp.)
     return occupied > permits ? static_cast<std::size_t>(occupied - permits)
                               : 0;
   }
@@ -314,8 +345,8 @@ class MpscChannel {
       if (closed_.load(std::memory_order_relaxed)) {
         // Closed meanwhile: the value is dropped like any queued value
         // would be when the receiver leaves; the slot is released.
-        released_.store(released_.load(std::memory_order_relaxed) + 1,
-                        std::memory_order_release);
+        sent_.store(sent_.load(std::memory_order_relaxed) - 1,
+                    std::memory_order_release);
         return;
       }
       queue_.Push(std::move(value), pool_);
@@ -331,8 +362,8 @@ class MpscChannel {
       SpinLockGuard guard(lock_);
       permits_out_.store(permits_out_.load(std::memory_order_relaxed) - 1,
                          std::memory_order_release);
-      released_.store(released_.load(std::memory_order_relaxed) + 1,
-                      std::memory_order_release);
+      sent_.store(sent_.load(std::memory_order_relaxed) - 1,
+                  std::memory_order_release);
       AdmitLocked(batch, nullptr);
     }
     batch.WakeAll();
@@ -431,7 +462,7 @@ class MpscChannel {
     int64_t n = senders_.load(std::memory_order_relaxed);
     while (n > 0) {
       if (senders_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) {
-        AddRef();
+        if constexpr (kStandalone) AddRef();
         return true;
       }
     }
@@ -494,8 +525,7 @@ class MpscChannel {
   // Under the lock (reads received_ with seq_cst: see the Dekker note).
   uint64_t Occupied() const {
     return sent_.load(std::memory_order_relaxed) -
-           received_.load(std::memory_order_seq_cst) -
-           released_.load(std::memory_order_relaxed);
+           received_.load(std::memory_order_seq_cst);
   }
 
   // Under the lock: whether one more value fits. Counts against a snapshot
@@ -505,8 +535,7 @@ class MpscChannel {
   // pulling that line across cores on every push. (A sender about to sleep
   // re-checks with Occupied(), a fresh read, as the Dekker note requires.)
   bool HasRoomLocked() {
-    const uint64_t used = sent_.load(std::memory_order_relaxed) -
-                          released_.load(std::memory_order_relaxed);
+    const uint64_t used = sent_.load(std::memory_order_relaxed);
     if (used - received_snapshot_ < capacity_) return true;
     received_snapshot_ = received_.load(std::memory_order_seq_cst);
     return used - received_snapshot_ < capacity_;
@@ -583,6 +612,12 @@ class MpscChannel {
     }
     rw->notified.store(false, std::memory_order_relaxed);
     rx_waiter_ = rw;
+    // Idle now: spare full-size blocks (32 values each - 2 KiB of an
+    // actor's envelopes), left by a burst, go back to this thread's frame
+    // cache instead of sitting in an idle mailbox. Small spares stay: one
+    // message at a time cycles those without the allocator.
+    pool_.TrimLarge();
+    local_pool_.TrimLarge();
     return true;
   }
 
@@ -592,17 +627,18 @@ class MpscChannel {
     local_.Splice(queue_);
     if (local_.empty()) return false;
     // The batch is everything queued (the receiver's batch was empty), so
-    // this is the mailbox's depth right now. sent_, released_ and
-    // permits_out_ change only under the lock we hold; received_ and
-    // unreported_ are ours.
+    // this is the mailbox's depth right now. sent_ and permits_out_
+    // change only under the lock we hold; received_ and unreported_ are
+    // ours.
     const uint64_t depth = sent_.load(std::memory_order_relaxed) -
                            received_.load(std::memory_order_relaxed) -
                            unreported_ -
-                           released_.load(std::memory_order_relaxed) -
                            permits_out_.load(std::memory_order_relaxed);
     if (depth > high_water_.load(std::memory_order_relaxed)) {
-      // Relaxed: a statistic, written only by the receiver.
-      high_water_.store(depth, std::memory_order_relaxed);
+      // Relaxed: a statistic, written only by the receiver. The depth is
+      // at most capacity_, so it fits.
+      high_water_.store(static_cast<uint32_t>(depth),
+                        std::memory_order_relaxed);
     }
     return true;
   }
@@ -640,30 +676,38 @@ class MpscChannel {
     }
   }
 
-  const std::size_t capacity_;
+  // Packed: an idle actor's mailbox is mostly these fields. The senders'
+  // side (guarded by lock_) comes first, the receiver's after it.
   SpinLock lock_;
-  BlockChain<T> queue_;                            // guarded by lock_
-  BlockPool<T> pool_;                              // guarded by lock_
-  SendWaiter<T>* waiters_head_ = nullptr;          // guarded by lock_
-  SendWaiter<T>* waiters_tail_ = nullptr;          // guarded by lock_
-  RecvWaiter* rx_waiter_ = nullptr;                // guarded by lock_
-  std::atomic<uint64_t> sent_{0};                  // written under lock_
-  std::atomic<uint64_t> released_{0};              // written under lock_
-  std::atomic<uint64_t> permits_out_{0};           // written under lock_
-  uint64_t received_snapshot_ = 0;                 // guarded by lock_
-  std::atomic<bool> closed_{false};                // written under lock_
-  alignas(64) std::atomic<uint64_t> received_{0};  // receiver only
-  std::atomic<bool> has_waiters_{false};
+  std::atomic<bool> closed_{false};  // written under lock_
+  const uint32_t capacity_;
+  // Receiver-owned, but read-only: a quarter of the capacity, 1 to 4 (a
+  // tiny channel's waiting senders are admitted as soon as there is room
+  // for one).
+  const uint32_t waiting_batch_;
+  std::atomic<uint32_t> permits_out_{0};   // written under lock_
+  BlockChain<T> queue_;                    // guarded by lock_
+  BlockPool<T> pool_;                      // guarded by lock_
+  SendWaiter<T>* waiters_head_ = nullptr;  // guarded by lock_
+  SendWaiter<T>* waiters_tail_ = nullptr;  // guarded by lock_
+  RecvWaiter* rx_waiter_ = nullptr;        // guarded by lock_
+  std::atomic<uint64_t> sent_{0};          // written under lock_
+  uint64_t received_snapshot_ = 0;         // guarded by lock_
+  alignas(kSideAlign) std::atomic<uint64_t> received_{0};  // receiver only
   std::atomic<int64_t> senders_{1};
-  std::atomic<int64_t> refs_{2};  // one Sender + the Receiver
+  struct NoRefs {
+    constexpr explicit NoRefs(int /*refs*/) {}
+  };
+  // One Sender + the Receiver.
+  [[no_unique_address]] std::conditional_t<kStandalone, std::atomic<int64_t>,
+                                           NoRefs>
+      refs_{2};
+  std::atomic<bool> has_waiters_{false};
   // Receiver-owned.
-  static constexpr uint64_t kConsumedBatch = 16;
-  // A quarter of the capacity, 1 to 4: a tiny channel's waiting senders
-  // are admitted as soon as there is room for one.
-  const uint64_t waiting_batch_;
-  uint64_t unreported_ = 0;
-  std::atomic<uint64_t> high_water_{0};  // written by the receiver only
-  alignas(64) BlockChain<T> local_;
+  static constexpr uint32_t kConsumedBatch = 16;
+  uint32_t unreported_ = 0;
+  std::atomic<uint32_t> high_water_{0};  // written by the receiver only
+  alignas(kSideAlign) BlockChain<T> local_;
   BlockPool<T> local_pool_;
 };
 

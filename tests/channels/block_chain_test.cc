@@ -1,0 +1,88 @@
+// BlockChain and BlockPool: FIFO order across blocks of both sizes, each
+// value destroyed once, small first blocks, and which spares Trim and
+// TrimLarge free.
+#include "channels/block_chain.h"
+
+#include <cstdint>
+#include <optional>
+
+#include "gtest/gtest.h"
+
+namespace troupe::internal {
+namespace {
+
+// Counts live instances, so that a leak or a double destruction shows.
+struct Tracked {
+  static inline int live = 0;
+  explicit Tracked(int v) : value(v) { ++live; }
+  Tracked(Tracked&& o) noexcept : value(o.value) { ++live; }
+  Tracked& operator=(Tracked&&) = delete;
+  ~Tracked() { --live; }
+  int value;
+};
+
+TEST(BlockChainTest, ValuesComeOutInOrderAcrossSmallAndFullBlocks) {
+  {
+    BlockPool<Tracked> pool(/*slots_per_block=*/8);
+    BlockChain<Tracked> chain;
+    for (int round = 0; round < 3; ++round) {
+      for (int i = 0; i < 21; ++i) chain.Push(Tracked(i), pool);
+      EXPECT_EQ(chain.size(), 21u);
+      EXPECT_EQ(Tracked::live, 21);
+      for (int i = 0; i < 21; ++i) {
+        std::optional<Tracked> v = chain.Pop(pool);
+        ASSERT_TRUE(v.has_value());
+        EXPECT_EQ(v->value, i);
+      }
+      EXPECT_TRUE(chain.empty());
+      EXPECT_EQ(Tracked::live, 0);
+    }
+    chain.Push(Tracked(7), pool);
+    chain.Clear(pool);
+    EXPECT_EQ(Tracked::live, 0);
+  }
+  EXPECT_EQ(Tracked::live, 0);
+}
+
+TEST(BlockChainTest, TheFirstBlockOfAnEmptyChainIsSmallAndTheRestFull) {
+  BlockPool<uint64_t> pool(/*slots_per_block=*/32);
+  BlockChain<uint64_t> chain;
+  // Five values: a small block (4) and a full one.
+  for (uint64_t i = 0; i < 5; ++i) chain.Push(i, pool);
+  while (chain.Pop(pool).has_value()) {
+  }
+  ASSERT_EQ(pool.num_spare(), 2);
+  // TrimLarge keeps only the small spare...
+  pool.TrimLarge();
+  ASSERT_EQ(pool.num_spare(), 1);
+  Block<uint64_t>* b = pool.Get(/*small=*/false);
+  EXPECT_EQ(b->slots, kSmallBlockSlots);
+  pool.Put(b);
+  // ...and Trim frees every one.
+  pool.Trim();
+  EXPECT_EQ(pool.num_spare(), 0);
+}
+
+TEST(BlockChainTest, ATinyChannelsBlocksAreNoLargerThanItsCapacity) {
+  BlockPool<uint64_t> pool(/*slots_per_block=*/2);
+  Block<uint64_t>* small = pool.Get(/*small=*/true);
+  Block<uint64_t>* full = pool.Get(/*small=*/false);
+  EXPECT_EQ(small->slots, 2);
+  EXPECT_EQ(full->slots, 2);
+  pool.Put(small);
+  pool.Put(full);
+}
+
+TEST(BlockChainTest, SpliceMovesAWholeChainInOrder) {
+  BlockPool<uint64_t> pool(/*slots_per_block=*/4);
+  BlockChain<uint64_t> shared;
+  BlockChain<uint64_t> local;
+  for (uint64_t i = 0; i < 10; ++i) shared.Push(i, pool);
+  local.Splice(shared);
+  EXPECT_TRUE(shared.empty());
+  EXPECT_EQ(local.size(), 10u);
+  for (uint64_t i = 0; i < 10; ++i) EXPECT_EQ(local.Pop(pool), i);
+}
+
+}  // namespace
+}  // namespace troupe::internal
