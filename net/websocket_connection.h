@@ -9,13 +9,14 @@
 //    is over it returns, after every message that arrived before the end,
 //    the final status (see "How a connection ends"). One task at a time
 //    may call Receive.
-//  - co_await ws.Send(message) queues a message; it waits while the
-//    outgoing queue is full. ws.TrySend(message) never waits: kFull (the
-//    message handed back) lets a hub apply its slow-consumer policy. Both
-//    fail (kClosed) once Close() was called or the connection ended. Any
-//    task, any thread. Both also take a SharedWebSocketMessage: bytes
-//    encoded once and shared by many connections, never copied per
-//    connection.
+//  - co_await ws.Send(message) sends a message: written through to the
+//    stream at once when nothing is ahead of it, else queued; it waits
+//    while the outgoing queue is full. ws.TrySend(message) never waits:
+//    kFull (the message handed back) lets a hub apply its slow-consumer
+//    policy. Both fail (kClosed) once Close() was called or the connection
+//    ended. Any task, any thread; messages go out in the order they were
+//    sent. Both also take a SharedWebSocketMessage: bytes encoded once and
+//    shared by many connections, never copied per connection.
 //  - co_await ws.Close(code, reason) runs the closing handshake: queues a
 //    Close frame behind the messages already queued, waits for the peer's
 //    Close, shuts the stream's writing side down and waits for the peer to
@@ -37,7 +38,7 @@
 //    corrupt compressed data), 1009 (a message over max_message_size or
 //    a frame over max_frame_size).
 //
-// Design: two tasks per connection, spawned by Start().
+// Design: two tasks per connection, spawned by Start(), and a fast path.
 //  - The reader owns the parser. It reads, parses and pushes each message
 //    into a bounded channel (options.incoming_capacity messages) that
 //    Receive() pulls from. When the application falls behind and the
@@ -54,6 +55,16 @@
 //    2 x outgoing_capacity messages plus what the stream buffers. The reader's
 //    replies (Pong, the echoed or failing Close) do not queue behind data: they
 //    sit in a one-slot mailbox that the writer empties before each batch.
+//  - Write-through (options.write_through, on streams with TryWriteV such
+//    as TcpStream): when nothing is queued or being written, Send/TrySend
+//    frame the message and write it to the stream themselves, one
+//    non-blocking write, no queue and no writer turn. What the stream does
+//    not take at once (a full socket buffer, a partial write, an error) is
+//    handed to the writer task, which writes it before anything else; a
+//    message sent while anything is ahead of it is queued as above. So the
+//    wire order, the back-pressure bound, the Close frame being last and
+//    the permessage-deflate context are what they would be with the queue
+//    alone (websocket_write_side.h has the rules).
 //
 // How a connection ends (the reader's termination protocol; steps 2-5
 // take at most options.close_timeout together):
@@ -191,6 +202,10 @@ struct WebSocketOptions {
   size_t incoming_capacity = 16;
   // Messages queued for sending before Send waits and TrySend says kFull.
   size_t outgoing_capacity = 64;
+  // Send/TrySend write a message through to the stream themselves when
+  // nothing is ahead of it (see the top of this file). Off: every message
+  // goes through the writer task (a test seam, and a way to compare).
+  bool write_through = true;
   // How long the closing handshake may take, lingering included (see the
   // top of this file).
   Duration close_timeout = std::chrono::seconds(5);

@@ -35,6 +35,13 @@ WebSocketCore::Control WebSocketCore::TakeControl() {
   return taken;
 }
 
+void WebSocketCore::WakeWriter(const Sender<WebSocketOutgoing>& outgoing) {
+  write_side.Queued();
+  SendResult<WebSocketOutgoing> pushed = outgoing.TrySend(WebSocketOutgoing(
+      WebSocketOutgoing::Kind::kWake, Opcode::kClose, std::string()));
+  if (!pushed.ok()) write_side.Unqueued();
+}
+
 bool WebSocketCore::MarkCloseSent() {
   std::lock_guard<std::mutex> lock(mu_);
   return !std::exchange(close_sent_, true);
