@@ -62,9 +62,10 @@
 //    not take at once (a full socket buffer, a partial write, an error) is
 //    handed to the writer task, which writes it before anything else; a
 //    message sent while anything is ahead of it is queued as above. So the
-//    wire order, the back-pressure bound, the Close frame being last and
-//    the permessage-deflate context are what they would be with the queue
-//    alone (websocket_write_side.h has the rules).
+//    wire order, the Close frame being last and the permessage-deflate
+//    context are what they would be with the queue alone, and the bound
+//    above grows by at most the rest of one message, the one handed over
+//    (websocket_write_side.h has the rules).
 //
 // How a connection ends (the reader's termination protocol; steps 2-5
 // take at most options.close_timeout together):
