@@ -24,44 +24,20 @@ absl::Status ClosingError() {
       "the websocket connection is closing or closed");
 }
 
-// Counts one entry into the write side (websocket_write_side.h) for as
-// long as it lives, unless Pushed() says the entry is in the queue: placed
-// in a sending frame, it also uncounts a push that was abandoned (a Timeout
-// around the send, its task aborted).
-class QueuedEntry {
- public:
-  explicit QueuedEntry(internal::WebSocketWriteSide& side) : side_(&side) {
-    side_->Queued();
-  }
-  QueuedEntry(const QueuedEntry&) = delete;
-  QueuedEntry& operator=(const QueuedEntry&) = delete;
-  ~QueuedEntry() {
-    if (side_ != nullptr) side_->Unqueued();
-  }
-  // The entry is in the queue: the writer task counts it out.
-  void Pushed() { side_ = nullptr; }
-
- private:
-  internal::WebSocketWriteSide* side_;
-};
-
 // Queues `item`, waiting for room. False if the writer is gone.
 Task<bool> Enqueue(std::shared_ptr<internal::WebSocketCore> core,
                    Sender<WebSocketOutgoing> outgoing, WebSocketOutgoing item) {
-  QueuedEntry entry(core->write_side);
+  item.mark = core->write_side.Mark();
   SendResult<WebSocketOutgoing> sent = co_await outgoing.Send(std::move(item));
-  if (sent.ok()) entry.Pushed();
   co_return sent.ok();
 }
 
-// Queues `item` if there is room (a counted entry).
+// Queues `item` if there is room (marked: websocket_write_side.h).
 SendResult<WebSocketOutgoing> TryEnqueue(internal::WebSocketCore& core,
                                          const Sender<WebSocketOutgoing>& out,
                                          WebSocketOutgoing item) {
-  QueuedEntry entry(core.write_side);
-  SendResult<WebSocketOutgoing> sent = out.TrySend(std::move(item));
-  if (sent.ok()) entry.Pushed();
-  return sent;
+  item.mark = core.write_side.Mark();
+  return out.TrySend(std::move(item));
 }
 
 // The write-through fast path: true if the message is sent (written, or
@@ -141,10 +117,12 @@ WebSocketConnection& WebSocketConnection::operator=(
       core_->writer.Abort();
       reader_.Abort();
     }
-    core_ = std::move(other.core_);
+    // The queue handles first: entries still queued carry marks on the
+    // old state, which must outlive them.
     outgoing_ = std::move(other.outgoing_);
     incoming_ = std::move(other.incoming_);
     reader_ = std::move(other.reader_);
+    core_ = std::move(other.core_);
   }
   return *this;
 }
@@ -174,11 +152,11 @@ Task<absl::Status> WebSocketConnection::SendItem(WebSocketOutgoing item) {
       TryWriteThrough(*core_, outgoing_, item.opcode, item.bytes())) {
     co_return absl::OkStatus();
   }
-  QueuedEntry entry(core_->write_side);
+  // Marked before the push; an abandoned wait drops the mark with the
+  // item, unless the channel took the item meanwhile.
+  item.mark = core_->write_side.Mark();
   SendResult<WebSocketOutgoing> sent = co_await outgoing_.Send(std::move(item));
-  if (!sent.ok()) co_return ClosingError();
-  entry.Pushed();
-  co_return absl::OkStatus();
+  co_return sent.ok() ? absl::OkStatus() : ClosingError();
 }
 
 Task<absl::Status> WebSocketConnection::Send(WebSocketMessage message) {

@@ -124,6 +124,7 @@
 #ifndef TROUPE_NET_WEBSOCKET_CONNECTION_H_
 #define TROUPE_NET_WEBSOCKET_CONNECTION_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -247,6 +248,42 @@ namespace internal {
 
 struct WebSocketCore;
 
+// Counts an entry of the outgoing queue in its connection's count of
+// unwritten entries (websocket_write_side.h) for as long as the entry
+// lives: made before the entry is pushed, it goes away with the entry -
+// handed back by a failed push, dropped by an abandoned one, or taken and
+// finished with by the writer task. Move-only; a moved-from or default
+// mark counts nothing. The count must outlive every entry (the
+// connection's parts drop their queue handles before the state holding
+// the count). Relaxed: see WebSocketWriteSide::Mark().
+class UnwrittenMark {
+ public:
+  UnwrittenMark() = default;
+  explicit UnwrittenMark(std::atomic<size_t>* count) : count_(count) {
+    count_->fetch_add(1, std::memory_order_relaxed);
+  }
+  UnwrittenMark(UnwrittenMark&& other) noexcept
+      : count_(std::exchange(other.count_, nullptr)) {}
+  UnwrittenMark& operator=(UnwrittenMark&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      count_ = std::exchange(other.count_, nullptr);
+    }
+    return *this;
+  }
+  UnwrittenMark(const UnwrittenMark&) = delete;
+  UnwrittenMark& operator=(const UnwrittenMark&) = delete;
+  ~UnwrittenMark() { Reset(); }
+
+ private:
+  void Reset() {
+    if (count_ != nullptr) count_->fetch_sub(1, std::memory_order_relaxed);
+    count_ = nullptr;
+  }
+
+  std::atomic<size_t>* count_ = nullptr;
+};
+
 // An entry of the outgoing queue: a message, or a Ping or Close from the
 // application, or a bare wake-up for the writer (see websocket_core.h).
 struct WebSocketOutgoing {
@@ -270,6 +307,7 @@ struct WebSocketOutgoing {
   std::string payload;  // message data, ping payload or close reason
   SharedBytes shared;   // or the message data, shared (then payload is empty)
   uint16_t code = 0;    // kClose
+  UnwrittenMark mark;   // set by the sender before the push
 };
 
 }  // namespace internal
@@ -334,6 +372,8 @@ class WebSocketConnection {
   // and shuts the stream down.
   Task<void> Abort();
 
+  // core_ first: it is destroyed last, after the queue handles (queued
+  // entries carry marks on its write side).
   std::shared_ptr<internal::WebSocketCore> core_;
   Sender<internal::WebSocketOutgoing> outgoing_;
   Receiver<WebSocketMessage> incoming_;

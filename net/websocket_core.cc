@@ -36,10 +36,10 @@ WebSocketCore::Control WebSocketCore::TakeControl() {
 }
 
 void WebSocketCore::WakeWriter(const Sender<WebSocketOutgoing>& outgoing) {
-  write_side.Queued();
-  SendResult<WebSocketOutgoing> pushed = outgoing.TrySend(WebSocketOutgoing(
-      WebSocketOutgoing::Kind::kWake, Opcode::kClose, std::string()));
-  if (!pushed.ok()) write_side.Unqueued();
+  WebSocketOutgoing wake(WebSocketOutgoing::Kind::kWake, Opcode::kClose,
+                         std::string());
+  wake.mark = write_side.Mark();
+  (void)outgoing.TrySend(std::move(wake));
 }
 
 bool WebSocketCore::MarkCloseSent() {

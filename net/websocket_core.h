@@ -101,7 +101,7 @@ struct WebSocketCore {
   void PostStop();
   Control TakeControl();
   // Pushes a bare wake-up (kWake) to the writer task through `outgoing`,
-  // counted in write_side like every entry. A full queue is fine: the
+  // marked in write_side like every entry. A full queue is fine: the
   // writer task has entries to take, and each round looks at the mailbox
   // and the carry first.
   void WakeWriter(const Sender<WebSocketOutgoing>& outgoing);

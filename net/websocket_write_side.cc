@@ -10,7 +10,7 @@ WebSocketWriteSide::Direct WebSocketWriteSide::TryWriteMessage(
     AnyByteStream& stream, Opcode opcode, std::span<const uint8_t> payload) {
   if (!enabled_) return Direct::kNotNow;
   std::lock_guard<std::mutex> lock(mu_);
-  // Rules 1-4 (top of the header). Relaxed: see Queued().
+  // Rules 1-4 (top of the header). Relaxed: see Mark().
   if (closed_ || in_round_ || !carry_.empty() ||
       unwritten_.load(std::memory_order_relaxed) != 0) {
     return Direct::kNotNow;

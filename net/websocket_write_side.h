@@ -14,12 +14,14 @@
 // Frame order. Bytes reach the stream in the order their messages were
 // sent, and frames never interleave: a direct write happens only when,
 // under mu_, all of these hold
-//   1. unwritten_ == 0: every entry ever pushed to the outgoing queue has
-//      been written (senders count an entry in with Queued() *before*
-//      pushing it, the writer task counts it out in End() *after* writing
-//      it);
-//   2. no round is in progress (a round may carry no queued entry: the
-//      reader's Pong or Close);
+//   1. unwritten_ == 0: no entry of the outgoing queue is alive that the
+//      writer task has not taken into a round (each entry carries an
+//      UnwrittenMark, made before its push, gone with the entry: a failed
+//      or abandoned push drops it, the writer task drops it in a round or
+//      after writing it);
+//   2. no round is in progress (from Begin() to End(): a round may carry
+//      no queued entry - the reader's Pong or Close - and its entries'
+//      marks may go before its bytes are written);
 //   3. the carry is empty (the rest of an earlier direct write);
 //   4. writes are open (Close() not called).
 // Otherwise the message goes to the queue and the writer task sends it
@@ -30,22 +32,25 @@
 // had been queued. Encoding under mu_ also keeps the permessage-deflate
 // context (and the client's masks) in wire order.
 //
-// Why 1 is enough for order. If pushing entry E happened before a direct
-// write D's check (the same task sent E then D, or E's sender told D's),
-// then E's Queued() happened before the check, so the check reads a count
-// that includes E - unless the writer task's End() for E came first, and
-// End() runs after E's bytes were written and under mu_, which D's check
-// holds too. Entries pushed concurrently with D are unordered with it
-// either way; the push wakes the writer task, which then waits for mu_.
+// Why 1 and 2 are enough for order. If pushing entry E happened before a
+// direct write D's check (the same task sent E then D, or E's sender told
+// D's), then E's mark was made before the check, so the check reads a
+// count that includes E - unless E's mark is gone already. A failed push
+// means E was never queued. Otherwise the writer task took E; it drops
+// E's mark only inside a round (Begin() under mu_, or after End(), which
+// follows E's write), so D's check, under mu_ too, either sees the round
+// in progress or comes after End() and so after E's bytes. Entries pushed
+// concurrently with D are unordered with it either way; the push wakes
+// the writer task, which then waits for mu_.
 //
-// Thread contract: Queued/Unqueued/TryWriteMessage on any task; Begin, End
+// Thread contract: Mark and TryWriteMessage on any task; Begin, End
 // and Close on the writer task only. mu_ is held only over encoding and one
 // non-blocking write, never across a suspension.
 //
 // Example (a sender):
 //   if (side.TryWriteMessage(stream, Opcode::kText, bytes) == kNotNow) {
-//     side.Queued();
-//     if (!outgoing.TrySend(item).ok()) side.Unqueued();
+//     item.mark = side.Mark();
+//     (void)outgoing.TrySend(std::move(item));  // handed back: mark gone
 //   }
 #ifndef TROUPE_NET_WEBSOCKET_WRITE_SIDE_H_
 #define TROUPE_NET_WEBSOCKET_WRITE_SIDE_H_
@@ -59,6 +64,7 @@
 #include <utility>
 
 #include "net/byte_stream.h"
+#include "net/websocket_connection.h"
 #include "net/websocket_types.h"
 #include "net/websocket_writer.h"
 
@@ -81,12 +87,11 @@ class WebSocketWriteSide {
   WebSocketWriteSide& operator=(const WebSocketWriteSide&) = delete;
 
   // ---- senders (any task) ----
-  // An entry is about to be pushed to the outgoing queue / its push failed
-  // (or was abandoned). Relaxed is enough: the count needs no ordering of
-  // its own (see "Why 1 is enough" above: the order comes from the
-  // happens-before that the push or the caller already has, and from mu_).
-  void Queued() { unwritten_.fetch_add(1, std::memory_order_relaxed); }
-  void Unqueued() { unwritten_.fetch_sub(1, std::memory_order_relaxed); }
+  // The mark an entry carries from before its push (rule 1). Relaxed is
+  // enough for the count: it needs no ordering of its own (see "Why 1 and
+  // 2 are enough" above: the order comes from the happens-before that the
+  // push or the caller already has, and from mu_).
+  UnwrittenMark Mark() { return UnwrittenMark(&unwritten_); }
 
   // Writes one message frame straight to `stream` if nothing is ahead of
   // it (see the top of this file). kHandedOff: the caller must wake the
@@ -106,11 +111,10 @@ class WebSocketWriteSide {
     in_round_ = true;
     std::forward<Fill>(fill)(writer_, carry_);
   }
-  // Ends the round: its `entries` queue entries are written.
-  void End(size_t entries) {
+  // Ends the round: its bytes are written.
+  void End() {
     std::lock_guard<std::mutex> lock(mu_);
     in_round_ = false;
-    unwritten_.fetch_sub(entries, std::memory_order_relaxed);
   }
   // No direct write from now on: the writer task's last round (a Close
   // frame, a stop, a failure) or its exit, however it ends. Idempotent.
@@ -121,7 +125,7 @@ class WebSocketWriteSide {
 
  private:
   const bool enabled_;
-  // Entries pushed to the outgoing queue and not yet written (rule 1).
+  // Queue entries alive and not yet taken into a round (rule 1).
   std::atomic<size_t> unwritten_{0};
   // Everything below is guarded by mu_ (std::mutex, as in WebSocketCore:
   // ThreadSanitizer sees through it).

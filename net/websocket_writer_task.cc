@@ -20,7 +20,11 @@
 namespace troupe::net::internal {
 
 Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
-                              Receiver<WebSocketOutgoing> outgoing) {
+                              Receiver<WebSocketOutgoing> queue) {
+  // A local, so that it goes before the parameters (GCC destroys those in
+  // declaration order, `core` first): entries left in the queue carry
+  // marks on core->write_side.
+  Receiver<WebSocketOutgoing> outgoing = std::move(queue);
   FireOnExit done(core->writer_done);
   // Destroyed before `done` fires: no direct write once the task is gone,
   // however it ends.
@@ -43,8 +47,7 @@ Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
         co_await YieldNow();
       }
     }
-    // Queue entries this round takes (counted out of the write side once
-    // they are written).
+    // Queue entries this round takes.
     size_t taken = 0;
     core->write_side.Begin([&](WebSocketWriter& writer, std::string& carry) {
       // What a direct write left over goes before everything else.
@@ -90,7 +93,7 @@ Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
       if (batch.has_close()) core->MarkCloseWritten();
     }
     if (batch.last()) break;
-    core->write_side.End(taken);
+    core->write_side.End();
     // Written: the shared frames of this round are released now rather
     // than when the next round starts.
     batch.Reset();

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "executor/join_handle.h"
 #include "executor/runtime.h"
+#include "executor/sleep.h"
 #include "executor/yield.h"
 #include "gtest/gtest.h"
 #include "net/byte_stream.h"
@@ -248,6 +250,48 @@ TYPED_TEST(WebSocketWriteThroughTest,
     co_await ExpectTexts(c.peer, want);
     EXPECT_EQ(c.script->direct_writes.load(), 0);
     EXPECT_GE(c.script->task_writes.load(), 1);
+  }());
+}
+
+TYPED_TEST(WebSocketWriteThroughTest,
+           AnAbandonedWaitingSendLeavesNothingBehindAndDirectWritesResume) {
+  this->runtime_.BlockOn([]() -> Task<void> {
+    // A queue of one and a 16-byte pipe the peer does not read yet: the
+    // writer task stalls on the first message, the second fills the queue.
+    WebSocketOptions options;
+    options.outgoing_capacity = 1;
+    Scripted c = StartScripted(options, std::nullopt, 16);
+    c.script->budget = 0;
+    const std::string first(40, 'a');
+    CO_ASSERT(c.ws.TrySend(Text(first)).ok());
+    bool queued = false;
+    for (int i = 0; i < 1000 && !queued; ++i) {
+      // Once the writer task took the first message, the queue has room.
+      queued = c.ws.TrySend(Text("second")).ok();
+      if (!queued) co_await YieldNow();
+    }
+    CO_ASSERT(queued);
+    // A third waits for room, and is given up.
+    Task<absl::Status> waiting = c.ws.Send(Text("abandoned"));
+    const absl::StatusOr<absl::Status> third =
+        co_await Timeout(std::chrono::milliseconds(5), std::move(waiting));
+    // (Timeout reports the deadline inside for a Task<absl::Status>.)
+    const absl::Status given_up = third.ok() ? *third : third.status();
+    EXPECT_EQ(given_up.code(), absl::StatusCode::kDeadlineExceeded) << given_up;
+    const std::vector<std::string> want = {first, "second"};
+    co_await ExpectTexts(c.peer, want);
+    // Nothing of the abandoned send is left in the count: once the writer
+    // task is done, messages go direct again, in order.
+    c.script->budget = -1;
+    int tries = 0;
+    while (c.script->direct_writes.load() == 0 && tries < 1000) {
+      CO_ASSERT(c.ws.TrySend(Text(absl::StrCat("after ", tries))).ok());
+      const std::vector<std::string> next = {absl::StrCat("after ", tries)};
+      co_await ExpectTexts(c.peer, next);
+      ++tries;
+      co_await YieldNow();
+    }
+    EXPECT_EQ(c.script->direct_writes.load(), 1);
   }());
 }
 
