@@ -117,12 +117,10 @@ WebSocketConnection& WebSocketConnection::operator=(
       core_->writer.Abort();
       reader_.Abort();
     }
-    // The queue handles first: entries still queued carry marks on the
-    // old state, which must outlive them.
+    core_ = std::move(other.core_);
     outgoing_ = std::move(other.outgoing_);
     incoming_ = std::move(other.incoming_);
     reader_ = std::move(other.reader_);
-    core_ = std::move(other.core_);
   }
   return *this;
 }

@@ -253,21 +253,21 @@ struct WebSocketCore;
 // lives: made before the entry is pushed, it goes away with the entry -
 // handed back by a failed push, dropped by an abandoned one, or taken and
 // finished with by the writer task. Move-only; a moved-from or default
-// mark counts nothing. The count must outlive every entry (the
-// connection's parts drop their queue handles before the state holding
-// the count). Relaxed: see WebSocketWriteSide::Mark().
+// mark counts nothing. It shares the count's ownership, so an entry may
+// outlive the connection's state (a queue dropped last, by a task frame
+// destroyed after it). Relaxed: see WebSocketWriteSide::Mark().
 class UnwrittenMark {
  public:
   UnwrittenMark() = default;
-  explicit UnwrittenMark(std::atomic<size_t>* count) : count_(count) {
+  explicit UnwrittenMark(std::shared_ptr<std::atomic<size_t>> count)
+      : count_(std::move(count)) {
     count_->fetch_add(1, std::memory_order_relaxed);
   }
-  UnwrittenMark(UnwrittenMark&& other) noexcept
-      : count_(std::exchange(other.count_, nullptr)) {}
+  UnwrittenMark(UnwrittenMark&& other) noexcept = default;
   UnwrittenMark& operator=(UnwrittenMark&& other) noexcept {
     if (this != &other) {
       Reset();
-      count_ = std::exchange(other.count_, nullptr);
+      count_ = std::move(other.count_);
     }
     return *this;
   }
@@ -278,10 +278,10 @@ class UnwrittenMark {
  private:
   void Reset() {
     if (count_ != nullptr) count_->fetch_sub(1, std::memory_order_relaxed);
-    count_ = nullptr;
+    count_.reset();
   }
 
-  std::atomic<size_t>* count_ = nullptr;
+  std::shared_ptr<std::atomic<size_t>> count_;
 };
 
 // An entry of the outgoing queue: a message, or a Ping or Close from the
@@ -372,8 +372,6 @@ class WebSocketConnection {
   // and shuts the stream down.
   Task<void> Abort();
 
-  // core_ first: it is destroyed last, after the queue handles (queued
-  // entries carry marks on its write side).
   std::shared_ptr<internal::WebSocketCore> core_;
   Sender<internal::WebSocketOutgoing> outgoing_;
   Receiver<WebSocketMessage> incoming_;

@@ -162,11 +162,8 @@ void Conclude(WebSocketCore& core, const ReadEnd& end) {
 Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               WebSocketParser parser,
                               Sender<WebSocketMessage> incoming,
-                              Sender<WebSocketOutgoing> writer_queue,
+                              Sender<WebSocketOutgoing> wake,
                               std::string initial_bytes) {
-  // A local, so that it goes before `core` (GCC destroys parameters in
-  // declaration order): queued entries carry marks on core->write_side.
-  Sender<WebSocketOutgoing> wake = std::move(writer_queue);
   FireOnExit done(core->reader_done);
   std::vector<char> buffer(std::max<size_t>(core->options.read_buffer_size, 1));
   const ReadEnd end = co_await ReadUntilEnd(*core, parser, incoming, wake,

@@ -12,7 +12,7 @@ WebSocketWriteSide::Direct WebSocketWriteSide::TryWriteMessage(
   std::lock_guard<std::mutex> lock(mu_);
   // Rules 1-4 (top of the header). Relaxed: see Mark().
   if (closed_ || in_round_ || !carry_.empty() ||
-      unwritten_.load(std::memory_order_relaxed) != 0) {
+      unwritten_->load(std::memory_order_relaxed) != 0) {
     return Direct::kNotNow;
   }
   absl::StatusOr<WebSocketWriter::Frame> frame =

@@ -58,6 +58,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -91,7 +92,7 @@ class WebSocketWriteSide {
   // enough for the count: it needs no ordering of its own (see "Why 1 and
   // 2 are enough" above: the order comes from the happens-before that the
   // push or the caller already has, and from mu_).
-  UnwrittenMark Mark() { return UnwrittenMark(&unwritten_); }
+  UnwrittenMark Mark() { return UnwrittenMark(unwritten_); }
 
   // Writes one message frame straight to `stream` if nothing is ahead of
   // it (see the top of this file). kHandedOff: the caller must wake the
@@ -125,8 +126,10 @@ class WebSocketWriteSide {
 
  private:
   const bool enabled_;
-  // Queue entries alive and not yet taken into a round (rule 1).
-  std::atomic<size_t> unwritten_{0};
+  // Queue entries alive and not yet taken into a round (rule 1). Shared
+  // with the entries' marks, which may outlive this object.
+  const std::shared_ptr<std::atomic<size_t>> unwritten_ =
+      std::make_shared<std::atomic<size_t>>(0);
   // Everything below is guarded by mu_ (std::mutex, as in WebSocketCore:
   // ThreadSanitizer sees through it).
   std::mutex mu_;

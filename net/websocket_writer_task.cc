@@ -20,11 +20,7 @@
 namespace troupe::net::internal {
 
 Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
-                              Receiver<WebSocketOutgoing> queue) {
-  // A local, so that it goes before the parameters (GCC destroys those in
-  // declaration order, `core` first): entries left in the queue carry
-  // marks on core->write_side.
-  Receiver<WebSocketOutgoing> outgoing = std::move(queue);
+                              Receiver<WebSocketOutgoing> outgoing) {
   FireOnExit done(core->writer_done);
   // Destroyed before `done` fires: no direct write once the task is gone,
   // however it ends.
