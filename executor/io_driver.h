@@ -164,6 +164,11 @@ class IoRegistration {
   void ClearReadiness(Interest interest, const ReadyEvent& seen) const {
     io_->ClearReadiness(interest, seen);
   }
+  // What the reactor believes about `interest` now, for a caller that
+  // tries its syscall without waiting (e.g. a write-through send): if
+  // .ready is 0 the syscall would only say EAGAIN; after an EAGAIN hand
+  // the snapshot to ClearReadiness.
+  ReadyEvent Peek(Interest interest) const { return io_->Load(interest); }
   // Tasks waiting on this descriptor right now.
   int WaitingTasks() const { return io_ != nullptr ? io_->WaiterCount() : 0; }
   // Whether an operation for `interest` would try its syscall at once

@@ -15,6 +15,13 @@
 //    WriteAllV(chunks) uses it when the stream has it (one writev per
 //    batch of chunks, partial writes resumed), else copies the chunks into
 //    one buffer for one WriteAll.
+//  - Optional: TryWriteV(chunks) -> absl::StatusOr<size_t>, a gathering
+//    write that never waits (not a Task): the count the stream took at
+//    once, 0 if it takes nothing now (it would have to wait), or an error.
+//    It occupies the write slot only while it runs. The WebSocket
+//    connection's write-through send is built on it
+//    (websocket_write_side.h); a stream without it always goes through
+//    the connection's writer task.
 //  - ShutdownWrite() -> absl::Status: no more writes; the peer's Read then
 //    returns 0 once it has read everything before it.
 //  - Concurrency: one Read and one write operation may be in flight at the
@@ -68,6 +75,12 @@ concept GatheringByteStream = ByteStream<S> &&
   { s.WriteV(chunks) } -> std::same_as<Task<absl::StatusOr<size_t>>>;
 };
 
+template <typename S>
+concept TryWriteByteStream = ByteStream<S> &&
+    requires(S& s, std::span<const iovec> chunks) {
+  { s.TryWriteV(chunks) } -> std::same_as<absl::StatusOr<size_t>>;
+};
+
 // Drops the first `written` bytes from `chunks`: the chunks written whole
 // go, and a chunk written in part is cut to its unwritten rest.
 inline std::span<iovec> ConsumeWritten(std::span<iovec> chunks,
@@ -102,6 +115,15 @@ class AnyByteStream {
     }
     co_return co_await WriteAll(joined);
   }
+  // Whether TryWriteV can ever take bytes (the stream has it).
+  virtual bool CanTryWrite() const { return false; }
+  // Writes what the stream takes now without waiting (see the top of this
+  // file); a stream without it takes nothing. The same write slot as
+  // WriteAll: the caller makes sure no other write is in flight.
+  virtual absl::StatusOr<size_t> TryWriteV(std::span<const iovec> chunks) {
+    (void)chunks;
+    return size_t{0};
+  }
 };
 
 template <ByteStream S>
@@ -123,6 +145,15 @@ class ByteStreamAdapter final : public AnyByteStream {
       return GatherAll(chunks);
     } else {
       return AnyByteStream::WriteAllV(chunks);
+    }
+  }
+
+  bool CanTryWrite() const override { return TryWriteByteStream<S>; }
+  absl::StatusOr<size_t> TryWriteV(std::span<const iovec> chunks) override {
+    if constexpr (TryWriteByteStream<S>) {
+      return stream_.TryWriteV(chunks);
+    } else {
+      return AnyByteStream::TryWriteV(chunks);
     }
   }
 

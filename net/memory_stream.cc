@@ -181,6 +181,29 @@ Task<absl::StatusOr<size_t>> MemoryStream::Write(std::span<const char> data) {
       out_.get(), internal::PipeBuffer::Op::kWrite, {}, data);
 }
 
+absl::StatusOr<size_t> MemoryStream::TryWriteV(std::span<const iovec> chunks) {
+  size_t total = 0;
+  for (const iovec& chunk : chunks) {
+    if (chunk.iov_len == 0) continue;
+    const std::span<const char> data(static_cast<const char*>(chunk.iov_base),
+                                     chunk.iov_len);
+    absl::StatusOr<size_t> n = size_t{0};
+    TaskRef wake;
+    const bool done = out_->Attempt(internal::PipeBuffer::Op::kWrite, {}, data,
+                                    nullptr, &n, &wake);
+    wake.Wake();
+    if (!n.ok()) {
+      // A failure after some bytes went is reported by the next write.
+      if (total > 0) return total;
+      return n.status();
+    }
+    if (!done) return total;  // full
+    total += *n;
+    if (*n < chunk.iov_len) return total;
+  }
+  return total;
+}
+
 Task<absl::Status> MemoryStream::WriteAll(std::span<const char> data) {
   while (!data.empty()) {
     absl::StatusOr<size_t> n = co_await internal::PipeAwaiter(

@@ -10,6 +10,9 @@
 //    while it is empty.
 //  - Read/WriteAll/ShutdownWrite as in byte_stream.h. Write(data) writes
 //    what fits (at least one byte, waiting for room) and returns the count.
+//    TryWriteV(chunks) writes what fits now without waiting (0 if the
+//    buffer is full), so a small capacity makes a WebSocket connection's
+//    write-through send meet partial writes and full buffers.
 //    Writing after ShutdownWrite, or once the peer end is destroyed, fails
 //    with FailedPrecondition ("broken pipe"); bytes the peer never read are
 //    dropped with it.
@@ -31,6 +34,8 @@
 //   absl::StatusOr<size_t> n = co_await server.Read(buffer);
 #ifndef TROUPE_NET_MEMORY_STREAM_H_
 #define TROUPE_NET_MEMORY_STREAM_H_
+
+#include <sys/uio.h>
 
 #include <atomic>
 #include <coroutine>
@@ -139,6 +144,7 @@ class MemoryStream {
 
   Task<absl::StatusOr<size_t>> Read(std::span<char> buffer);
   Task<absl::StatusOr<size_t>> Write(std::span<const char> data);
+  absl::StatusOr<size_t> TryWriteV(std::span<const iovec> chunks);
   Task<absl::Status> WriteAll(std::span<const char> data);
   Task<absl::Status> ShutdownWrite();
 

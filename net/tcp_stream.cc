@@ -30,6 +30,45 @@ Task<T> Immediately(T value) {
   co_return value;
 }
 
+// At most IOV_MAX of `chunks`: what one sendmsg takes.
+std::span<const iovec> FirstBatch(std::span<const iovec> chunks) {
+  return chunks.first(std::min<std::size_t>(chunks.size(), IOV_MAX));
+}
+
+std::size_t TotalBytes(std::span<const iovec> chunks) {
+  std::size_t total = 0;
+  for (const iovec& chunk : chunks) total += chunk.iov_len;
+  return total;
+}
+
+// One non-blocking gathering send of `chunks` (`requested` bytes, at most
+// IOV_MAX chunks): a count, or -1 with errno.
+ssize_t SendChunks(int fd, std::span<const iovec> chunks,
+                   std::size_t requested) {
+  // A small gather (a WebSocket frame's header and payload, say) is copied
+  // into one buffer and written with send(): cheaper in the kernel than
+  // sendmsg's message header and vector import, and the copy of a few
+  // hundred bytes costs less than either.
+  if (chunks.size() == 1 || requested <= kCoalesceBytes) {
+    if (chunks.size() == 1) {
+      return ::send(fd, chunks[0].iov_base, chunks[0].iov_len, MSG_NOSIGNAL);
+    }
+    char joined[kCoalesceBytes];
+    std::size_t at = 0;
+    for (const iovec& chunk : chunks) {
+      if (chunk.iov_len == 0) continue;  // its base may be null
+      std::memcpy(joined + at, chunk.iov_base, chunk.iov_len);
+      at += chunk.iov_len;
+    }
+    return ::send(fd, joined, at, MSG_NOSIGNAL);
+  }
+  msghdr message{};
+  // sendmsg does not write through msg_iov; the cast is its API's.
+  message.msg_iov = const_cast<iovec*>(chunks.data());
+  message.msg_iovlen = chunks.size();
+  return ::sendmsg(fd, &message, MSG_NOSIGNAL);
+}
+
 }  // namespace
 
 TcpStream::TcpStream(TcpStream&& other) noexcept
@@ -170,40 +209,40 @@ Task<absl::StatusOr<std::size_t>> TcpStream::Write(std::span<const char> data) {
 Task<absl::StatusOr<std::size_t>> TcpStream::WriteV(
     std::span<const iovec> chunks) {
   if (fd_ < 0) return Immediately<absl::StatusOr<std::size_t>>(NotConnected());
-  std::size_t total = 0;
-  for (const iovec& chunk : chunks) total += chunk.iov_len;
-  if (total == 0) return Immediately<absl::StatusOr<std::size_t>>(0);
-  // One sendmsg takes at most IOV_MAX chunks: what it asks for is theirs.
-  chunks = chunks.first(std::min<std::size_t>(chunks.size(), IOV_MAX));
-  std::size_t requested = 0;
-  for (const iovec& chunk : chunks) requested += chunk.iov_len;
-  return internal::RetryWhenReady(
-      &io_, Interest::kWrite, "writev", requested,
-      [fd = fd_, chunks, requested] {
-        // A small gather (a WebSocket frame's header and payload, say) is
-        // copied into one buffer and written with send(): cheaper in the
-        // kernel than sendmsg's message header and vector import, and the
-        // copy of a few hundred bytes costs less than either.
-        if (chunks.size() == 1 || requested <= kCoalesceBytes) {
-          if (chunks.size() == 1) {
-            return ::send(fd, chunks[0].iov_base, chunks[0].iov_len,
-                          MSG_NOSIGNAL);
-          }
-          char joined[kCoalesceBytes];
-          std::size_t at = 0;
-          for (const iovec& chunk : chunks) {
-            if (chunk.iov_len == 0) continue;  // its base may be null
-            std::memcpy(joined + at, chunk.iov_base, chunk.iov_len);
-            at += chunk.iov_len;
-          }
-          return ::send(fd, joined, at, MSG_NOSIGNAL);
-        }
-        msghdr message{};
-        // sendmsg does not write through msg_iov; the cast is its API's.
-        message.msg_iov = const_cast<iovec*>(chunks.data());
-        message.msg_iovlen = chunks.size();
-        return ::sendmsg(fd, &message, MSG_NOSIGNAL);
-      });
+  if (TotalBytes(chunks) == 0) {
+    return Immediately<absl::StatusOr<std::size_t>>(0);
+  }
+  chunks = FirstBatch(chunks);
+  const std::size_t requested = TotalBytes(chunks);
+  return internal::RetryWhenReady(&io_, Interest::kWrite, "writev", requested,
+                                  [fd = fd_, chunks, requested] {
+                                    return SendChunks(fd, chunks, requested);
+                                  });
+}
+
+absl::StatusOr<std::size_t> TcpStream::TryWriteV(
+    std::span<const iovec> chunks) {
+  if (fd_ < 0) return NotConnected();
+  chunks = FirstBatch(chunks);
+  const std::size_t requested = TotalBytes(chunks);
+  if (requested == 0) return 0;
+  // The same protocol as RetryWhenReady (socket_ops.h), without the wait.
+  const ReadyEvent seen = io_.Peek(Interest::kWrite);
+  if (seen.ready == 0) return 0;  // full since the last edge
+  for (;;) {
+    const ssize_t n = SendChunks(fd_, chunks, requested);
+    if (n >= 0) {
+      const auto count = static_cast<std::size_t>(n);
+      if (count < requested) io_.ClearReadiness(Interest::kWrite, seen);
+      return count;
+    }
+    const int err = errno;
+    if (internal::WouldBlock(err)) {
+      io_.ClearReadiness(Interest::kWrite, seen);
+      return 0;
+    }
+    if (err != EINTR) return internal::ErrnoError("writev", err);
+  }
 }
 
 Task<absl::Status> TcpStream::WriteAll(std::span<const char> data) {

@@ -18,6 +18,11 @@
 //     least one byte, waiting for room if needed) and return the count.
 //     WriteAll(data) writes everything; an abandoned WriteAll may have
 //     written a prefix. Writing to a closed peer is an error, never SIGPIPE.
+//   - TryWriteV(chunks) never waits (not a Task): it writes what the socket
+//     takes now and returns the count - 0 without a syscall if the socket
+//     was found full since the reactor's last edge, or after an EAGAIN.
+//     It keeps the readiness bookkeeping of the waiting writes (below), so
+//     a WriteV after it waits or not exactly as after a WriteV.
 //   - Syscalls: an operation tries its syscall at once while the socket is
 //     believed ready, and waits for the reactor's edge only after EAGAIN -
 //     or after a short transfer (a read that did not fill its buffer, a
@@ -75,6 +80,7 @@ class TcpStream {
   Task<absl::StatusOr<std::size_t>> Read(std::span<char> buffer);
   Task<absl::StatusOr<std::size_t>> Write(std::span<const char> data);
   Task<absl::StatusOr<std::size_t>> WriteV(std::span<const iovec> chunks);
+  absl::StatusOr<std::size_t> TryWriteV(std::span<const iovec> chunks);
   Task<absl::Status> WriteAll(std::span<const char> data);
   Task<absl::Status> ShutdownWrite();
 

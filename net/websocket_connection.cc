@@ -6,6 +6,8 @@
 #include "executor/sleep.h"
 #include "net/utf8.h"
 #include "net/websocket_core.h"
+#include "net/websocket_frame.h"
+#include "net/websocket_write_side.h"
 
 namespace troupe::net {
 namespace {
@@ -23,9 +25,37 @@ absl::Status ClosingError() {
 }
 
 // Queues `item`, waiting for room. False if the writer is gone.
-Task<bool> Enqueue(Sender<WebSocketOutgoing> outgoing, WebSocketOutgoing item) {
+Task<bool> Enqueue(std::shared_ptr<internal::WebSocketCore> core,
+                   Sender<WebSocketOutgoing> outgoing, WebSocketOutgoing item) {
+  item.mark = core->write_side.Mark();
   SendResult<WebSocketOutgoing> sent = co_await outgoing.Send(std::move(item));
   co_return sent.ok();
+}
+
+// Queues `item` if there is room (marked: websocket_write_side.h).
+SendResult<WebSocketOutgoing> TryEnqueue(internal::WebSocketCore& core,
+                                         const Sender<WebSocketOutgoing>& out,
+                                         WebSocketOutgoing item) {
+  item.mark = core.write_side.Mark();
+  return out.TrySend(std::move(item));
+}
+
+// The write-through fast path: true if the message is sent (written, or
+// handed to the writer task) without being queued.
+bool TryWriteThrough(internal::WebSocketCore& core,
+                     const Sender<WebSocketOutgoing>& outgoing, Opcode opcode,
+                     std::string_view bytes) {
+  switch (
+      core.write_side.TryWriteMessage(*core.stream, opcode, AsBytes(bytes))) {
+    case internal::WebSocketWriteSide::Direct::kWritten:
+      return true;
+    case internal::WebSocketWriteSide::Direct::kHandedOff:
+      core.WakeWriter(outgoing);
+      return true;
+    case internal::WebSocketWriteSide::Direct::kNotNow:
+      return false;
+  }
+  return false;
 }
 
 }  // namespace
@@ -64,13 +94,13 @@ absl::StatusOr<WebSocketConnection> WebSocketConnection::Start(
   WebSocketConnection connection;
   connection.core_ = std::make_shared<internal::WebSocketCore>(
       std::move(stream), session.role, std::move(session.subprotocol),
-      session.deflate, options);
+      session.deflate, options, std::move(*writer));
   connection.outgoing_ = outgoing.first;
   connection.incoming_ = std::move(incoming.second);
   // The writer's handle is in place before the reader (which may abort
   // the writer) exists.
   connection.core_->writer = Spawn(internal::RunWebSocketWriter(
-      connection.core_, std::move(*writer), std::move(outgoing.second)));
+      connection.core_, std::move(outgoing.second)));
   connection.reader_ = Spawn(internal::RunWebSocketReader(
       connection.core_, std::move(*parser), std::move(incoming.first),
       std::move(outgoing.first), std::move(session.initial_bytes)));
@@ -116,6 +146,13 @@ Task<absl::Status> WebSocketConnection::SendItem(WebSocketOutgoing item) {
   if (core_->close_requested.load(std::memory_order_acquire)) {
     co_return ClosingError();
   }
+  if (item.kind == WebSocketOutgoing::Kind::kMessage &&
+      TryWriteThrough(*core_, outgoing_, item.opcode, item.bytes())) {
+    co_return absl::OkStatus();
+  }
+  // Marked before the push; an abandoned wait drops the mark with the
+  // item, unless the channel took the item meanwhile.
+  item.mark = core_->write_side.Mark();
   SendResult<WebSocketOutgoing> sent = co_await outgoing_.Send(std::move(item));
   co_return sent.ok() ? absl::OkStatus() : ClosingError();
 }
@@ -131,10 +168,14 @@ SendResult<WebSocketMessage> WebSocketConnection::TrySend(
     return SendResult<WebSocketMessage>::Fail(SendError::kClosed,
                                               std::move(message));
   }
+  if (TryWriteThrough(*core_, outgoing_, OpcodeOf(message), message.data())) {
+    return SendResult<WebSocketMessage>::Ok();
+  }
   const WebSocketMessage::Type type = message.type();
-  SendResult<WebSocketOutgoing> sent = outgoing_.TrySend(
-      WebSocketOutgoing(WebSocketOutgoing::Kind::kMessage, OpcodeOf(message),
-                        message.TakeData()));
+  SendResult<WebSocketOutgoing> sent =
+      TryEnqueue(*core_, outgoing_,
+                 WebSocketOutgoing(WebSocketOutgoing::Kind::kMessage,
+                                   OpcodeOf(message), message.TakeData()));
   if (sent.ok()) return SendResult<WebSocketMessage>::Ok();
   const SendError error = sent.error();
   return SendResult<WebSocketMessage>::Fail(
@@ -151,9 +192,14 @@ SendResult<SharedWebSocketMessage> WebSocketConnection::TrySend(
     return SendResult<SharedWebSocketMessage>::Fail(SendError::kClosed,
                                                     std::move(message));
   }
+  if (message.data() != nullptr &&
+      TryWriteThrough(*core_, outgoing_, OpcodeOf(message), *message.data())) {
+    return SendResult<SharedWebSocketMessage>::Ok();
+  }
   const WebSocketMessage::Type type = message.type();
-  SendResult<WebSocketOutgoing> sent = outgoing_.TrySend(
-      WebSocketOutgoing(OpcodeOf(message), message.TakeData()));
+  SendResult<WebSocketOutgoing> sent =
+      TryEnqueue(*core_, outgoing_,
+                 WebSocketOutgoing(OpcodeOf(message), message.TakeData()));
   if (sent.ok()) return SendResult<SharedWebSocketMessage>::Ok();
   const SendError error = sent.error();
   return SendResult<SharedWebSocketMessage>::Fail(
@@ -188,7 +234,7 @@ Task<absl::Status> WebSocketConnection::Close(uint16_t code,
   WebSocketOutgoing item(WebSocketOutgoing::Kind::kClose, Opcode::kClose,
                          std::move(reason), code);
   const absl::StatusOr<bool> queued =
-      co_await TimeoutAt(deadline, Enqueue(outgoing_, std::move(item)));
+      co_await TimeoutAt(deadline, Enqueue(core_, outgoing_, std::move(item)));
   // Queued, or refused because the writer already sent its last frame:
   // either way the reader's termination protocol ends the connection.
   absl::Status answered = queued.status();

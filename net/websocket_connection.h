@@ -9,13 +9,14 @@
 //    is over it returns, after every message that arrived before the end,
 //    the final status (see "How a connection ends"). One task at a time
 //    may call Receive.
-//  - co_await ws.Send(message) queues a message; it waits while the
-//    outgoing queue is full. ws.TrySend(message) never waits: kFull (the
-//    message handed back) lets a hub apply its slow-consumer policy. Both
-//    fail (kClosed) once Close() was called or the connection ended. Any
-//    task, any thread. Both also take a SharedWebSocketMessage: bytes
-//    encoded once and shared by many connections, never copied per
-//    connection.
+//  - co_await ws.Send(message) sends a message: written through to the
+//    stream at once when nothing is ahead of it, else queued; it waits
+//    while the outgoing queue is full. ws.TrySend(message) never waits:
+//    kFull (the message handed back) lets a hub apply its slow-consumer
+//    policy. Both fail (kClosed) once Close() was called or the connection
+//    ended. Any task, any thread; messages go out in the order they were
+//    sent. Both also take a SharedWebSocketMessage: bytes encoded once and
+//    shared by many connections, never copied per connection.
 //  - co_await ws.Close(code, reason) runs the closing handshake: queues a
 //    Close frame behind the messages already queued, waits for the peer's
 //    Close, shuts the stream's writing side down and waits for the peer to
@@ -37,7 +38,7 @@
 //    corrupt compressed data), 1009 (a message over max_message_size or
 //    a frame over max_frame_size).
 //
-// Design: two tasks per connection, spawned by Start().
+// Design: two tasks per connection, spawned by Start(), and a fast path.
 //  - The reader owns the parser. It reads, parses and pushes each message
 //    into a bounded channel (options.incoming_capacity messages) that
 //    Receive() pulls from. When the application falls behind and the
@@ -54,6 +55,17 @@
 //    2 x outgoing_capacity messages plus what the stream buffers. The reader's
 //    replies (Pong, the echoed or failing Close) do not queue behind data: they
 //    sit in a one-slot mailbox that the writer empties before each batch.
+//  - Write-through (options.write_through, on streams with TryWriteV such
+//    as TcpStream): when nothing is queued or being written, Send/TrySend
+//    frame the message and write it to the stream themselves, one
+//    non-blocking write, no queue and no writer turn. What the stream does
+//    not take at once (a full socket buffer, a partial write, an error) is
+//    handed to the writer task, which writes it before anything else; a
+//    message sent while anything is ahead of it is queued as above. So the
+//    wire order, the Close frame being last and the permessage-deflate
+//    context are what they would be with the queue alone, and the bound
+//    above grows by at most the rest of one message, the one handed over
+//    (websocket_write_side.h has the rules).
 //
 // How a connection ends (the reader's termination protocol; steps 2-5
 // take at most options.close_timeout together):
@@ -112,6 +124,7 @@
 #ifndef TROUPE_NET_WEBSOCKET_CONNECTION_H_
 #define TROUPE_NET_WEBSOCKET_CONNECTION_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -191,6 +204,13 @@ struct WebSocketOptions {
   size_t incoming_capacity = 16;
   // Messages queued for sending before Send waits and TrySend says kFull.
   size_t outgoing_capacity = 64;
+  // Send/TrySend write a message through to the stream themselves when
+  // nothing is ahead of it (see the top of this file): the least latency
+  // and CPU for request/response traffic, one syscall per message. Off:
+  // every message goes through the writer task, whose rounds gather what
+  // was sent meanwhile into one write - better for a server that sends
+  // bursts of messages to a connection from other tasks (a fan-out).
+  bool write_through = true;
   // How long the closing handshake may take, lingering included (see the
   // top of this file).
   Duration close_timeout = std::chrono::seconds(5);
@@ -228,6 +248,42 @@ namespace internal {
 
 struct WebSocketCore;
 
+// Counts an entry of the outgoing queue in its connection's count of
+// unwritten entries (websocket_write_side.h) for as long as the entry
+// lives: made before the entry is pushed, it goes away with the entry -
+// handed back by a failed push, dropped by an abandoned one, or taken and
+// finished with by the writer task. Move-only; a moved-from or default
+// mark counts nothing. It shares the count's ownership, so an entry may
+// outlive the connection's state (a queue dropped last, by a task frame
+// destroyed after it). Relaxed: see WebSocketWriteSide::Mark().
+class UnwrittenMark {
+ public:
+  UnwrittenMark() = default;
+  explicit UnwrittenMark(std::shared_ptr<std::atomic<size_t>> count)
+      : count_(std::move(count)) {
+    count_->fetch_add(1, std::memory_order_relaxed);
+  }
+  UnwrittenMark(UnwrittenMark&& other) noexcept = default;
+  UnwrittenMark& operator=(UnwrittenMark&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      count_ = std::move(other.count_);
+    }
+    return *this;
+  }
+  UnwrittenMark(const UnwrittenMark&) = delete;
+  UnwrittenMark& operator=(const UnwrittenMark&) = delete;
+  ~UnwrittenMark() { Reset(); }
+
+ private:
+  void Reset() {
+    if (count_ != nullptr) count_->fetch_sub(1, std::memory_order_relaxed);
+    count_.reset();
+  }
+
+  std::shared_ptr<std::atomic<size_t>> count_;
+};
+
 // An entry of the outgoing queue: a message, or a Ping or Close from the
 // application, or a bare wake-up for the writer (see websocket_core.h).
 struct WebSocketOutgoing {
@@ -251,6 +307,7 @@ struct WebSocketOutgoing {
   std::string payload;  // message data, ping payload or close reason
   SharedBytes shared;   // or the message data, shared (then payload is empty)
   uint16_t code = 0;    // kClose
+  UnwrittenMark mark;   // set by the sender before the push
 };
 
 }  // namespace internal

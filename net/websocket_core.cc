@@ -35,6 +35,13 @@ WebSocketCore::Control WebSocketCore::TakeControl() {
   return taken;
 }
 
+void WebSocketCore::WakeWriter(const Sender<WebSocketOutgoing>& outgoing) {
+  WebSocketOutgoing wake(WebSocketOutgoing::Kind::kWake, Opcode::kClose,
+                         std::string());
+  wake.mark = write_side.Mark();
+  (void)outgoing.TrySend(std::move(wake));
+}
+
 bool WebSocketCore::MarkCloseSent() {
   std::lock_guard<std::mutex> lock(mu_);
   return !std::exchange(close_sent_, true);

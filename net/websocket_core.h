@@ -2,7 +2,9 @@
 // (see websocket_connection.h for the design). Internal to //net.
 //
 // Who touches what:
-//  - stream: the reader calls Read, the writer WriteAll. ShutdownWrite is
+//  - stream: the reader calls Read; the writer task WriteAllV, and direct
+//    writes (Send/TrySend's write-through) TryWriteV, taking turns through
+//    write_side (websocket_write_side.h). ShutdownWrite is
 //    called once, when nothing will be written any more. On a server: by
 //    the second of the reader (once it concluded) and the writer (once it
 //    wrote its last bytes) to call ArriveAtShutdown(). Otherwise (a client,
@@ -39,6 +41,7 @@
 #include "net/byte_stream.h"
 #include "net/websocket_connection.h"
 #include "net/websocket_parser.h"
+#include "net/websocket_write_side.h"
 #include "net/websocket_writer.h"
 
 namespace troupe::net::internal {
@@ -72,12 +75,14 @@ class FireOnExit {
 struct WebSocketCore {
   WebSocketCore(std::unique_ptr<AnyByteStream> stream, Role role,
                 std::string subprotocol, std::optional<DeflateParams> deflate,
-                WebSocketOptions options)
+                WebSocketOptions options, WebSocketWriter writer)
       : stream(std::move(stream)),
         role(role),
         subprotocol(std::move(subprotocol)),
         deflate(deflate),
-        options(options) {}
+        options(options),
+        write_side(std::move(writer),
+                   options.write_through && this->stream->CanTryWrite()) {}
 
   // What the writer must do before its next batch.
   struct Control {
@@ -95,6 +100,11 @@ struct WebSocketCore {
   // Stop without a Close frame.
   void PostStop();
   Control TakeControl();
+  // Pushes a bare wake-up (kWake) to the writer task through `outgoing`,
+  // marked in write_side like every entry. A full queue is fine: the
+  // writer task has entries to take, and each round looks at the mailbox
+  // and the carry first.
+  void WakeWriter(const Sender<WebSocketOutgoing>& outgoing);
   // Whether a post waits (the writer checks before waiting for a message).
   // A post is never left behind: the reader wakes the writer after each
   // post with a wake-up message, and when the outgoing queue is full that
@@ -139,6 +149,9 @@ struct WebSocketCore {
   const std::string subprotocol;
   const std::optional<DeflateParams> deflate;
   const WebSocketOptions options;
+  // The frame encoder and whose turn it is to write (the writer task's or
+  // a direct write's).
+  WebSocketWriteSide write_side;
 
   JoinHandle<void> writer;
   DoneSignal reader_done;
@@ -174,11 +187,11 @@ Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               Sender<WebSocketOutgoing> wake,
                               std::string initial_bytes);
 
-// The writer task: drains `outgoing` and the reader's mailbox into the
-// stream until a Close frame is written, a stop is posted, every sender is
-// gone, or a write fails; then arrives at the shutdown (see above).
+// The writer task: drains `outgoing`, the reader's mailbox and what direct
+// writes left over into the stream until a Close frame is written, a stop
+// is posted, every sender is gone, or a write fails; then arrives at the
+// shutdown (see above).
 Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
-                              WebSocketWriter writer,
                               Receiver<WebSocketOutgoing> outgoing);
 
 }  // namespace troupe::net::internal

@@ -27,10 +27,6 @@ struct ReadEnd {
   std::string reason;  // close reason, violation, or read error
 };
 
-WebSocketOutgoing WakeItem() {
-  return WebSocketOutgoing(WebSocketOutgoing::Kind::kWake, Opcode::kClose, {});
-}
-
 std::span<uint8_t> Bytes(char* data, size_t size) {
   return {reinterpret_cast<uint8_t*>(data), size};
 }
@@ -78,9 +74,7 @@ Task<ReadEnd> ReadUntilEnd(WebSocketCore& core, WebSocketParser& parser,
       }
       case WebSocketEventType::kPing:
         core.PostPong(std::string(event.text()));
-        // kFull is fine: the writer has queued work and checks the
-        // mailbox before each batch.
-        (void)wake.TrySend(WakeItem());
+        core.WakeWriter(wake);
         break;
       case WebSocketEventType::kPong:
         break;  // unsolicited, or answering our Ping: nothing to do
@@ -179,7 +173,7 @@ Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
 
   // Step 2: record why, ask the writer for its last frame.
   Conclude(*core, end);
-  (void)wake.TrySend(WakeItem());
+  core->WakeWriter(wake);
   wake = Sender<WebSocketOutgoing>();
 
   // Step 3 (a server): if the writer is done already, half-close now

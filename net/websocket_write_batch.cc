@@ -29,44 +29,46 @@ std::string ClosePayload(uint16_t code, std::string_view reason) {
 
 }  // namespace
 
-void WriteBatch::AddControl(WebSocketCore::Control control) {
+void WriteBatch::AddControl(WebSocketCore::Control control,
+                            WebSocketWriter& writer) {
   if (control.pong.has_value() && !core_.close_sent()) {
-    Append(writer_.WriteControl(Opcode::kPong, AsBytes(*control.pong)),
+    Append(writer.WriteControl(Opcode::kPong, AsBytes(*control.pong)),
            Piece::kArena);
   }
   if (control.close_code.has_value()) {
-    AddClose(*control.close_code, control.close_reason);
+    AddClose(*control.close_code, control.close_reason, writer);
   }
   if (control.stop) last_ = true;
 }
 
-void WriteBatch::AddItem(WebSocketOutgoing item) {
+void WriteBatch::AddItem(WebSocketOutgoing item, WebSocketWriter& writer) {
   switch (item.kind) {
     case WebSocketOutgoing::Kind::kMessage: {
       // Held first, so that the frame's payload can point into it.
       held_.push_back(std::move(item));
       const WebSocketOutgoing& message = held_.back();
-      Append(writer_.WriteMessage(message.opcode, AsBytes(message.bytes())),
+      Append(writer.WriteMessage(message.opcode, AsBytes(message.bytes())),
              held_.size() - 1);
       return;
     }
     case WebSocketOutgoing::Kind::kPing:
-      Append(writer_.WriteControl(Opcode::kPing, AsBytes(item.payload)),
+      Append(writer.WriteControl(Opcode::kPing, AsBytes(item.payload)),
              Piece::kArena);
       return;
     case WebSocketOutgoing::Kind::kClose:
-      AddClose(item.code, item.payload);
+      AddClose(item.code, item.payload, writer);
       return;
     case WebSocketOutgoing::Kind::kWake:
       return;
   }
 }
 
-void WriteBatch::AddClose(uint16_t code, std::string_view reason) {
+void WriteBatch::AddClose(uint16_t code, std::string_view reason,
+                          WebSocketWriter& writer) {
   last_ = true;
   if (!core_.MarkCloseSent()) return;  // one Close frame per connection
   const std::string payload = ClosePayload(code, reason);
-  Append(writer_.WriteControl(Opcode::kClose, AsBytes(payload)), Piece::kArena);
+  Append(writer.WriteControl(Opcode::kClose, AsBytes(payload)), Piece::kArena);
   has_close_ = true;
 }
 

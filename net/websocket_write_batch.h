@@ -4,12 +4,14 @@
 //
 // Contract:
 //  - AddControl()/AddItem() frame each entry with the connection's
-//    WebSocketWriter. A message the writer leaves as it is (server role,
-//    not compressed) is not copied: its chunk points at the entry's own
+//    WebSocketWriter (passed in: the writer task holds it only inside
+//    WebSocketWriteSide::Begin). A message the writer leaves as it is (server
+//    role, not compressed) is not copied: its chunk points at the entry's own
 //    bytes (shared or owned), and the batch holds the entry until Reset().
 //    Frame headers, control frames and compressed or masked payloads
 //    (which live in the writer's buffer only until its next frame) are
-//    copied into the batch's arena.
+//    copied into the batch's arena. AddCarry() puts bytes already framed
+//    (the rest of a direct write) in the arena, ahead of what follows.
 //  - Chunks() -> the iovecs for AnyByteStream::WriteAllV, in frame order,
 //    adjacent arena pieces merged. Valid until Reset(); the write may
 //    rewrite them (partial writes).
@@ -25,10 +27,11 @@
 //    vectors.
 //  - Single-threaded: owned by the writer task.
 //
-// Example (the writer's round):
+// Example (the writer's round, inside WebSocketWriteSide::Begin):
 //   batch.Reset();
-//   batch.AddControl(core.TakeControl());
-//   batch.AddItem(std::move(item));
+//   batch.AddCarry(carry);
+//   batch.AddControl(core.TakeControl(), writer);
+//   batch.AddItem(std::move(item), writer);
 //   while (!batch.full() && !batch.last()) { /* TryRecv, AddItem */ }
 //   if (!batch.empty()) co_await stream.WriteAllV(batch.Chunks());
 #ifndef TROUPE_NET_WEBSOCKET_WRITE_BATCH_H_
@@ -57,15 +60,16 @@ class WriteBatch {
   static constexpr size_t kMaxFrames = 128;
   static constexpr size_t kKeptFrames = 16;
 
-  WriteBatch(WebSocketCore& core, WebSocketWriter& writer)
-      : core_(core), writer_(writer) {}
+  explicit WriteBatch(WebSocketCore& core) : core_(core) {}
   WriteBatch(const WriteBatch&) = delete;
   WriteBatch& operator=(const WriteBatch&) = delete;
 
+  // Bytes already framed: the rest of a direct write, which goes first.
+  void AddCarry(std::string_view bytes) { AppendToArena(bytes); }
   // The reader's replies (a Pong, a Close, a stop).
-  void AddControl(WebSocketCore::Control control);
+  void AddControl(WebSocketCore::Control control, WebSocketWriter& writer);
   // An entry of the outgoing queue.
-  void AddItem(WebSocketOutgoing item);
+  void AddItem(WebSocketOutgoing item, WebSocketWriter& writer);
 
   std::span<iovec> Chunks();
   void Reset();
@@ -88,14 +92,14 @@ class WriteBatch {
     size_t size;
   };
 
-  void AddClose(uint16_t code, std::string_view reason);
+  void AddClose(uint16_t code, std::string_view reason,
+                WebSocketWriter& writer);
   // Appends `frame`; its payload is referenced in place if it is exactly
   // the bytes of held_[held] (pass Piece::kArena to always copy).
   void Append(absl::StatusOr<WebSocketWriter::Frame> frame, size_t held);
   void AppendToArena(std::string_view bytes);
 
   WebSocketCore& core_;
-  WebSocketWriter& writer_;
   std::string arena_;
   std::vector<WebSocketOutgoing> held_;
   std::vector<Piece> pieces_;

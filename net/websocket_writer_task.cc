@@ -1,5 +1,6 @@
 // The writer task of a WebSocketConnection (websocket_core.h): each round
-// takes what is queued into a WriteBatch and writes it with one vectored
+// takes what is queued (behind what a direct write left over, see
+// websocket_write_side.h) into a WriteBatch and writes it with one vectored
 // write. A round that would carry a single message first yields once, so
 // that under load rounds fill up (fewer syscalls per message) while an
 // idle connection pays one requeue.
@@ -14,14 +15,17 @@
 #include "executor/yield.h"
 #include "net/websocket_core.h"
 #include "net/websocket_write_batch.h"
+#include "net/websocket_write_side.h"
 
 namespace troupe::net::internal {
 
 Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
-                              WebSocketWriter writer,
                               Receiver<WebSocketOutgoing> outgoing) {
   FireOnExit done(core->writer_done);
-  WriteBatch batch(*core, writer);
+  // Destroyed before `done` fires: no direct write once the task is gone,
+  // however it ends.
+  CloseWriteSideOnExit close_on_exit(core->write_side);
+  WriteBatch batch(*core);
   for (;;) {
     // A posted Pong or Close whose wake-up found the queue full is taken
     // now, without waiting for a message (see WebSocketCore's
@@ -39,25 +43,32 @@ Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
         co_await YieldNow();
       }
     }
-    batch.AddControl(core->TakeControl());
-    // Every sender is gone.
-    if (!control_round && !item.has_value()) batch.set_last();
-    if (!batch.last()) {
-      size_t taken = 0;
-      if (item.has_value()) {
-        batch.AddItem(*std::move(item));
+    // Queue entries this round takes.
+    size_t taken = 0;
+    core->write_side.Begin([&](WebSocketWriter& writer, std::string& carry) {
+      // What a direct write left over goes before everything else.
+      batch.AddCarry(carry);
+      carry.clear();
+      batch.AddControl(core->TakeControl(), writer);
+      // Every sender is gone.
+      if (!control_round && !item.has_value()) batch.set_last();
+      if (!batch.last() && item.has_value()) {
+        batch.AddItem(*std::move(item), writer);
         taken = 1;
       }
       // At most one queue's worth per round, so that the connection never
       // holds more than twice outgoing_capacity messages.
-      for (; taken < core->options.outgoing_capacity && !batch.last() &&
-             !batch.full();
-           ++taken) {
+      while (taken < core->options.outgoing_capacity && !batch.last() &&
+             !batch.full()) {
         absl::StatusOr<WebSocketOutgoing> next = outgoing.TryRecv();
         if (!next.ok()) break;
-        batch.AddItem(*std::move(next));
+        batch.AddItem(*std::move(next), writer);
+        ++taken;
       }
-    }
+    });
+    // A Close frame, a stop, an encoding failure: nothing may follow this
+    // round, so direct writes stop now (the round's own bytes go out below).
+    if (batch.last()) core->write_side.Close();
     if (!batch.status().ok()) {
       core->RecordEnd(absl::InternalError(absl::StrCat(
                           "websocket failed: cannot encode a frame: ",
@@ -78,6 +89,7 @@ Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
       if (batch.has_close()) core->MarkCloseWritten();
     }
     if (batch.last()) break;
+    core->write_side.End();
     // Written: the shared frames of this round are released now rather
     // than when the next round starts.
     batch.Reset();
