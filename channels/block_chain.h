@@ -24,6 +24,7 @@
 #define TROUPE_CHANNELS_BLOCK_CHAIN_H_
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -62,7 +63,9 @@ class BlockPool {
 
   // Full-size blocks hold `slots_per_block` values; small ones at most
   // kSmallBlockSlots.
-  explicit BlockPool(uint32_t slots_per_block) : slots_(slots_per_block) {}
+  explicit BlockPool(uint32_t slots_per_block) : slots_(slots_per_block) {
+    assert(slots_per_block <= UINT16_MAX && "a block's counts are 16-bit");
+  }
   // (spare_ first: with slots_ and num_spare_ after it, 16 bytes.)
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;

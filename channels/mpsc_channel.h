@@ -221,8 +221,11 @@ class MpscChannel {
   }
   // Queued messages (approximate from other threads).
   std::size_t Len() const {
-    const uint64_t occupied = sent_.load(std::memory_order_acquire) -
-                              received_.load(std::memory_order_acquire);
+    // received_ first: the receiver stored it (a release) after taking
+    // values whose pushes counted in sent_ before, so sent_ read after it
+    // is at least as large and the difference cannot wrap.
+    const uint64_t received = received_.load(std::memory_order_acquire);
+    const uint64_t occupied = sent_.load(std::memory_order_acquire) - received;
     const uint64_t permits = permits_out_.load(std::memory_order_acquire);
     // (Read apart, the counters may disagree for a moment: clamp.)
     return occupied > permits ? static_cast<std::size_t>(occupied - permits)

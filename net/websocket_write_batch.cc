@@ -75,8 +75,7 @@ void WriteBatch::AddClose(uint16_t code, std::string_view reason,
 void WriteBatch::Append(absl::StatusOr<WebSocketWriter::Frame> frame,
                         size_t held) {
   if (!frame.ok()) {
-    if (status_.ok()) status_ = frame.status();
-    last_ = true;
+    Fail(frame.status());
     return;
   }
   ++frames_;

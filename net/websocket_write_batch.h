@@ -78,6 +78,12 @@ class WriteBatch {
   bool full() const { return bytes_ >= kMaxBytes || frames_ >= kMaxFrames; }
   bool last() const { return last_; }
   void set_last() { last_ = true; }
+  // The round fails with `status` (the first failure is kept): the
+  // connection ends with it and nothing more is written.
+  void Fail(absl::Status status) {
+    if (status_.ok()) status_ = std::move(status);
+    last_ = true;
+  }
   // This round carries the connection's Close frame.
   bool has_close() const { return has_close_; }
   const absl::Status& status() const { return status_; }

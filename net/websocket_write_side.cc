@@ -17,7 +17,16 @@ WebSocketWriteSide::Direct WebSocketWriteSide::TryWriteMessage(
   }
   absl::StatusOr<WebSocketWriter::Frame> frame =
       writer_.WriteMessage(opcode, payload);
-  if (!frame.ok()) return Direct::kNotNow;
+  if (!frame.ok()) {
+    // The encoder may have moved on (a deflate context that took the
+    // message in, a mask drawn): encoding the message again from the
+    // queue could put corrupt bytes on the wire. So the failure is final:
+    // no direct write from now on, and the writer task's next round ends
+    // the connection with it, as a queued message's failure would.
+    failed_ = frame.status();
+    closed_ = true;
+    return Direct::kHandedOff;
+  }
   const std::string_view header = frame->header.view();
   // iovec is the writev API's and is not const-correct; the bytes are only
   // read.

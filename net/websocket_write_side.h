@@ -64,6 +64,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "net/byte_stream.h"
 #include "net/websocket_connection.h"
 #include "net/websocket_types.h"
@@ -96,21 +97,23 @@ class WebSocketWriteSide {
 
   // Writes one message frame straight to `stream` if nothing is ahead of
   // it (see the top of this file). kHandedOff: the caller must wake the
-  // writer task. An encoding failure is kNotNow: the queued path meets
-  // it again and fails the connection as it always did.
+  // writer task - also after an encoding failure, which the writer task's
+  // next round reports (the encoder's state may have moved, so the
+  // message is not encoded again).
   Direct TryWriteMessage(AnyByteStream& stream, Opcode opcode,
                          std::span<const uint8_t> payload);
 
   // ---- the writer task ----
   // Begins a round: no direct write happens until End(). Runs
-  // `fill(writer, carry)` under mu_, with the encoder and the bytes of an
-  // earlier direct write the stream did not take (the round must write
-  // those first, and clear them).
+  // `fill(writer, carry, failure)` under mu_, with the encoder, the bytes
+  // of an earlier direct write the stream did not take (the round must
+  // write those first, and clear them), and a direct write's encoding
+  // failure (if not OK, the round must fail the connection with it).
   template <typename Fill>
   void Begin(Fill&& fill) {
     std::lock_guard<std::mutex> lock(mu_);
     in_round_ = true;
-    std::forward<Fill>(fill)(writer_, carry_);
+    std::forward<Fill>(fill)(writer_, carry_, std::as_const(failed_));
   }
   // Ends the round: its bytes are written.
   void End() {
@@ -135,6 +138,7 @@ class WebSocketWriteSide {
   std::mutex mu_;
   WebSocketWriter writer_;
   std::string carry_;
+  absl::Status failed_;  // a direct write's encoding failure
   bool in_round_ = false;
   bool closed_ = false;
 };

@@ -45,7 +45,12 @@ Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
     }
     // Queue entries this round takes.
     size_t taken = 0;
-    core->write_side.Begin([&](WebSocketWriter& writer, std::string& carry) {
+    core->write_side.Begin([&](WebSocketWriter& writer, std::string& carry,
+                               const absl::Status& direct_failure) {
+      if (!direct_failure.ok()) {
+        batch.Fail(direct_failure);
+        return;
+      }
       // What a direct write left over goes before everything else.
       batch.AddCarry(carry);
       carry.clear();
