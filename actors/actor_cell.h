@@ -134,8 +134,7 @@ class ActorCell final : public CellBase, private Resumable {
     }
     DestroyInstanceNow();  // only a cell that never started still has one
     // Every sender (ActorRef) held the cell, so none is left to wait on
-    // the mailbox; what is still queued is destroyed with it.
-    mailbox_.CloseAndDrain();
+    // the mailbox; ~MpscChannel destroys what is still queued.
   }
 
   std::shared_ptr<ActorCell> shared_from_this_typed() {

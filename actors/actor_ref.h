@@ -378,7 +378,6 @@ class ActorRef {
   static Task<AskResult<ReplyType<A, M>>> AskMail(
       std::shared_ptr<ActorCell<A>> cell, M message) {
     using R = ReplyType<A, M>;
-    using Channel = Mailbox;
     auto reply_pair = MakeReply<AskResult<R>>();
     ReplySender<AskResult<R>> reply_tx = std::move(reply_pair.first);
     ReplyReceiver<AskResult<R>> reply_rx = std::move(reply_pair.second);
@@ -393,12 +392,12 @@ class ActorRef {
         return Mail::template Ask<M, R>(std::move(message),
                                         std::move(reply_tx));
       })) {
-        case Channel::PushResult::kPushed:
+        case Mailbox::PushResult::kPushed:
           queued = true;
           break;
-        case Channel::PushResult::kClosed:
+        case Mailbox::PushResult::kClosed:
           co_return MailboxClosedError(cell->name());
-        case Channel::PushResult::kFull:
+        case Mailbox::PushResult::kFull:
           break;
       }
     }
