@@ -111,7 +111,7 @@ class Actor {
   ActorRef<Derived> Self() const {
     // Empty once every sender is gone (the actor is draining to stop).
     if (!Cell()->MintSender()) return ActorRef<Derived>();
-    return ActorRef<Derived>(Cell()->shared_from_this_typed(),
+    return ActorRef<Derived>(Cell()->ShareTyped(),
                              internal::AdoptSender{});
   }
   const std::string& name() const { return Cell()->name(); }
@@ -124,7 +124,7 @@ class Actor {
   // Spawns a child supervised by this actor (ChildSupervision()).
   template <typename C, typename... Args>
   ActorRef<C> SpawnChild(SpawnOptions options, Args&&... args) {
-    return system().template SpawnUnder<C>(Cell()->shared_from_this(),
+    return system().template SpawnUnder<C>(Cell()->Share(),
                                            std::move(options),
                                            std::forward<Args>(args)...);
   }
@@ -139,17 +139,17 @@ class Actor {
   template <typename M>
   TimerId SendAfter(Duration delay, M message) {
     static_assert(Handles<Derived, M>, "SendAfter: no Handle(M) for M");
-    auto cell = Cell()->weak_from_this_typed();
+    // The timer holds the cell (its memory, not the actor: a timer is
+    // aborted when its actor stops, and a lane that closed drops it).
     return Cell()->AddTimer(
-        Spawn([](std::weak_ptr<ActorCell<Derived>> weak, uint64_t epoch,
+        Spawn([](CellPtr<ActorCell<Derived>> cell, uint64_t epoch,
                  Duration d, M m) -> Task<void> {
           co_await SleepFor(d);
-          if (auto c = weak.lock()) {
-            c->PushControl(
-                std::make_unique<typename ActorCell<Derived>::TimerMessage>(
-                    internal::Envelope<Derived>::Tell(std::move(m)), epoch));
-          }
-        }(std::move(cell), Cell()->timer_epoch(), delay, std::move(message))));
+          cell->PushControl(
+              std::make_unique<typename ActorCell<Derived>::TimerMessage>(
+                  internal::Envelope<Derived>::Tell(std::move(m)), epoch));
+        }(Cell()->ShareTyped(), Cell()->timer_epoch(), delay,
+                                 std::move(message))));
   }
 
   // Sends a copy of `message` every `period` (first after one period).
@@ -157,21 +157,20 @@ class Actor {
   template <typename M>
   TimerId SendInterval(Duration period, M message) {
     static_assert(Handles<Derived, M>, "SendInterval: no Handle(M) for M");
-    auto cell = Cell()->weak_from_this_typed();
     return Cell()->AddTimer(
-        Spawn([](std::weak_ptr<ActorCell<Derived>> weak, uint64_t epoch,
+        Spawn([](CellPtr<ActorCell<Derived>> cell, uint64_t epoch,
                  Duration p, M m) -> Task<void> {
           Interval every(p, MissedTick::kSkip);
           co_await every.Tick();  // the first tick is immediate
           for (;;) {
             co_await every.Tick();
-            auto c = weak.lock();
-            if (!c) co_return;
-            c->PushControl(
+            if (cell->IsTerminated()) co_return;
+            cell->PushControl(
                 std::make_unique<typename ActorCell<Derived>::TimerMessage>(
                     internal::Envelope<Derived>::Tell(M(m)), epoch));
           }
-        }(std::move(cell), Cell()->timer_epoch(), period, std::move(message))));
+        }(Cell()->ShareTyped(), Cell()->timer_epoch(), period,
+                                 std::move(message))));
   }
 
   void CancelTimer(TimerId id) { Cell()->CancelTimer(id); }
@@ -180,7 +179,7 @@ class Actor {
   // actor has a Handle(Terminated)).
   template <typename B>
   void Watch(const ActorRef<B>& other) {
-    other.cell()->AddWatcher(Cell()->shared_from_this(), /*link=*/false);
+    other.cell()->AddWatcher(Cell()->Share(), /*link=*/false);
   }
   template <typename B>
   void Unwatch(const ActorRef<B>& other) {
@@ -189,7 +188,7 @@ class Actor {
   // Link: if either actor fails and stops, the other fails too.
   template <typename B>
   void Link(const ActorRef<B>& other) {
-    other.cell()->AddWatcher(Cell()->shared_from_this(), /*link=*/true);
+    other.cell()->AddWatcher(Cell()->Share(), /*link=*/true);
     Cell()->AddWatcher(other.cell(), /*link=*/true);
   }
 

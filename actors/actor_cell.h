@@ -119,7 +119,7 @@ class ActorCell final : public CellBase, private Resumable {
 
   // The mailbox starts with one sender: the spawner's ActorRef adopts it.
   ActorCell(ActorSystem* system, std::string name,
-            const std::shared_ptr<CellBase>& parent,
+            const CellPtr<CellBase>& parent,
             std::unique_ptr<Factory> factory, std::size_t capacity)
       : CellBase(system, std::move(name), parent),
         factory_(std::move(factory)),
@@ -137,17 +137,13 @@ class ActorCell final : public CellBase, private Resumable {
     // the mailbox; ~MpscChannel destroys what is still queued.
   }
 
-  std::shared_ptr<ActorCell> shared_from_this_typed() {
-    return std::static_pointer_cast<ActorCell>(shared_from_this());
-  }
-  std::weak_ptr<ActorCell> weak_from_this_typed() {
-    return shared_from_this_typed();
-  }
+  // A new reference to this cell (see CellBase::Share).
+  CellPtr<ActorCell> ShareTyped() { return CellPtr<ActorCell>::Share(this); }
 
   // Starts the runner on `scheduler`. Called once, by the spawner.
   void Start(Scheduler& scheduler) {
     // The task holds its cell until the task is released (OnReleased).
-    task_self_ = shared_from_this_typed();
+    AddCellRef();
     waiter_.target.task = this;
     if constexpr (kReentrant) set_strand(reentrant_.strand.get());
     started_ = true;
@@ -505,7 +501,7 @@ class ActorCell final : public CellBase, private Resumable {
 
   void OnReleased() override {
     // May be the last reference: the cell (this object) goes with it.
-    std::shared_ptr<ActorCell> self = std::move(task_self_);
+    DropCellRef();
   }
 
   // Runs the handler for `mail`. Returns the task still to await if the
@@ -701,14 +697,14 @@ class ActorCell final : public CellBase, private Resumable {
       reentrant_.turn_begun = false;
       reentrant_.turns.push_back(JoinHandle<void>(
           internal::SpawnOn(*Scheduler::Current(),
-                            Turn(shared_from_this_typed(), std::move(mail)),
+                            Turn(ShareTyped(), std::move(mail)),
                             /*with_handle=*/true, reentrant_.strand.get())));
     }
   }
 
   // One async message of a reentrant actor. It holds the cell (and so the
   // strand) alive until it ends.
-  static Task<void> Turn(std::shared_ptr<ActorCell> self, Mail mail) {
+  static Task<void> Turn(CellPtr<ActorCell> self, Mail mail) {
     if constexpr (kReentrant) {
       ReentrantState& r = self->reentrant_;
       r.turn_begun = true;
@@ -771,7 +767,7 @@ class ActorCell final : public CellBase, private Resumable {
     DestroyInstanceNow();
     const absl::Status reason = internal::ActorStoppedError(
         absl::StrCat(name(), " was aborted before it finished"));
-    for (const std::shared_ptr<CellBase>& child : Children()) {
+    for (const CellPtr<CellBase>& child : Children()) {
       child->RequestStop(reason);
     }
     FinishTermination(reason);
@@ -789,8 +785,6 @@ class ActorCell final : public CellBase, private Resumable {
     A instance_;
   };
   // ---- the runner's own state (runner only, unless marked) ----
-  // The task's hold on its cell, from Start() until OnReleased().
-  std::shared_ptr<ActorCell> task_self_;
   internal::RecvWaiter waiter_;  // parked on the mailbox (the channel's)
   bool mailbox_parked_ = false;
   bool started_ = false;  // set by Start(); read by the destructor

@@ -1,5 +1,6 @@
 // ActorRef<A>: a typed, strong reference to an actor. WeakActorRef<A>: one
-// that does not keep the actor alive.
+// that does not keep the actor alive (it keeps only the cell's memory,
+// one allocation of a few hundred bytes, until it is dropped).
 //
 // Contract:
 //   - Send/TrySend/Ask (and the blocking variants) accept only message
@@ -27,8 +28,9 @@
 //   - ref.Stop() asks the actor to stop, as if it had called Stop() itself
 //     (it handles what is queued, then stops); it travels on the control
 //     lane, so a full mailbox cannot hold it up.
-//   - Copies are cheap (two reference counts: the cell's and the
-//     mailbox's senders); refs compare and hash by actor identity.
+//   - A ref is one pointer; copies are cheap (two reference counts: the
+//     cell's and the mailbox's senders); refs compare and hash by actor
+//     identity.
 //   - Ask() returns an awaiter (AskAwaiter), lazy like a Task and without
 //     a coroutine frame of its own: co_await it while the ref lives (as
 //     `co_await ref.Ask(m)` does), or make it a task - ToTask(), a
@@ -89,7 +91,7 @@ class ActorRef {
 
   ActorRef() = default;
   // For the actor layer: adopts one counted sender of `cell`'s mailbox.
-  ActorRef(std::shared_ptr<ActorCell<A>> cell, internal::AdoptSender)
+  ActorRef(CellPtr<ActorCell<A>> cell, internal::AdoptSender)
       : cell_(std::move(cell)) {}
   ActorRef(const ActorRef& other) : cell_(other.cell_) {
     if (cell_ != nullptr) cell_->mailbox()->AddSender();
@@ -109,7 +111,7 @@ class ActorRef {
   explicit operator bool() const { return valid(); }
   ActorId id() const { return cell_ ? cell_->id() : 0; }
   const std::string& name() const { return cell_->name(); }
-  const std::shared_ptr<ActorCell<A>>& cell() const { return cell_; }
+  const CellPtr<ActorCell<A>>& cell() const { return cell_; }
   std::size_t MailboxDepth() const { return cell_->MailboxDepth(); }
 
   friend bool operator==(const ActorRef& a, const ActorRef& b) {
@@ -376,7 +378,7 @@ class ActorRef {
   // per ask; see "Lifetime" above.)
   template <typename M>
   static Task<AskResult<ReplyType<A, M>>> AskMail(
-      std::shared_ptr<ActorCell<A>> cell, M message) {
+      CellPtr<ActorCell<A>> cell, M message) {
     using R = ReplyType<A, M>;
     auto reply_pair = MakeReply<AskResult<R>>();
     ReplySender<AskResult<R>> reply_tx = std::move(reply_pair.first);
@@ -425,7 +427,7 @@ class ActorRef {
   }
 
   template <typename R>
-  static Task<AskResult<R>> AskWithin(std::shared_ptr<ActorCell<A>> cell,
+  static Task<AskResult<R>> AskWithin(CellPtr<ActorCell<A>> cell,
                                       Task<AskResult<R>> ask,
                                       Duration timeout) {
     auto timed = co_await Timeout(timeout, std::move(ask));
@@ -438,7 +440,7 @@ class ActorRef {
 
   Mailbox* mailbox() const { return cell_->mailbox(); }
 
-  std::shared_ptr<ActorCell<A>> cell_;
+  CellPtr<ActorCell<A>> cell_;
 };
 
 template <typename A>
@@ -452,14 +454,12 @@ class WeakActorRef {
   // once it is gone, stopped or stopping (its mailbox closed), even while
   // other strong references keep its cell alive.
   ActorRef<A> Lock() const {
-    std::shared_ptr<ActorCell<A>> cell = cell_.lock();
-    if (!cell) return ActorRef<A>();
-    if (!cell->MintLiveSender()) return ActorRef<A>();
-    return ActorRef<A>(std::move(cell), internal::AdoptSender{});
+    if (!cell_ || !cell_->MintLiveSender()) return ActorRef<A>();
+    return ActorRef<A>(cell_, internal::AdoptSender{});
   }
 
  private:
-  std::weak_ptr<ActorCell<A>> cell_;
+  CellPtr<ActorCell<A>> cell_;
   ActorId id_ = 0;
 };
 

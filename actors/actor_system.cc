@@ -41,7 +41,7 @@ std::string EscapeLabelValue(std::string_view value) {
   return out;
 }
 
-Task<void> AwaitTermination(std::shared_ptr<CellBase> cell) {
+Task<void> AwaitTermination(CellPtr<CellBase> cell) {
   co_await cell->Terminated();
 }
 
@@ -77,7 +77,7 @@ class ActorSystem::Root final : public RunnerlessCell {
   explicit Root(ActorSystem* system)
       : RunnerlessCell(system, "system", nullptr) {}
   const char* type() const override { return "system"; }
-  void ChildFailed(std::shared_ptr<CellBase> child,
+  void ChildFailed(CellPtr<CellBase> child,
                    const absl::Status& why) override {
     system().Log(absl::StrCat("actor ", child->name(), " (", child->type(),
                               ") failed: ", why.ToString()));
@@ -87,7 +87,7 @@ class ActorSystem::Root final : public RunnerlessCell {
   bool IsRoot() const override { return true; }
   // The top level lives in the system's table (SpawnUnder does not call
   // AddChild on the root): one sharded lock per spawn, not a global one.
-  std::vector<std::shared_ptr<CellBase>> Children() const override {
+  std::vector<CellPtr<CellBase>> Children() const override {
     return system().table_.TopLevel();
   }
 
@@ -103,7 +103,7 @@ class ActorSystem::Root final : public RunnerlessCell {
 ActorSystem::ActorSystem(Runtime& runtime, ActorSystemOptions options)
     : runtime_(runtime),
       options_(std::move(options)),
-      root_(std::make_shared<Root>(this)) {
+      root_(MakeCell<Root>(this)) {
   if (options_.watchdog) {
     watchdog_ = JoinHandle<void>(
         internal::SpawnOn(runtime_.scheduler(), Watchdog(), true));
@@ -136,7 +136,7 @@ ActorSystem::~ActorSystem() {
   for (auto& cell : LiveCells()) cell->DetachFromSystem();
 }
 
-std::vector<std::shared_ptr<CellBase>> ActorSystem::LiveCells() const {
+std::vector<CellPtr<CellBase>> ActorSystem::LiveCells() const {
   return table_.Snapshot();
 }
 
@@ -166,8 +166,7 @@ void ActorSystem::ForgetNamesLocked(CellBase* cell) {
   for (const std::string& name : names->second) {
     auto it = registry_.find(name);
     if (it == registry_.end()) continue;
-    auto locked = it->second.cell.lock();
-    if (locked == nullptr || locked.get() == cell) registry_.erase(it);
+    if (it->second.cell.get() == cell) registry_.erase(it);
   }
   names_of_.erase(names);
 }
@@ -175,14 +174,14 @@ void ActorSystem::ForgetNamesLocked(CellBase* cell) {
 std::size_t ActorSystem::NumActors() const { return table_.Size(); }
 
 absl::Status ActorSystem::RegisterCell(const std::string& name,
-                                       const std::shared_ptr<CellBase>& cell,
+                                       const CellPtr<CellBase>& cell,
                                        std::type_index type) {
   if (name.empty()) return absl::InvalidArgumentError("empty actor name");
   std::lock_guard<std::mutex> guard(mu_);
   auto it = registry_.find(name);
   if (it != registry_.end()) {
-    auto existing = it->second.cell.lock();
-    if (existing != nullptr && !existing->IsTerminated()) {
+    const CellPtr<CellBase>& existing = it->second.cell;
+    if (!existing->IsTerminated()) {
       return absl::AlreadyExistsError(
           absl::StrCat("the name '", name, "' is taken by ", existing->name()));
     }
@@ -197,15 +196,15 @@ absl::Status ActorSystem::RegisterCell(const std::string& name,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<CellBase>> ActorSystem::LookupCell(
+absl::StatusOr<CellPtr<CellBase>> ActorSystem::LookupCell(
     const std::string& name, std::type_index type, const char* type_name) {
   std::lock_guard<std::mutex> guard(mu_);
   auto it = registry_.find(name);
   if (it == registry_.end()) {
     return absl::NotFoundError(absl::StrCat("no actor named '", name, "'"));
   }
-  auto cell = it->second.cell.lock();
-  if (cell == nullptr || cell->IsTerminated()) {
+  CellPtr<CellBase> cell = it->second.cell;
+  if (cell->IsTerminated()) {
     return absl::NotFoundError(absl::StrCat("actor '", name, "' has stopped"));
   }
   if (it->second.type != type) {
@@ -231,18 +230,18 @@ Task<ShutdownReport> ActorSystem::Shutdown(Duration deadline) {
       // Aborted, as asked.
     }
   }
-  std::vector<std::shared_ptr<CellBase>> cells = LiveCells();
+  std::vector<CellPtr<CellBase>> cells = LiveCells();
   // 1. Stop intake.
   for (auto& c : cells) c->CloseMailbox();
   // 2. Stop the top level; each stops its children first, then drains.
-  std::vector<std::shared_ptr<CellBase>> top = root_->Children();
+  std::vector<CellPtr<CellBase>> top = root_->Children();
   for (auto& c : top) c->RequestStop(absl::OkStatus());
   const Instant until = clock().Now() + deadline;
   for (auto& c : top) (void)co_await TimeoutAt(until, AwaitTermination(c));
   // 3. Report whatever is left (its depth counts the message it is stuck
   // on) and abort it.
   ShutdownReport report;
-  std::vector<std::shared_ptr<CellBase>> aborted;
+  std::vector<CellPtr<CellBase>> aborted;
   for (auto& c : cells) {
     if (c->IsTerminated()) continue;
     report.clean = false;
@@ -306,7 +305,7 @@ Task<void> ActorSystem::Watchdog() {
   Instant previous_scan = clock().Now();
   while (!stop_watchdog_.IsCancelled()) {
     co_await every.Tick();
-    std::vector<std::shared_ptr<CellBase>> cells = LiveCells();
+    std::vector<CellPtr<CellBase>> cells = LiveCells();
     const Instant now = clock().Now();
     absl::flat_hash_map<ActorId, Seen> next;
     for (auto& c : cells) {
@@ -344,7 +343,7 @@ Task<void> ActorSystem::Watchdog() {
 }
 
 std::vector<ActorStats> ActorSystem::Stats() const {
-  std::vector<std::shared_ptr<CellBase>> cells = LiveCells();
+  std::vector<CellPtr<CellBase>> cells = LiveCells();
   std::vector<ActorStats> stats;
   stats.reserve(cells.size());
   for (auto& c : cells) stats.push_back(c->Stats());

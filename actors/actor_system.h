@@ -113,10 +113,10 @@ class ActorSystem {
   }
   template <typename A>
   absl::StatusOr<ActorRef<A>> Lookup(const std::string& name) {
-    absl::StatusOr<std::shared_ptr<CellBase>> cell =
+    absl::StatusOr<CellPtr<CellBase>> cell =
         LookupCell(name, std::type_index(typeid(A)), TypeName<A>());
     if (!cell.ok()) return cell.status();
-    auto typed = std::static_pointer_cast<ActorCell<A>>(*cell);
+    auto typed = StaticCellCast<ActorCell<A>>(*std::move(cell));
     if (!typed->MintLiveSender()) {
       return absl::NotFoundError("actor '" + name + "' has stopped");
     }
@@ -137,11 +137,11 @@ class ActorSystem {
   const ActorSystemOptions& options() const { return options_; }
   std::size_t NumActors() const;
   // The root of the supervision tree (the parent of the top level).
-  const std::shared_ptr<CellBase>& root() const { return root_; }
+  const CellPtr<CellBase>& root() const { return root_; }
 
   // ---- internal ----
   template <typename A, typename... Args>
-  ActorRef<A> SpawnUnder(const std::shared_ptr<CellBase>& parent,
+  ActorRef<A> SpawnUnder(const CellPtr<CellBase>& parent,
                          SpawnOptions options, Args&&... args);
   void Unregister(CellBase* cell);
   // Out of the table only (the cell is detached, or never started).
@@ -151,26 +151,26 @@ class ActorSystem {
  private:
   class Root;
   absl::Status RegisterCell(const std::string& name,
-                            const std::shared_ptr<CellBase>& cell,
+                            const CellPtr<CellBase>& cell,
                             std::type_index type);
-  absl::StatusOr<std::shared_ptr<CellBase>> LookupCell(const std::string& name,
+  absl::StatusOr<CellPtr<CellBase>> LookupCell(const std::string& name,
                                                        std::type_index type,
                                                        const char* type_name);
   void ForgetNamesLocked(CellBase* cell);  // mu_ held
   // Every actor not yet destroyed (a snapshot).
-  std::vector<std::shared_ptr<CellBase>> LiveCells() const;
+  std::vector<CellPtr<CellBase>> LiveCells() const;
   Task<void> Watchdog();
 
   Runtime& runtime_;
   const ActorSystemOptions options_;
-  std::shared_ptr<CellBase> root_;  // a Root
+  CellPtr<CellBase> root_;  // a Root
   // Every live actor (the root has no child list of its own: see Root).
   // Each is forgotten when it terminates (Unregister) or is detached, and
   // its runner keeps it alive until then.
   CellTable table_;
   mutable std::mutex mu_;  // the registry
   struct Named {
-    std::weak_ptr<CellBase> cell;
+    CellPtr<CellBase> cell;
     std::type_index type;
   };
   absl::flat_hash_map<std::string, Named> registry_;  // mu_
@@ -182,7 +182,7 @@ class ActorSystem {
 };
 
 template <typename A, typename... Args>
-ActorRef<A> ActorSystem::SpawnUnder(const std::shared_ptr<CellBase>& parent,
+ActorRef<A> ActorSystem::SpawnUnder(const CellPtr<CellBase>& parent,
                                     SpawnOptions options, Args&&... args) {
   static_assert(std::is_base_of_v<Actor<A>, A>,
                 "an actor type A must derive from troupe::Actor<A>");
@@ -196,7 +196,7 @@ ActorRef<A> ActorSystem::SpawnUnder(const std::shared_ptr<CellBase>& parent,
   const std::size_t capacity = options.mailbox_capacity != 0
                                    ? options.mailbox_capacity
                                    : options_.default_mailbox_capacity;
-  auto cell = std::make_shared<ActorCell<A>>(
+  auto cell = MakeCell<ActorCell<A>>(
       this, std::move(options.name), parent, std::move(factory), capacity);
   if (!parent->IsRoot()) parent->AddChild(cell);
   // Tracked until it terminates; its runner (Start) keeps it alive till

@@ -59,14 +59,14 @@ class ResumeRequest final : public ControlMessage {
 
 class ChildFailedNotice final : public ControlMessage {
  public:
-  ChildFailedNotice(std::shared_ptr<CellBase> child, const absl::Status& why)
+  ChildFailedNotice(CellPtr<CellBase> child, const absl::Status& why)
       : child_(std::move(child)), why_(Unshared(why)) {}
   Task<void> Apply(CellBase& cell) override {
     return cell.SuperviseChild(std::move(child_), std::move(why_));
   }
 
  private:
-  std::shared_ptr<CellBase> child_;
+  CellPtr<CellBase> child_;
   absl::Status why_;
 };
 
@@ -93,12 +93,11 @@ class TerminatedNotice final : public ControlMessage {
 }  // namespace
 
 CellBase::CellBase(ActorSystem* system, std::string name,
-                   const std::shared_ptr<CellBase>& parent)
+                   const CellPtr<CellBase>& parent)
     : system_(system),
       id_(g_next_id.fetch_add(1, std::memory_order_relaxed)),
-      parent_(parent != nullptr && !parent->IsRoot()
-                  ? std::weak_ptr<CellBase>(parent)
-                  : std::weak_ptr<CellBase>()),
+      parent_(parent != nullptr && !parent->IsRoot() ? parent
+                                                     : CellPtr<CellBase>()),
       top_level_(parent != nullptr && parent->IsRoot()) {
   if (!name.empty()) {
     name_.store(new std::string(std::move(name)), std::memory_order_relaxed);
@@ -123,8 +122,13 @@ CellBase::Relations& CellBase::RelationsLocked() const {
   return *relations_;
 }
 
-std::shared_ptr<CellBase> CellBase::parent() const {
-  if (!top_level_) return parent_.lock();
+CellPtr<CellBase> CellBase::parent() const {
+  if (!top_level_) {
+    // A parent that has terminated decides nothing any more (an aborted
+    // parent asks its children to stop without waiting for them).
+    if (parent_ == nullptr || parent_->IsTerminated()) return nullptr;
+    return parent_;
+  }
   std::lock_guard<internal::FutexMutex> guard(mu_);
   if (detached_) return nullptr;
   return system_->root();
@@ -139,7 +143,7 @@ CellBase::~CellBase() {
   // started one is forgotten when it terminates or is detached), and its
   // system is still there: the spawn that made it has not returned. While
   // this waits for the shard's lock, snapshots skip the cell (its last
-  // reference is gone; enable_shared_from_this outlives this body).
+  // reference is gone, so TryShare fails while the count stays zero).
   if (in_table_) system_->ForgetCell(this);
 }
 
@@ -164,6 +168,9 @@ absl::Status CellBase::termination_reason() const {
 void CellBase::PushControl(std::unique_ptr<ControlMessage> message) {
   {
     std::lock_guard<internal::SpinLock> guard(control_lock_);
+    // Terminated: nobody will apply it. It is dropped on return, after
+    // the unlock (its destructor may drop the last reference to a cell).
+    if (control_closed_) return;
     ControlMessage* m = message.release();
     if (control_tail_ == nullptr) {
       control_head_ = m;
@@ -191,6 +198,21 @@ std::unique_ptr<ControlMessage> CellBase::PopControl() {
   return std::unique_ptr<ControlMessage>(m);
 }
 
+void CellBase::CloseControl() {
+  ControlMessage* pending;
+  {
+    std::lock_guard<internal::SpinLock> guard(control_lock_);
+    control_closed_ = true;
+    pending = std::exchange(control_head_, nullptr);
+    control_tail_ = nullptr;
+    control_pending_.store(false, std::memory_order_release);
+  }
+  while (pending != nullptr) {
+    std::unique_ptr<ControlMessage> m(pending);
+    pending = std::exchange(m->next_, nullptr);
+  }
+}
+
 void CellBase::RequestStop(const absl::Status& reason) {
   PushControl(std::make_unique<StopRequest>(reason));
 }
@@ -201,12 +223,12 @@ void CellBase::RequestResume() {
   PushControl(std::make_unique<ResumeRequest>());
 }
 
-void CellBase::ChildFailed(std::shared_ptr<CellBase> child,
+void CellBase::ChildFailed(CellPtr<CellBase> child,
                            const absl::Status& why) {
   PushControl(std::make_unique<ChildFailedNotice>(std::move(child), why));
 }
 
-void CellBase::AddWatcher(const std::shared_ptr<CellBase>& watcher, bool link) {
+void CellBase::AddWatcher(const CellPtr<CellBase>& watcher, bool link) {
   absl::Status already;
   {
     std::lock_guard<internal::FutexMutex> guard(mu_);
@@ -229,14 +251,13 @@ void CellBase::RemoveWatcher(CellBase* watcher) {
   std::lock_guard<internal::FutexMutex> guard(mu_);
   if (relations_ == nullptr) return;
   std::erase_if(relations_->watchers, [watcher](const Watcher& w) {
-    auto locked = w.cell.lock();
-    return locked == nullptr || locked.get() == watcher;
+    return w.cell.get() == watcher;
   });
 }
 
-void CellBase::AddChild(std::shared_ptr<CellBase> child) {
+void CellBase::AddChild(CellPtr<CellBase> child) {
   std::lock_guard<internal::FutexMutex> guard(mu_);
-  std::vector<std::shared_ptr<CellBase>>& children = RelationsLocked().children;
+  std::vector<CellPtr<CellBase>>& children = RelationsLocked().children;
   child->index_in_parent_ = static_cast<uint32_t>(children.size());
   children.push_back(std::move(child));
 }
@@ -246,7 +267,7 @@ void CellBase::RemoveChild(CellBase* child) {
   // O(1): swap with the last child (sibling order does not matter), so a
   // system with a million actors shuts down in linear time.
   if (relations_ == nullptr) return;
-  std::vector<std::shared_ptr<CellBase>>& children = relations_->children;
+  std::vector<CellPtr<CellBase>>& children = relations_->children;
   const std::size_t i = child->index_in_parent_;
   if (i >= children.size() || children[i].get() != child) return;
   if (i + 1 != children.size()) {
@@ -256,14 +277,14 @@ void CellBase::RemoveChild(CellBase* child) {
   children.pop_back();
 }
 
-std::vector<std::shared_ptr<CellBase>> CellBase::Children() const {
+std::vector<CellPtr<CellBase>> CellBase::Children() const {
   std::lock_guard<internal::FutexMutex> guard(mu_);
   if (relations_ == nullptr) return {};
   return relations_->children;
 }
 
 Task<void> CellBase::StopChildren(const absl::Status& reason) {
-  std::vector<std::shared_ptr<CellBase>> children = Children();
+  std::vector<CellPtr<CellBase>> children = Children();
   for (auto& child : children) child->RequestStop(reason);
   for (auto& child : children) co_await child->Terminated();
 }
@@ -279,10 +300,8 @@ void CellBase::FinishTermination(const absl::Status& reason) {
   }
   set_state(ActorState::kStopped);
   for (Watcher& w : watchers) {
-    if (auto cell = w.cell.lock()) {
-      cell->PushControl(
-          std::make_unique<TerminatedNotice>(id_, name(), reason, w.link));
-    }
+    w.cell->PushControl(
+        std::make_unique<TerminatedNotice>(id_, name(), reason, w.link));
   }
   {
     // Under mu_ so that DetachFromSystem either waits for this to finish or
@@ -296,10 +315,11 @@ void CellBase::FinishTermination(const absl::Status& reason) {
     if (relations_ != nullptr) token = relations_->terminated_token.get();
   }
   if (token != nullptr) token->Cancel();
+  CloseControl();
   // The top level is not in the root's list (the system's table, which
   // Unregister updated, holds it).
   if (top_level_) return;
-  if (auto parent = parent_.lock()) parent->RemoveChild(this);
+  if (parent_ != nullptr) parent_->RemoveChild(this);
 }
 
 void CellBase::DetachFromSystem() {
@@ -314,19 +334,19 @@ void CellBase::DetachFromSystem() {
 void CellBase::Fail(const absl::Status& why) {
   set_state(ActorState::kFailed);
   if (auto parent = this->parent()) {
-    parent->ChildFailed(shared_from_this(), why);
+    parent->ChildFailed(Share(), why);
   } else {
     RequestStop(why);  // the parent is gone: nobody to decide
   }
 }
 
-Task<void> CellBase::SuperviseChild(std::shared_ptr<CellBase> child,
+Task<void> CellBase::SuperviseChild(CellPtr<CellBase> child,
                                     absl::Status why) {
   SuperviseChildNow(child, why);
   co_return;
 }
 
-void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
+void CellBase::SuperviseChildNow(const CellPtr<CellBase>& child,
                                  const absl::Status& why) {
   const SupervisorStrategy& strategy = child_strategy();
   Directive directive = strategy.Decide(why);
@@ -355,7 +375,7 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
       backoff = strategy.BackoffFor(static_cast<int>(it->times.size()));
     }
   }
-  std::vector<std::shared_ptr<CellBase>> targets;
+  std::vector<CellPtr<CellBase>> targets;
   if (strategy.scope == SupervisionScope::kAllForOne &&
       directive != Directive::kEscalate && directive != Directive::kResume) {
     targets = Children();
@@ -371,7 +391,7 @@ void CellBase::SuperviseChildNow(const std::shared_ptr<CellBase>& child,
   // the sibling's new instance.
   std::stable_partition(
       targets.begin(), targets.end(),
-      [&child](const std::shared_ptr<CellBase>& t) { return t != child; });
+      [&child](const CellPtr<CellBase>& t) { return t != child; });
   switch (directive) {
     case Directive::kRestart:
       for (auto& t : targets) t->RequestRestart(why, backoff);

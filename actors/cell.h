@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "actors/cell_ptr.h"
 #include "actors/supervision.h"
 #include "executor/cancellation_token.h"
 #include "executor/clock.h"
@@ -83,15 +84,40 @@ struct ActorStats {
   uint64_t handler_time_buckets[kBuckets] = {};
 };
 
-class CellBase : public std::enable_shared_from_this<CellBase> {
+class CellBase {
  public:
   static constexpr int kHandlerSampleEvery = 256;
 
   CellBase(ActorSystem* system, std::string name,
-           const std::shared_ptr<CellBase>& parent);
+           const CellPtr<CellBase>& parent);
   virtual ~CellBase();
   CellBase(const CellBase&) = delete;
   CellBase& operator=(const CellBase&) = delete;
+
+  // ---- references (cell_ptr.h; any thread) ----
+  void AddCellRef() {
+    // Relaxed: the caller holds a reference already (as shared_ptr copies).
+    refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void DropCellRef() {
+    // acq_rel: the release publishes this holder's writes; the acquire on
+    // the last drop makes them all visible to the destructor.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  bool TryAddCellRef() {
+    uint32_t n = refs_.load(std::memory_order_relaxed);
+    while (n != 0) {
+      // Acquire on success: what the last holders wrote is visible to the
+      // new one, as with the first reference.
+      if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  // A new reference to this cell (the caller holds one, or is its runner).
+  CellPtr<CellBase> Share() { return CellPtr<CellBase>::Share(this); }
 
   ActorId id() const { return id_; }
   // The name given at spawn, or "<Type>-<id>" (made on the first call:
@@ -126,10 +152,10 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   void RequestRestart(const absl::Status& reason, Duration backoff);
   void RequestResume();
   // A child reports its failure to this (its parent).
-  virtual void ChildFailed(std::shared_ptr<CellBase> child,
+  virtual void ChildFailed(CellPtr<CellBase> child,
                            const absl::Status& why);
   // Death watch: `watcher` gets a Terminated notice when this stops.
-  void AddWatcher(const std::shared_ptr<CellBase>& watcher, bool link);
+  void AddWatcher(const CellPtr<CellBase>& watcher, bool link);
   void RemoveWatcher(CellBase* watcher);
 
   // ---- typed hooks, implemented by ActorCell<A> ----
@@ -148,15 +174,15 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   virtual Task<void> HandleRestart(absl::Status reason, Duration backoff) = 0;
   virtual void HandleResume() = 0;
   // The parent's side of a child failure, applied on the parent's runner.
-  Task<void> SuperviseChild(std::shared_ptr<CellBase> child, absl::Status why);
+  Task<void> SuperviseChild(CellPtr<CellBase> child, absl::Status why);
   // The decision itself (synchronous; the system root calls it directly).
-  void SuperviseChildNow(const std::shared_ptr<CellBase>& child,
+  void SuperviseChildNow(const CellPtr<CellBase>& child,
                          const absl::Status& why);
   virtual bool IsRoot() const { return false; }
 
   ActorStats Stats() const;
   // The children (a snapshot).
-  virtual std::vector<std::shared_ptr<CellBase>> Children() const;
+  virtual std::vector<CellPtr<CellBase>> Children() const;
   // Names (ActorSystem::Register), so that only named actors take the
   // registry's lock when they stop. MarkNamed() - called under the
   // registry's lock before a name is added - fails once the actor has
@@ -182,7 +208,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // whenever it comes, must no longer touch the system (any thread).
   void DetachFromSystem();
   // Null once the parent is gone (for the top level: once the system is).
-  std::shared_ptr<CellBase> parent() const;
+  CellPtr<CellBase> parent() const;
 
   // The message type being handled, and a sequence that moves with every
   // message (the watchdog compares snapshots).
@@ -199,7 +225,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
   // ---- runner side ----
   std::unique_ptr<ControlMessage> PopControl();
-  void AddChild(std::shared_ptr<CellBase> child);
+  void AddChild(CellPtr<CellBase> child);
   void RemoveChild(CellBase* child);
   // Stops every child and waits for them (children before parents).
   Task<void> StopChildren(const absl::Status& reason);
@@ -208,6 +234,9 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // becomes kStopped, watchers are told, the registry and the parent
   // forget the actor, Terminated() completes.
   void FinishTermination(const absl::Status& reason);
+  // The last step of a termination: the control lane refuses messages
+  // from now on and drops what it still holds (nothing will apply them).
+  void CloseControl();
   // Wakes the runner if it is parked on its mailbox.
   virtual void WakeRunner() = 0;
 
@@ -238,12 +267,13 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
 
   ActorSystem* const system_;
   const ActorId id_;
-  // A child of an actor holds its parent weakly. The top level does not
-  // hold the root at all (parent_ is empty): thousands of top-level actors
-  // spawned and stopped on several workers would otherwise all count
-  // references on the root's one control block. They reach it through
-  // the system until DetachFromSystem.
-  const std::weak_ptr<CellBase> parent_;
+  // A child of an actor holds its parent (its memory: the parent forgets
+  // the child when the child terminates, which ends the cycle). The top
+  // level does not hold the root at all (parent_ is empty): thousands of
+  // top-level actors spawned and stopped on several workers would
+  // otherwise all count references on the root. They reach it through the
+  // system until DetachFromSystem.
+  const CellPtr<CellBase> parent_;
   const bool top_level_;
   std::atomic<ActorState> state_{ActorState::kStarting};
   std::atomic<bool> terminated_{false};
@@ -251,6 +281,12 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   static constexpr uint8_t kNoNames = 0, kNamed = 1, kNamesClosed = 2;
   std::atomic<uint8_t> names_{kNoNames};
   mutable internal::SpinLock control_lock_;
+  // Set (under control_lock_) once the actor has terminated: nothing will
+  // apply a control message any more, so PushControl drops them - a notice
+  // holding a cell must not sit in a dead actor's lane (a reference cycle).
+  bool control_closed_ = false;  // control_lock_
+  // CellPtr's count (cell_ptr.h): MakeCell's first reference.
+  std::atomic<uint32_t> refs_{1};
   // Set, under mu_, in the same step that takes the watchers away for the
   // notices: a watcher added later is told at once by AddWatcher.
   bool watchers_closed_ = false;  // mu_
@@ -277,7 +313,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   CellBase* table_prev_ = nullptr;
   CellBase* table_next_ = nullptr;
   struct Watcher {
-    std::weak_ptr<CellBase> cell;
+    CellPtr<CellBase> cell;
     bool link;
   };
   // Restart bookkeeping per child id: timestamps of recent restarts.
@@ -290,7 +326,7 @@ class CellBase : public std::enable_shared_from_this<CellBase> {
   // awaiter, restarted children - made under mu_ on first need (an idle
   // actor pays one pointer for all of it). Never freed before the cell.
   struct Relations {
-    std::vector<std::shared_ptr<CellBase>> children;
+    std::vector<CellPtr<CellBase>> children;
     std::vector<Watcher> watchers;
     // Made on the first Terminated() call, cancelled by FinishTermination.
     std::unique_ptr<CancellationToken> terminated_token;

@@ -31,9 +31,9 @@ void CellTable::Forget(CellBase* cell) {
   --shard.size;
 }
 
-std::vector<std::shared_ptr<CellBase>> CellTable::Collect(
+std::vector<CellPtr<CellBase>> CellTable::Collect(
     bool top_level_only) const {
-  std::vector<std::shared_ptr<CellBase>> cells;
+  std::vector<CellPtr<CellBase>> cells;
   for (std::size_t i = 0; i < kShards; ++i) {
     const Shard& shard = shards_[i];
     std::lock_guard<std::mutex> guard(shard.mu);
@@ -42,9 +42,9 @@ std::vector<std::shared_ptr<CellBase>> CellTable::Collect(
       for (CellBase* c = shard.heads[list]; c != nullptr; c = c->table_next_) {
         // safety: a tracked cell is not freed while we hold the lock - one
         // being destroyed still tracked forgets itself under this lock
-        // first (~CellBase), and its enable_shared_from_this base outlives
-        // that; lock() then fails, as its last reference is gone.
-        if (std::shared_ptr<CellBase> strong = c->weak_from_this().lock()) {
+        // first (~CellBase's body, before its members go), and its count
+        // is zero by then, so TryShare fails.
+        if (CellPtr<CellBase> strong = CellPtr<CellBase>::TryShare(c)) {
           cells.push_back(std::move(strong));
         }
       }
@@ -53,11 +53,11 @@ std::vector<std::shared_ptr<CellBase>> CellTable::Collect(
   return cells;
 }
 
-std::vector<std::shared_ptr<CellBase>> CellTable::Snapshot() const {
+std::vector<CellPtr<CellBase>> CellTable::Snapshot() const {
   return Collect(false);
 }
 
-std::vector<std::shared_ptr<CellBase>> CellTable::TopLevel() const {
+std::vector<CellPtr<CellBase>> CellTable::TopLevel() const {
   return Collect(true);
 }
 

@@ -45,8 +45,8 @@ class CellTable {
 
   void Track(CellBase* cell);
   void Forget(CellBase* cell);
-  std::vector<std::shared_ptr<CellBase>> Snapshot() const;
-  std::vector<std::shared_ptr<CellBase>> TopLevel() const;
+  std::vector<CellPtr<CellBase>> Snapshot() const;
+  std::vector<CellPtr<CellBase>> TopLevel() const;
   std::size_t Size() const;
 
  private:
@@ -63,7 +63,7 @@ class CellTable {
     std::size_t size = 0;                     // mu
   };
   Shard& ShardOf(ActorId id) { return shards_[id % kShards]; }
-  std::vector<std::shared_ptr<CellBase>> Collect(bool top_level_only) const;
+  std::vector<CellPtr<CellBase>> Collect(bool top_level_only) const;
 
   // On the heap: an over-aligned member would make the system itself
   // over-aligned, and coroutine frames (which may hold a system) are only

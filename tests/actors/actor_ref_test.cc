@@ -158,7 +158,7 @@ TYPED_TEST(ActorRefTest, AWeakRefDoesNotKeepTheActorAlive) {
   ActorRef<Counter> a = this->env_.system().template SpawnNamed<Counter>(
       SpawnOptions{.name = "weakly"}, log);
   WeakActorRef<Counter> weak(a);
-  std::shared_ptr<CellBase> cell = a.cell();  // to wait; not a reference
+  CellPtr<CellBase> cell = a.cell();  // to wait; not a reference
   ASSERT_TRUE(a.TrySend(Increment{5}).ok());
   a = ActorRef<Counter>();  // the last strong reference
   this->env_.Run(AwaitTermination(cell));

@@ -275,7 +275,7 @@ class ManualTimeTest : public ::testing::Test {
 
 // Completes once the actor has fully stopped. Takes the cell, not a
 // reference, so that waiting does not keep the actor alive.
-inline Task<void> AwaitTermination(std::shared_ptr<CellBase> cell) {
+inline Task<void> AwaitTermination(CellPtr<CellBase> cell) {
   co_await cell->Terminated();
 }
 

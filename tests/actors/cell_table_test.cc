@@ -17,7 +17,7 @@ namespace {
 // A cell with no runner and no mailbox: enough to be tracked.
 class FakeCell : public RunnerlessCell {
  public:
-  FakeCell(const std::shared_ptr<CellBase>& parent, bool root = false)
+  FakeCell(const CellPtr<CellBase>& parent, bool root = false)
       : RunnerlessCell(nullptr, root ? "root" : "", parent), root_(root) {}
   const char* type() const override { return "fake"; }
   bool IsRoot() const override { return root_; }
@@ -32,7 +32,7 @@ class FakeCell : public RunnerlessCell {
   SupervisorStrategy strategy_;
 };
 
-std::vector<ActorId> Ids(const std::vector<std::shared_ptr<CellBase>>& cells) {
+std::vector<ActorId> Ids(const std::vector<CellPtr<CellBase>>& cells) {
   std::vector<ActorId> ids;
   ids.reserve(cells.size());
   for (const auto& c : cells) ids.push_back(c->id());
@@ -42,17 +42,16 @@ std::vector<ActorId> Ids(const std::vector<std::shared_ptr<CellBase>>& cells) {
 
 class CellTableTest : public ::testing::Test {
  protected:
-  std::shared_ptr<CellBase> root_ =
-      std::make_shared<FakeCell>(nullptr, /*root=*/true);
+  CellPtr<CellBase> root_ = MakeCell<FakeCell>(nullptr, /*root=*/true);
 };
 
 TEST_F(CellTableTest, SnapshotHoldsEveryTrackedCellUntilItIsForgotten) {
   CellTable table;
-  std::vector<std::shared_ptr<CellBase>> cells;
+  std::vector<CellPtr<CellBase>> cells;
   std::vector<ActorId> ids;
   // More cells than shards, so that shards hold lists of several.
   for (int i = 0; i < 100; ++i) {
-    cells.push_back(std::make_shared<FakeCell>(root_));
+    cells.push_back(MakeCell<FakeCell>(root_));
     table.Track(cells.back().get());
     ids.push_back(cells.back()->id());
   }
@@ -76,8 +75,8 @@ TEST_F(CellTableTest, SnapshotHoldsEveryTrackedCellUntilItIsForgotten) {
 
 TEST_F(CellTableTest, ForgettingACellTwiceOrNeverTrackedChangesNothing) {
   CellTable table;
-  auto a = std::make_shared<FakeCell>(root_);
-  auto b = std::make_shared<FakeCell>(root_);
+  auto a = MakeCell<FakeCell>(root_);
+  auto b = MakeCell<FakeCell>(root_);
   table.Forget(a.get());  // never tracked
   table.Track(a.get());
   table.Track(b.get());
@@ -90,8 +89,8 @@ TEST_F(CellTableTest, ForgettingACellTwiceOrNeverTrackedChangesNothing) {
 
 TEST_F(CellTableTest, TopLevelListsOnlyTheRootsChildren) {
   CellTable table;
-  auto top = std::make_shared<FakeCell>(root_);
-  auto child = std::make_shared<FakeCell>(top);
+  auto top = MakeCell<FakeCell>(root_);
+  auto child = MakeCell<FakeCell>(top);
   table.Track(top.get());
   table.Track(child.get());
   EXPECT_EQ(Ids(table.TopLevel()), std::vector<ActorId>{top->id()});
@@ -104,22 +103,35 @@ TEST_F(CellTableTest, TopLevelListsOnlyTheRootsChildren) {
   EXPECT_TRUE(table.TopLevel().empty());
 }
 
+// A cell that, from inside its destructor - its count zero, its memory
+// still there, still tracked - records what a snapshot of its table holds,
+// then forgets itself (as ~CellBase does for a cell of a system).
+class DyingCell : public FakeCell {
+ public:
+  DyingCell(const CellPtr<CellBase>& parent, CellTable* table,
+            std::vector<ActorId>* seen)
+      : FakeCell(parent), table_(table), seen_(seen) {}
+  ~DyingCell() override {
+    *seen_ = Ids(table_->Snapshot());
+    table_->Forget(this);
+  }
+
+ private:
+  CellTable* table_;
+  std::vector<ActorId>* seen_;
+};
+
 TEST_F(CellTableTest, SnapshotSkipsATrackedCellWhoseLastReferenceIsGone) {
   CellTable table;
-  auto kept = std::make_shared<FakeCell>(root_);
-  // A cell in the state of one being destroyed while still tracked: its
-  // strong count is zero, its memory still there (the deleter does not
-  // free it; ~CellBase would forget it next).
-  auto* dying = new FakeCell(root_);
-  std::shared_ptr<FakeCell> owner(dying, [](FakeCell*) {});
+  auto kept = MakeCell<FakeCell>(root_);
+  std::vector<ActorId> seen_while_dying;
+  auto dying = MakeCell<DyingCell>(root_, &table, &seen_while_dying);
   table.Track(kept.get());
-  table.Track(dying);
+  table.Track(dying.get());
   EXPECT_EQ(table.Snapshot().size(), 2u);
-  owner.reset();
-  EXPECT_EQ(Ids(table.Snapshot()), std::vector<ActorId>{kept->id()});
-  EXPECT_EQ(table.Size(), 2u);  // tracked until forgotten
-  table.Forget(dying);
-  delete dying;
+  dying.reset();
+  EXPECT_EQ(seen_while_dying, std::vector<ActorId>{kept->id()});
+  EXPECT_EQ(table.Size(), 1u);
   table.Forget(kept.get());
 }
 

@@ -117,7 +117,7 @@ TYPED_TEST(RegistryTest, ARestartedActorKeepsItsName) {
 TYPED_TEST(RegistryTest, TheRegistryDoesNotKeepAnActorAlive) {
   ActorRef<Counter> c = this->system().template Spawn<Counter>();
   ASSERT_TRUE(this->system().Register("transient", c).ok());
-  std::shared_ptr<CellBase> cell = c.cell();
+  CellPtr<CellBase> cell = c.cell();
   c = ActorRef<Counter>();  // the last reference
   this->env_.Run(AwaitTermination(cell));
   EXPECT_EQ(this->template Lookup<Counter>("transient").status().code(),

@@ -263,7 +263,7 @@ TEST_F(ShutdownTest, AnActorAbortedBeforeItEverRanStillStops) {
 // (gone) system.
 TEST_F(ShutdownTest, ASystemDestroyedInsideTheRuntimeLeavesNoAskHanging) {
   auto body = [](Runtime* runtime) -> Task<void> {
-    std::shared_ptr<CellBase> cell;
+    CellPtr<CellBase> cell;
     JoinHandle<absl::StatusOr<int>> ask;
     {
       ActorSystem system(*runtime, {.watchdog = false});
