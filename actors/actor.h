@@ -111,8 +111,7 @@ class Actor {
   ActorRef<Derived> Self() const {
     // Empty once every sender is gone (the actor is draining to stop).
     if (!Cell()->MintSender()) return ActorRef<Derived>();
-    return ActorRef<Derived>(Cell()->ShareTyped(),
-                             internal::AdoptSender{});
+    return ActorRef<Derived>(Cell()->ShareTyped(), internal::AdoptSender{});
   }
   const std::string& name() const { return Cell()->name(); }
   ActorSystem& system() const { return Cell()->system(); }
@@ -124,8 +123,7 @@ class Actor {
   // Spawns a child supervised by this actor (ChildSupervision()).
   template <typename C, typename... Args>
   ActorRef<C> SpawnChild(SpawnOptions options, Args&&... args) {
-    return system().template SpawnUnder<C>(Cell()->Share(),
-                                           std::move(options),
+    return system().template SpawnUnder<C>(Cell()->Share(), std::move(options),
                                            std::forward<Args>(args)...);
   }
   template <typename C, typename... Args>
@@ -141,15 +139,14 @@ class Actor {
     static_assert(Handles<Derived, M>, "SendAfter: no Handle(M) for M");
     // The timer holds the cell (its memory, not the actor: a timer is
     // aborted when its actor stops, and a lane that closed drops it).
-    return Cell()->AddTimer(
-        Spawn([](CellPtr<ActorCell<Derived>> cell, uint64_t epoch,
-                 Duration d, M m) -> Task<void> {
-          co_await SleepFor(d);
-          cell->PushControl(
-              std::make_unique<typename ActorCell<Derived>::TimerMessage>(
-                  internal::Envelope<Derived>::Tell(std::move(m)), epoch));
-        }(Cell()->ShareTyped(), Cell()->timer_epoch(), delay,
-                                 std::move(message))));
+    return Cell()->AddTimer(Spawn([](CellPtr<ActorCell<Derived>> cell,
+                                     uint64_t epoch, Duration d,
+                                     M m) -> Task<void> {
+      co_await SleepFor(d);
+      cell->PushControl(
+          std::make_unique<typename ActorCell<Derived>::TimerMessage>(
+              internal::Envelope<Derived>::Tell(std::move(m)), epoch));
+    }(Cell()->ShareTyped(), Cell()->timer_epoch(), delay, std::move(message))));
   }
 
   // Sends a copy of `message` every `period` (first after one period).
@@ -158,8 +155,8 @@ class Actor {
   TimerId SendInterval(Duration period, M message) {
     static_assert(Handles<Derived, M>, "SendInterval: no Handle(M) for M");
     return Cell()->AddTimer(
-        Spawn([](CellPtr<ActorCell<Derived>> cell, uint64_t epoch,
-                 Duration p, M m) -> Task<void> {
+        Spawn([](CellPtr<ActorCell<Derived>> cell, uint64_t epoch, Duration p,
+                 M m) -> Task<void> {
           Interval every(p, MissedTick::kSkip);
           co_await every.Tick();  // the first tick is immediate
           for (;;) {
@@ -170,7 +167,7 @@ class Actor {
                     internal::Envelope<Derived>::Tell(M(m)), epoch));
           }
         }(Cell()->ShareTyped(), Cell()->timer_epoch(), period,
-                                 std::move(message))));
+                      std::move(message))));
   }
 
   void CancelTimer(TimerId id) { Cell()->CancelTimer(id); }

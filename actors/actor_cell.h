@@ -119,8 +119,8 @@ class ActorCell final : public CellBase, private Resumable {
 
   // The mailbox starts with one sender: the spawner's ActorRef adopts it.
   ActorCell(ActorSystem* system, std::string name,
-            const CellPtr<CellBase>& parent,
-            std::unique_ptr<Factory> factory, std::size_t capacity)
+            const CellPtr<CellBase>& parent, std::unique_ptr<Factory> factory,
+            std::size_t capacity)
       : CellBase(system, std::move(name), parent),
         factory_(std::move(factory)),
         mailbox_(capacity == 0 ? 1 : capacity) {}
@@ -695,10 +695,9 @@ class ActorCell final : public CellBase, private Resumable {
       std::erase_if(reentrant_.turns,
                     [](const JoinHandle<void>& t) { return t.IsFinished(); });
       reentrant_.turn_begun = false;
-      reentrant_.turns.push_back(JoinHandle<void>(
-          internal::SpawnOn(*Scheduler::Current(),
-                            Turn(ShareTyped(), std::move(mail)),
-                            /*with_handle=*/true, reentrant_.strand.get())));
+      reentrant_.turns.push_back(JoinHandle<void>(internal::SpawnOn(
+          *Scheduler::Current(), Turn(ShareTyped(), std::move(mail)),
+          /*with_handle=*/true, reentrant_.strand.get())));
     }
   }
 

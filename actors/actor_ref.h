@@ -377,8 +377,8 @@ class ActorRef {
   // the mailbox. (It holds no sender: that would count one more reference
   // per ask; see "Lifetime" above.)
   template <typename M>
-  static Task<AskResult<ReplyType<A, M>>> AskMail(
-      CellPtr<ActorCell<A>> cell, M message) {
+  static Task<AskResult<ReplyType<A, M>>> AskMail(CellPtr<ActorCell<A>> cell,
+                                                  M message) {
     using R = ReplyType<A, M>;
     auto reply_pair = MakeReply<AskResult<R>>();
     ReplySender<AskResult<R>> reply_tx = std::move(reply_pair.first);

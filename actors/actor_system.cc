@@ -77,8 +77,7 @@ class ActorSystem::Root final : public RunnerlessCell {
   explicit Root(ActorSystem* system)
       : RunnerlessCell(system, "system", nullptr) {}
   const char* type() const override { return "system"; }
-  void ChildFailed(CellPtr<CellBase> child,
-                   const absl::Status& why) override {
+  void ChildFailed(CellPtr<CellBase> child, const absl::Status& why) override {
     system().Log(absl::StrCat("actor ", child->name(), " (", child->type(),
                               ") failed: ", why.ToString()));
     std::lock_guard<std::mutex> guard(supervise_mu_);

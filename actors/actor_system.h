@@ -141,8 +141,8 @@ class ActorSystem {
 
   // ---- internal ----
   template <typename A, typename... Args>
-  ActorRef<A> SpawnUnder(const CellPtr<CellBase>& parent,
-                         SpawnOptions options, Args&&... args);
+  ActorRef<A> SpawnUnder(const CellPtr<CellBase>& parent, SpawnOptions options,
+                         Args&&... args);
   void Unregister(CellBase* cell);
   // Out of the table only (the cell is detached, or never started).
   void ForgetCell(CellBase* cell) { table_.Forget(cell); }
@@ -154,8 +154,8 @@ class ActorSystem {
                             const CellPtr<CellBase>& cell,
                             std::type_index type);
   absl::StatusOr<CellPtr<CellBase>> LookupCell(const std::string& name,
-                                                       std::type_index type,
-                                                       const char* type_name);
+                                               std::type_index type,
+                                               const char* type_name);
   void ForgetNamesLocked(CellBase* cell);  // mu_ held
   // Every actor not yet destroyed (a snapshot).
   std::vector<CellPtr<CellBase>> LiveCells() const;
@@ -196,8 +196,8 @@ ActorRef<A> ActorSystem::SpawnUnder(const CellPtr<CellBase>& parent,
   const std::size_t capacity = options.mailbox_capacity != 0
                                    ? options.mailbox_capacity
                                    : options_.default_mailbox_capacity;
-  auto cell = MakeCell<ActorCell<A>>(
-      this, std::move(options.name), parent, std::move(factory), capacity);
+  auto cell = MakeCell<ActorCell<A>>(this, std::move(options.name), parent,
+                                     std::move(factory), capacity);
   if (!parent->IsRoot()) parent->AddChild(cell);
   // Tracked until it terminates; its runner (Start) keeps it alive till
   // then, so the table need not hold it.

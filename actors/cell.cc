@@ -223,8 +223,7 @@ void CellBase::RequestResume() {
   PushControl(std::make_unique<ResumeRequest>());
 }
 
-void CellBase::ChildFailed(CellPtr<CellBase> child,
-                           const absl::Status& why) {
+void CellBase::ChildFailed(CellPtr<CellBase> child, const absl::Status& why) {
   PushControl(std::make_unique<ChildFailedNotice>(std::move(child), why));
 }
 
@@ -340,8 +339,7 @@ void CellBase::Fail(const absl::Status& why) {
   }
 }
 
-Task<void> CellBase::SuperviseChild(CellPtr<CellBase> child,
-                                    absl::Status why) {
+Task<void> CellBase::SuperviseChild(CellPtr<CellBase> child, absl::Status why) {
   SuperviseChildNow(child, why);
   co_return;
 }

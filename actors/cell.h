@@ -152,8 +152,7 @@ class CellBase {
   void RequestRestart(const absl::Status& reason, Duration backoff);
   void RequestResume();
   // A child reports its failure to this (its parent).
-  virtual void ChildFailed(CellPtr<CellBase> child,
-                           const absl::Status& why);
+  virtual void ChildFailed(CellPtr<CellBase> child, const absl::Status& why);
   // Death watch: `watcher` gets a Terminated notice when this stops.
   void AddWatcher(const CellPtr<CellBase>& watcher, bool link);
   void RemoveWatcher(CellBase* watcher);

@@ -51,8 +51,7 @@ class CellPtr {
   }
   // A new reference, unless the cell's count already reached zero.
   static CellPtr TryShare(T* cell) {
-    return cell != nullptr && cell->TryAddCellRef() ? CellPtr(cell)
-                                                    : CellPtr();
+    return cell != nullptr && cell->TryAddCellRef() ? CellPtr(cell) : CellPtr();
   }
 
   CellPtr(const CellPtr& other) : cell_(other.cell_) {
@@ -61,14 +60,14 @@ class CellPtr {
   CellPtr(CellPtr&& other) noexcept : cell_(std::exchange(other.cell_, {})) {}
   // From a reference to a subclass.
   template <typename U>
-    requires std::is_convertible_v<U*, T*>
-  CellPtr(const CellPtr<U>& other)  // NOLINT(google-explicit-constructor)
+  requires std::is_convertible_v<U*, T*> CellPtr(
+      const CellPtr<U>& other)  // NOLINT(google-explicit-constructor)
       : cell_(other.get()) {
     if (cell_ != nullptr) cell_->AddCellRef();
   }
   template <typename U>
-    requires std::is_convertible_v<U*, T*>
-  CellPtr(CellPtr<U>&& other) noexcept  // NOLINT(google-explicit-constructor)
+  requires std::is_convertible_v<U*, T*> CellPtr(CellPtr<U>&& other)
+  noexcept  // NOLINT(google-explicit-constructor)
       : cell_(other.Release()) {}
 
   CellPtr& operator=(CellPtr other) noexcept {

@@ -31,8 +31,7 @@ void CellTable::Forget(CellBase* cell) {
   --shard.size;
 }
 
-std::vector<CellPtr<CellBase>> CellTable::Collect(
-    bool top_level_only) const {
+std::vector<CellPtr<CellBase>> CellTable::Collect(bool top_level_only) const {
   std::vector<CellPtr<CellBase>> cells;
   for (std::size_t i = 0; i < kShards; ++i) {
     const Shard& shard = shards_[i];

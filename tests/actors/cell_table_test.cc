@@ -51,7 +51,7 @@ TEST_F(CellTableTest, SnapshotHoldsEveryTrackedCellUntilItIsForgotten) {
   std::vector<ActorId> ids;
   // More cells than shards, so that shards hold lists of several.
   for (int i = 0; i < 100; ++i) {
-    cells.push_back(MakeCell<FakeCell>(root_));
+    cells.emplace_back(MakeCell<FakeCell>(root_));
     table.Track(cells.back().get());
     ids.push_back(cells.back()->id());
   }
