@@ -97,7 +97,7 @@ struct Terminated {
 using TimerId = uint64_t;
 
 template <typename A>
-class ActorCell final : public CellBase, private Resumable {
+class ActorCell final : public CellBase {
  public:
   // Constructs the instance in place (placement new into the storage it
   // is given); null: A's default constructor (Spawn<A>() without

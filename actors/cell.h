@@ -27,6 +27,7 @@
 #include "executor/cancellation_token.h"
 #include "executor/clock.h"
 #include "executor/futex_mutex.h"
+#include "executor/resumable.h"
 #include "executor/spin_lock.h"
 #include "executor/task.h"
 
@@ -84,7 +85,10 @@ struct ActorStats {
   uint64_t handler_time_buckets[kBuckets] = {};
 };
 
-class CellBase {
+// A cell is also its actor's runner task (a Resumable: executor/
+// resumable.h; ActorCell<A> implements it), so that the two share one
+// vtable pointer.
+class CellBase : protected Resumable {
  public:
   static constexpr int kHandlerSampleEvery = 256;
 
@@ -380,6 +384,10 @@ class RunnerlessCell : public CellBase {
 
  protected:
   void WakeRunner() override {}
+  // Never spawned: no runner.
+  RunResult Run() override { return RunResult::kDone; }
+  void OnCancelled() override {}
+  void OnReleased() override {}
 };
 
 }  // namespace troupe

@@ -78,6 +78,7 @@ TaskHeader* SpawnOn(Scheduler& scheduler, Task<T> task, bool with_handle,
   auto* header = new (prefix->header)
       TaskHeader(handle, with_handle ? 3 : 2, /*joinable=*/with_handle);
   prefix->spawned = true;
+  if (with_handle) new (&prefix->join_waiter) std::atomic<uintptr_t>(0);
   header->set_strand(strand);
   scheduler.Spawn(header);
   return with_handle ? header : nullptr;
@@ -122,7 +123,7 @@ class [[nodiscard]] JoinHandle {
         // Abandoned while waiting: take our registration back; if the
         // completer already took it, it will consume the reference.
         uintptr_t expected = reinterpret_cast<uintptr_t>(waiting_);
-        if (state_->join_waiter.compare_exchange_strong(
+        if (state_->join_waiter().compare_exchange_strong(
                 expected, 0, std::memory_order_acq_rel)) {
           waiting_->RefDec();
         }
@@ -136,7 +137,7 @@ class [[nodiscard]] JoinHandle {
       self->SetResumePoint(handle, this);
       self->RefInc();  // the completer consumes it by waking us
       uintptr_t expected = 0;
-      if (state_->join_waiter.compare_exchange_strong(
+      if (state_->join_waiter().compare_exchange_strong(
               expected, reinterpret_cast<uintptr_t>(self),
               std::memory_order_acq_rel, std::memory_order_acquire)) {
         waiting_ = self;

@@ -25,6 +25,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -41,7 +43,14 @@ class OwnedTasks {
   explicit OwnedTasks(uint32_t num_workers)
       : num_workers_(num_workers),
         num_shards_(num_workers + kOutsideShards),
-        shards_(new Shard[num_workers + kOutsideShards]) {}
+        shards_(new Shard[num_workers + kOutsideShards]) {
+    // A task records its shard in 16 bits (TaskHeader::owned_shard_).
+    if (num_shards_ >= kNotListed) {
+      std::fprintf(stderr, "troupe: at most %u workers\n",
+                   kNotListed - kOutsideShards - 1);
+      std::abort();
+    }
+  }
 
   // The shard for a spawn by worker `worker_index`, or by a thread outside
   // the runtime (`worker_index` < 0) whose spawn counter is `outside_seq`.
@@ -60,7 +69,7 @@ class OwnedTasks {
     // Checked under the shard lock: Close() takes every shard lock after
     // setting closed_, so no insert can slip past a concurrent drain.
     if (closed_.load(std::memory_order_relaxed)) return false;
-    task->owned_shard_ = index;
+    task->owned_shard_ = static_cast<uint16_t>(index);
     task->owned_prev_ = nullptr;
     task->owned_next_ = shard.head;
     if (shard.head != nullptr) shard.head->owned_prev_ = task;
@@ -100,7 +109,7 @@ class OwnedTasks {
   }
 
  private:
-  static constexpr uint32_t kNotListed = UINT32_MAX;
+  static constexpr uint32_t kNotListed = UINT16_MAX;
 
   struct alignas(64) Shard {
     internal::SpinLock lock;

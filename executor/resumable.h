@@ -89,7 +89,7 @@ class Resumable : public TaskHeader {
   // From Run() only: runs `coroutine` until it first suspends or ends
   // (see "Hosting a coroutine"). True if it ended.
   bool RunCoroutine(std::coroutine_handle<> coroutine) {
-    hosted_ = coroutine;
+    root_ = coroutine;  // a Resumable's root_ is its hosted coroutine
     coroutine.resume();
     return SettleHosted();
   }
@@ -102,8 +102,6 @@ class Resumable : public TaskHeader {
   // suspending (an awaiter that found its event already there), which
   // must not be mistaken for a wait. False if it waits.
   bool SettleHosted();
-
-  std::coroutine_handle<> hosted_;  // null unless a coroutine is hosted
 };
 
 // Schedules `task`'s first run on `scheduler` (called once per task). If

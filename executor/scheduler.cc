@@ -382,7 +382,7 @@ void Scheduler::FinishTask(TaskHeader* task, bool holds_run_ref) {
   // observes kComplete with acquire. Our references keep the header alive
   // while we wake the joiner.
   task->SetComplete();
-  const uintptr_t waiter = task->join_waiter.exchange(
+  const uintptr_t waiter = task->join_waiter().exchange(
       TaskHeader::kJoinClosed, std::memory_order_acq_rel);
   if (waiter > TaskHeader::kJoinClosed) {
     // The join slot holds a TaskHeader* as an integer (tagged with

@@ -150,7 +150,7 @@ void TaskHeader::CompleteAndRelease(uint64_t n) {
 bool TaskHeader::Resume() {
   // A Resumable runs its Run(), unless a coroutine it started waits
   // (resumable.h, "Hosting a coroutine"): that one is resumed instead.
-  if (resumable() && !static_cast<Resumable*>(this)->hosted_) {
+  if (resumable() && !root_) {
     return RunResumable();
   }
   // An interrupt (a Timeout whose timer fired, say) abandons the region it
@@ -212,8 +212,8 @@ bool TaskHeader::RunResumable() {
 }
 
 bool Resumable::SettleHosted() {
-  if (hosted_.done()) {
-    hosted_ = nullptr;
+  if (root_.done()) {
+    root_ = nullptr;
     resume_ = nullptr;
     parked_ = nullptr;
     return true;
@@ -236,9 +236,8 @@ void TaskHeader::DestroyFrame() {
     // undo; a cancelled one (Abort, shutdown, spawned too late) is told -
     // and OnCancelled destroys the coroutine it hosts, if any (the task
     // only forgets it here).
-    auto* self = static_cast<Resumable*>(this);
-    self->hosted_ = nullptr;
-    if (cancelled_result_) self->OnCancelled();
+    root_ = nullptr;
+    if (cancelled_result_) static_cast<Resumable*>(this)->OnCancelled();
     return;
   }
   // The frame's operator delete sees `spawned` and keeps the block.

@@ -102,7 +102,8 @@ class TaskHeader {
       : state_(kScheduled | initial_refs * kRefOne),
         root_(root),
         resume_(root),
-        joinable_(joinable) {}
+        joinable_(joinable),
+        resumable_(false) {}
   TaskHeader(const TaskHeader&) = delete;
   TaskHeader& operator=(const TaskHeader&) = delete;
 
@@ -163,7 +164,7 @@ class TaskHeader {
   // The spawned coroutine's frame address (the frame itself is destroyed
   // once the task is complete; the prefix and result slot remain). Null
   // for a Resumable.
-  void* frame_address() const { return root_.address(); }
+  void* frame_address() const { return resumable_ ? nullptr : root_.address(); }
   // Set (before completion) when the task was cancelled, not finished.
   bool cancelled_result() const { return cancelled_result_; }
 
@@ -189,10 +190,11 @@ class TaskHeader {
   // the live-task list and the first run, as for a spawned Task.
   enum ResumableTag { kResumableTag };
   explicit TaskHeader(ResumableTag)
-      : state_(kScheduled | 2 * kRefOne), joinable_(false) {}
-  // A Resumable has no coroutine (root_ stays null): its Run, OnCancelled
-  // and OnReleased stand for resuming, destroying and freeing the frame.
-  bool resumable() const { return !root_; }
+      : state_(kScheduled | 2 * kRefOne), joinable_(false), resumable_(true) {}
+  // A Resumable has no coroutine of its own: its Run, OnCancelled and
+  // OnReleased stand for resuming, destroying and freeing the frame, and
+  // root_ holds the coroutine it hosts, if any (resumable.h).
+  bool resumable() const { return resumable_; }
 
   enum class RunResult { kRun, kCancel };
   enum class EndResult { kIdle, kRequeue, kCancel };
@@ -227,8 +229,9 @@ class TaskHeader {
   TaskHeader* queue_next_ = nullptr;
   TaskHeader* owned_prev_ = nullptr;
   TaskHeader* owned_next_ = nullptr;
-  uint32_t owned_shard_ = UINT32_MAX;  // OwnedTasks::kNotListed
-  const bool joinable_;  // a JoinHandle was created (join_waiter is used)
+  uint16_t owned_shard_ = UINT16_MAX;  // OwnedTasks::kNotListed
+  const bool joinable_;   // a JoinHandle was created (join_waiter is used)
+  const bool resumable_;  // a Resumable (resumable.h), not a coroutine
   bool frame_destroyed_ = false;
   bool cancelled_result_ = false;
   // Set by YieldNow while the task runs, read by EndRun on the same thread:
@@ -238,9 +241,11 @@ class TaskHeader {
  public:
   // Join protocol: 0 = nobody waiting; kJoinClosed = complete, no more
   // waiters; otherwise a TaskHeader* of the joining task, holding a
-  // reference that the completer consumes by waking it.
+  // reference that the completer consumes by waking it. The slot lives
+  // in the task's FramePrefix (only a joinable task - a spawned coroutine
+  // - has one; a Resumable pays nothing for it).
   static constexpr uintptr_t kJoinClosed = 1;
-  std::atomic<uintptr_t> join_waiter{0};
+  inline std::atomic<uintptr_t>& join_waiter();
 };
 
 // The bookkeeping in front of every Task<T> frame (see task.h). A task's
@@ -257,6 +262,9 @@ struct alignas(16) FramePrefix {
   uint32_t block_size;                   // for FreeFrame
   bool spawned;                          // a TaskHeader lives in `header`
   bool free_on_delete;  // the frame's operator delete frees the block
+  // TaskHeader::join_waiter(): constructed when a joinable task is
+  // spawned (internal::SpawnOn).
+  std::atomic<uintptr_t> join_waiter;
 
   static FramePrefix* Of(void* frame) {
     return reinterpret_cast<FramePrefix*>(static_cast<char*>(frame) -
@@ -264,6 +272,11 @@ struct alignas(16) FramePrefix {
   }
   TaskHeader* Header() { return reinterpret_cast<TaskHeader*>(header); }
 };
+
+inline std::atomic<uintptr_t>& TaskHeader::join_waiter() {
+  // A joinable task's header is its FramePrefix's first member.
+  return reinterpret_cast<FramePrefix*>(this)->join_waiter;
+}
 
 // An owning reference to a task: a waker. Move-only; Wake() consumes it.
 class TaskRef {

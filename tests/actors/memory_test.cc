@@ -3,6 +3,7 @@
 // operator new, so the numbers are exact - no resident-memory reading.
 #include <atomic>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <vector>
@@ -77,6 +78,7 @@ TEST(ActorMemoryTest, AnIdleActorIsOneAllocationOfBoundedSize) {
   // idle actor in all.
   const std::size_t per_actor = bytes.load() / spawned;
   EXPECT_LE(per_actor, 488u) << "bytes per idle actor";
+  std::printf("bytes per idle actor: %zu\n", per_actor);
   EXPECT_EQ(per_actor, sizeof(ActorCell<Idle>));
   (void)system.BlockingShutdown(std::chrono::seconds(5));
 }
