@@ -192,10 +192,11 @@ class Actor {
  private:
   friend class ActorCell<Derived>;
   ActorCell<Derived>* Cell() const {
-    // Set by the runtime before OnStart; never in the constructor.
-    return cell_;
+    // The instance lives inside its cell (no pointer back is stored).
+    // Meaningful once the actor is spawned; never in the constructor.
+    return ActorCell<Derived>::Of(
+        const_cast<Derived*>(static_cast<const Derived*>(this)));
   }
-  ActorCell<Derived>* cell_ = nullptr;
 };
 
 }  // namespace troupe

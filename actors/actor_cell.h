@@ -96,8 +96,25 @@ struct Terminated {
 
 using TimerId = uint64_t;
 
+namespace internal {
+// Where an actor's instance lives in its cell: a base of ActorCell<A>, so
+// that the instance finds its cell by a conversion (ActorCell::Of) rather
+// than by a pointer stored in every instance. The union leaves the
+// instance's lifetime to the cell (ConstructInstance, DestroyInstanceNow).
 template <typename A>
-class ActorCell final : public CellBase {
+struct InstanceSlot {
+  InstanceSlot() {}   // NOLINT(modernize-use-equals-default): the union
+  ~InstanceSlot() {}  // NOLINT(modernize-use-equals-default): the union
+  union {
+    A instance_;
+  };
+};
+}  // namespace internal
+
+template <typename A>
+class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
+  using internal::InstanceSlot<A>::instance_;
+
  public:
   // Constructs the instance in place (placement new into the storage it
   // is given); null: A's default constructor (Spawn<A>() without
@@ -122,8 +139,9 @@ class ActorCell final : public CellBase {
             const CellPtr<CellBase>& parent, std::unique_ptr<Factory> factory,
             std::size_t capacity)
       : CellBase(system, std::move(name), parent),
-        factory_(std::move(factory)),
-        mailbox_(capacity == 0 ? 1 : capacity) {}
+        mailbox_(capacity == 0 ? 1 : capacity) {
+    if (factory != nullptr) Timers().factory = std::move(factory);
+  }
 
   ~ActorCell() override {
     if (started_ && state() != ActorState::kStopped) {
@@ -139,6 +157,13 @@ class ActorCell final : public CellBase {
 
   // A new reference to this cell (see CellBase::Share).
   CellPtr<ActorCell> ShareTyped() { return CellPtr<ActorCell>::Share(this); }
+  // The cell an instance lives in.
+  static ActorCell* Of(A* instance) {
+    // The instance is the first (union) member of its InstanceSlot base:
+    // same address; from there a base-to-derived conversion.
+    auto* slot = reinterpret_cast<internal::InstanceSlot<A>*>(instance);
+    return static_cast<ActorCell*>(slot);
+  }
 
   // Starts the runner on `scheduler`. Called once, by the spawner.
   void Start(Scheduler& scheduler) {
@@ -225,7 +250,7 @@ class ActorCell final : public CellBase {
     if (state() == ActorState::kStopping) co_return;
     const bool healthy = state() != ActorState::kFailed && has_instance_;
     set_state(ActorState::kStopping);
-    stop_reason_ = std::move(reason);
+    SetStopReason(std::move(reason));
     ch()->Close();
     if (!healthy) {
       DropMailbox();
@@ -588,13 +613,12 @@ class ActorCell final : public CellBase {
   // own); a restart destroys it and constructs the next one there.
   void ConstructInstance() {
     DestroyInstanceNow();  // none is expected: DestroyInstance came first
-    if (factory_ != nullptr) {
-      (*factory_)(&instance_);
+    if (timers_ != nullptr && timers_->factory != nullptr) {
+      (*timers_->factory)(&instance_);
     } else if constexpr (std::is_default_constructible_v<A>) {
       ::new (&instance_) A();
     }
     has_instance_ = true;  // not if the constructor threw
-    instance_.cell_ = this;
   }
 
   void DestroyInstanceNow() {
@@ -666,8 +690,12 @@ class ActorCell final : public CellBase {
     timers_->timers.clear();
   }
 
-  // The timers' state, made when the first timer is armed (runner).
+  // The timers' state, made when the first timer is armed (runner) - or
+  // at construction for an actor spawned with arguments, whose factory
+  // lives here too (one pointer in the cell for both).
   struct TimerState {
+    // Null for an A made by its default constructor.
+    std::unique_ptr<Factory> factory;
     std::vector<std::pair<TimerId, JoinHandle<void>>> timers;
     TimerId next_id = 0;
     uint64_t epoch = 0;
@@ -744,11 +772,13 @@ class ActorCell final : public CellBase {
     // A draining reentrant actor lets its handlers in flight finish.
     co_await AwaitTurns();
     CancelAllTimers();
-    co_await StopChildren(stop_reason_);
+    // A copy: FinishTermination stores it where it came from.
+    const absl::Status reason = stop_reason();
+    co_await StopChildren(reason);
     co_await DestroyInstance();
     ch()->Close();
     DropMailbox();
-    FinishTermination(stop_reason_);
+    FinishTermination(reason);
   }
 
   // The rest of Terminate() for a runner that was cancelled before it got
@@ -772,17 +802,12 @@ class ActorCell final : public CellBase {
     FinishTermination(reason);
   }
 
-  // Null for an A made by its default constructor (most actors: no
-  // std::function's 32 bytes in every cell for them).
-  const std::unique_ptr<Factory> factory_;
   Mailbox mailbox_;
-  // The instance, in place (no allocation of its own): constructed by
-  // ConstructInstance, destroyed by DestroyInstanceNow; alive while
-  // has_instance_ (with the runner's flags below, not beside it as in a
-  // std::optional, which would pad it).
-  union {
-    A instance_;
-  };
+  // The instance lives in the InstanceSlot base, in place (no allocation
+  // of its own): constructed by ConstructInstance, destroyed by
+  // DestroyInstanceNow; alive while has_instance_ (a flag among the
+  // runner's below, not beside it as in a std::optional, which would pad
+  // it).
   // ---- the runner's own state (runner only, unless marked) ----
   internal::RecvWaiter waiter_;  // parked on the mailbox (the channel's)
   bool mailbox_parked_ = false;
@@ -795,7 +820,6 @@ class ActorCell final : public CellBase {
   TurnKind turn_ = TurnKind::kNone;
   std::coroutine_handle<> turn_work_;   // the hosted work (see Host)
   std::unique_ptr<TimerState> timers_;  // see Timers()
-  absl::Status stop_reason_;
   [[no_unique_address]] std::conditional_t<kReentrant, ReentrantState,
                                            NotReentrant>
       reentrant_;

@@ -118,8 +118,13 @@ const std::string& CellBase::DefaultName() const {
 }
 
 CellBase::Relations& CellBase::RelationsLocked() const {
-  if (relations_ == nullptr) relations_ = std::make_unique<Relations>();
-  return *relations_;
+  Relations* r = relations_.load(std::memory_order_relaxed);
+  if (r == nullptr) {
+    r = new Relations;
+    // Release: a lock-free reader (Stats, MakeRareStats) sees it made.
+    relations_.store(r, std::memory_order_release);
+  }
+  return *r;
 }
 
 CellPtr<CellBase> CellBase::parent() const {
@@ -137,7 +142,7 @@ CellPtr<CellBase> CellBase::parent() const {
 CellBase::~CellBase() {
   while (std::unique_ptr<ControlMessage> m = PopControl()) {
   }
-  delete rare_stats_.load(std::memory_order_relaxed);
+  delete relations_.load(std::memory_order_relaxed);
   delete name_.load(std::memory_order_relaxed);
   // Only a cell that never started can still be in the table here (a
   // started one is forgotten when it terminates or is detached), and its
@@ -173,8 +178,9 @@ void CellBase::PushControl(std::unique_ptr<ControlMessage> message) {
     if (control_closed_) return;
     ControlMessage* m = message.release();
     if (control_tail_ == nullptr) {
-      control_head_ = m;
+      m->next_ = m;
     } else {
+      m->next_ = control_tail_->next_;  // the oldest
       control_tail_->next_ = m;
     }
     control_tail_ = m;
@@ -187,15 +193,21 @@ void CellBase::PushControl(std::unique_ptr<ControlMessage> message) {
 
 std::unique_ptr<ControlMessage> CellBase::PopControl() {
   std::lock_guard<internal::SpinLock> guard(control_lock_);
-  ControlMessage* m = control_head_;
-  if (m == nullptr) return nullptr;
-  control_head_ = m->next_;
-  m->next_ = nullptr;
-  if (control_head_ == nullptr) {
+  if (control_tail_ == nullptr) return nullptr;
+  ControlMessage* m = control_tail_->next_;  // the oldest
+  if (m == control_tail_) {
     control_tail_ = nullptr;
     control_pending_.store(false, std::memory_order_release);
+  } else {
+    control_tail_->next_ = m->next_;
   }
+  m->next_ = nullptr;
   return std::unique_ptr<ControlMessage>(m);
+}
+
+void CellBase::SetStopReason(absl::Status reason) {
+  std::lock_guard<internal::FutexMutex> guard(mu_);
+  reason_ = std::move(reason);
 }
 
 void CellBase::CloseControl() {
@@ -203,8 +215,8 @@ void CellBase::CloseControl() {
   {
     std::lock_guard<internal::SpinLock> guard(control_lock_);
     control_closed_ = true;
-    pending = std::exchange(control_head_, nullptr);
-    control_tail_ = nullptr;
+    ControlMessage* tail = std::exchange(control_tail_, nullptr);
+    pending = tail == nullptr ? nullptr : std::exchange(tail->next_, nullptr);
     control_pending_.store(false, std::memory_order_release);
   }
   while (pending != nullptr) {
@@ -248,8 +260,9 @@ void CellBase::AddWatcher(const CellPtr<CellBase>& watcher, bool link) {
 
 void CellBase::RemoveWatcher(CellBase* watcher) {
   std::lock_guard<internal::FutexMutex> guard(mu_);
-  if (relations_ == nullptr) return;
-  std::erase_if(relations_->watchers, [watcher](const Watcher& w) {
+  Relations* r = relations_.load(std::memory_order_relaxed);
+  if (r == nullptr) return;
+  std::erase_if(r->watchers, [watcher](const Watcher& w) {
     return w.cell.get() == watcher;
   });
 }
@@ -265,8 +278,9 @@ void CellBase::RemoveChild(CellBase* child) {
   std::lock_guard<internal::FutexMutex> guard(mu_);
   // O(1): swap with the last child (sibling order does not matter), so a
   // system with a million actors shuts down in linear time.
-  if (relations_ == nullptr) return;
-  std::vector<CellPtr<CellBase>>& children = relations_->children;
+  Relations* r = relations_.load(std::memory_order_relaxed);
+  if (r == nullptr) return;
+  std::vector<CellPtr<CellBase>>& children = r->children;
   const std::size_t i = child->index_in_parent_;
   if (i >= children.size() || children[i].get() != child) return;
   if (i + 1 != children.size()) {
@@ -278,8 +292,9 @@ void CellBase::RemoveChild(CellBase* child) {
 
 std::vector<CellPtr<CellBase>> CellBase::Children() const {
   std::lock_guard<internal::FutexMutex> guard(mu_);
-  if (relations_ == nullptr) return {};
-  return relations_->children;
+  const Relations* r = relations_.load(std::memory_order_relaxed);
+  if (r == nullptr) return {};
+  return r->children;
 }
 
 Task<void> CellBase::StopChildren(const absl::Status& reason) {
@@ -295,7 +310,9 @@ void CellBase::FinishTermination(const absl::Status& reason) {
     std::lock_guard<internal::FutexMutex> guard(mu_);
     reason_ = reason;
     watchers_closed_ = true;
-    if (relations_ != nullptr) watchers.swap(relations_->watchers);
+    if (Relations* r = relations_.load(std::memory_order_relaxed)) {
+      watchers.swap(r->watchers);
+    }
   }
   set_state(ActorState::kStopped);
   for (Watcher& w : watchers) {
@@ -311,7 +328,9 @@ void CellBase::FinishTermination(const absl::Status& reason) {
     // Release: pairs with the acquire in IsTerminated().
     terminated_.store(true, std::memory_order_release);
     // Lives as long as this cell (so do the relations, once made).
-    if (relations_ != nullptr) token = relations_->terminated_token.get();
+    if (Relations* r = relations_.load(std::memory_order_relaxed)) {
+      token = r->terminated_token.get();
+    }
   }
   if (token != nullptr) token->Cancel();
   CloseControl();
@@ -413,13 +432,13 @@ void CellBase::SuperviseChildNow(const CellPtr<CellBase>& child,
 }
 
 CellBase::RareStats& CellBase::MakeRareStats() {
-  RareStats* r = rare_stats_.load(std::memory_order_relaxed);
-  if (r == nullptr) {
-    r = new RareStats;
-    // Release: Stats() on another thread sees zeroed counters.
-    rare_stats_.store(r, std::memory_order_release);
+  // Acquire: pairs with RelationsLocked's release (made by another
+  // thread, under mu_, for a watcher or a child).
+  if (Relations* r = relations_.load(std::memory_order_acquire)) {
+    return r->rare;
   }
-  return *r;
+  std::lock_guard<internal::FutexMutex> guard(mu_);
+  return RelationsLocked().rare;
 }
 
 void CellBase::RecordHandlerTime(Instant now) {
@@ -446,10 +465,12 @@ ActorStats CellBase::Stats() const {
   // The channel notes the depth each time the runner takes a batch; the
   // present depth covers what has piled up since (behind a long handler).
   s.mailbox_high_water = std::max(MailboxHighWater(), s.mailbox_depth);
-  if (const RareStats* r = rare_stats_.load(std::memory_order_acquire)) {
-    s.restarts = r->restarts.load(std::memory_order_relaxed);
+  // Acquire: pairs with RelationsLocked's release (zeroed counters).
+  if (const Relations* r = relations_.load(std::memory_order_acquire)) {
+    s.restarts = r->rare.restarts.load(std::memory_order_relaxed);
     for (int i = 0; i < ActorStats::kBuckets; ++i) {
-      s.handler_time_buckets[i] = r->buckets[i].load(std::memory_order_relaxed);
+      s.handler_time_buckets[i] =
+          r->rare.buckets[i].load(std::memory_order_relaxed);
     }
   }
   return s;

@@ -237,6 +237,10 @@ class CellBase : protected Resumable {
   // becomes kStopped, watchers are told, the registry and the parent
   // forget the actor, Terminated() completes.
   void FinishTermination(const absl::Status& reason);
+  // Runner: records why the actor stops (see reason_).
+  void SetStopReason(absl::Status reason);
+  // Runner: the reason recorded so far.
+  const absl::Status& stop_reason() const { return reason_; }
   // The last step of a termination: the control lane refuses messages
   // from now on and drops what it still holds (nothing will apply them).
   void CloseControl();
@@ -306,11 +310,14 @@ class CellBase : protected Resumable {
   uint32_t index_in_parent_ = 0;  // guarded by the parent's mu_
   // The given name, or the default one once made (see name()); owned.
   mutable std::atomic<const std::string*> name_{nullptr};
-  // An intrusive FIFO (an idle actor's lane costs two pointers, not a
-  // std::deque's preallocated chunk). Owns its messages.
-  ControlMessage* control_head_ = nullptr;  // control_lock_
+  // An intrusive FIFO, circular (an idle actor's lane costs one pointer,
+  // not a std::deque's preallocated chunk): the newest message, whose
+  // next_ is the oldest. Owns its messages.
   ControlMessage* control_tail_ = nullptr;  // control_lock_
-  absl::Status reason_;                     // mu_, set at termination
+  // Why the actor stops: set by its runner when it begins to stop (or at
+  // termination); written under mu_, and read by the runner without it
+  // (the runner is its only writer).
+  absl::Status reason_;
   // The system's table threads its shard lists through here (its shard's
   // lock guards them; neighbours' Forget writes them).
   CellBase* table_prev_ = nullptr;
@@ -328,7 +335,17 @@ class CellBase : protected Resumable {
   // What most actors never have - children, watchers, a Terminated()
   // awaiter, restarted children - made under mu_ on first need (an idle
   // actor pays one pointer for all of it). Never freed before the cell.
+  // Statistics most actors never record: sampled handler times (an actor
+  // that handled fewer than kHandlerSampleEvery messages has none) and
+  // restarts. Written by the runner only, read by Stats() from any
+  // thread. The start of the handler sample in progress lives here too.
+  struct RareStats {
+    std::atomic<uint64_t> buckets[ActorStats::kBuckets] = {};
+    std::atomic<uint64_t> restarts{0};
+    Instant sample_start;  // runner only
+  };
   struct Relations {
+    RareStats rare;
     std::vector<CellPtr<CellBase>> children;
     std::vector<Watcher> watchers;
     // Made on the first Terminated() call, cancelled by FinishTermination.
@@ -336,25 +353,17 @@ class CellBase : protected Resumable {
     std::vector<RestartHistory> restart_history;
   };
   Relations& RelationsLocked() const;  // mu_ held; makes it if needed
-  mutable std::unique_ptr<Relations> relations_;  // mu_
+  // Made under mu_ and published with a release store, so that the
+  // statistics in it can be read without the lock (acquire).
+  mutable std::atomic<Relations*> relations_{nullptr};
 
   std::atomic<const char*> current_message_{nullptr};
   // Moves once per handled message: the watchdog's sequence and the
   // messages_handled statistic in one.
   std::atomic<uint64_t> handler_seq_{0};
-  // Statistics most actors never record: sampled handler times (an actor
-  // that handled fewer than kHandlerSampleEvery messages has none) and
-  // restarts. Allocated by the runner when it first records one,
-  // published with a release store, read with acquire. The start of the
-  // handler sample in progress lives there too.
-  struct RareStats {
-    std::atomic<uint64_t> buckets[ActorStats::kBuckets] = {};
-    std::atomic<uint64_t> restarts{0};
-    Instant sample_start;  // runner only
-  };
-  // The runner's rare statistics, made if needed (runner).
+  // The runner's rare statistics (in the relations), made if needed
+  // (runner).
   RareStats& MakeRareStats();
-  std::atomic<RareStats*> rare_stats_{nullptr};
 
  private:
   const std::string& DefaultName() const;
