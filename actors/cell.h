@@ -50,7 +50,7 @@ class ControlMessage {
   ControlMessage* next_ = nullptr;  // the lane's intrusive FIFO link
 };
 
-enum class ActorState {
+enum class ActorState : uint8_t {
   kStarting,
   kRunning,
   kFailed,    // waiting for its parent's decision

@@ -61,26 +61,23 @@ class BlockPool {
  public:
   static constexpr int kMaxSpareBlocks = 2;
 
-  // Full-size blocks hold `slots_per_block` values; small ones at most
-  // kSmallBlockSlots.
-  explicit BlockPool(uint32_t slots_per_block) : slots_(slots_per_block) {
-    assert(slots_per_block <= UINT16_MAX && "a block's counts are 16-bit");
-  }
-  // (spare_ first: with slots_ and num_spare_ after it, 16 bytes.)
+  // One pointer: the spares are counted by walking them (there are at
+  // most kMaxSpareBlocks), and the size of a new block is the caller's.
+  BlockPool() = default;
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
   ~BlockPool() { Trim(); }
 
-  uint32_t slots_per_block() const { return slots_; }
-
-  // A spare block of either size, else a new one: small if `small`.
-  Block<T>* Get(bool small) {
+  // A spare block of either size, else a new one: a full one holds
+  // `slots_per_block` values, a small one at most kSmallBlockSlots.
+  Block<T>* Get(bool small, uint32_t slots_per_block) {
     Block<T>* b = spare_;
     if (b != nullptr) {
       spare_ = b->next;
-      --num_spare_;
     } else {
-      const uint32_t n = small ? std::min(slots_, kSmallBlockSlots) : slots_;
+      assert(slots_per_block <= UINT16_MAX && "a block's counts are 16-bit");
+      const uint32_t n =
+          small ? std::min(slots_per_block, kSmallBlockSlots) : slots_per_block;
       b = new (AllocateFrame(BlockBytes(n))) Block<T>(n);
     }
     b->next = nullptr;
@@ -89,15 +86,19 @@ class BlockPool {
   }
   // The block must hold no live values.
   void Put(Block<T>* b) {
-    if (num_spare_ >= kMaxSpareBlocks) {
+    if (num_spare() >= kMaxSpareBlocks) {
       Free(b);
       return;
     }
     b->next = spare_;
     spare_ = b;
-    ++num_spare_;
   }
-  int num_spare() const { return num_spare_; }
+  // At most kMaxSpareBlocks (a short walk).
+  int num_spare() const {
+    int n = 0;
+    for (const Block<T>* b = spare_; b != nullptr; b = b->next) ++n;
+    return n;
+  }
   // Frees every spare block.
   void Trim() {
     while (spare_ != nullptr) {
@@ -105,7 +106,6 @@ class BlockPool {
       spare_ = b->next;
       Free(b);
     }
-    num_spare_ = 0;
   }
   // Frees the spare blocks larger than small ones (an idle channel keeps
   // only small spares).
@@ -115,7 +115,6 @@ class BlockPool {
       Block<T>* b = *link;
       if (b->slots > kSmallBlockSlots) {
         *link = b->next;
-        --num_spare_;
         Free(b);
       } else {
         link = &b->next;
@@ -127,7 +126,6 @@ class BlockPool {
     while (spare_ != nullptr) {
       Block<T>* b = spare_;
       spare_ = b->next;
-      --num_spare_;
       other.Put(b);
     }
   }
@@ -143,8 +141,6 @@ class BlockPool {
   }
 
   Block<T>* spare_ = nullptr;
-  const uint32_t slots_;
-  int num_spare_ = 0;
 };
 
 template <typename T>
@@ -159,26 +155,27 @@ class BlockChain {
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
 
-  // Appends the value `make()` returns, constructed in place.
+  // Appends the value `make()` returns, constructed in place. A new block
+  // holds `slots_per_block` values (the first of an empty chain fewer).
   template <typename Make>
-  void PushWith(Make&& make, BlockPool<T>& pool) {
-    new (NextSlot(pool)) T(make());
+  void PushWith(Make&& make, BlockPool<T>& pool, uint32_t slots_per_block) {
+    new (NextSlot(pool, slots_per_block)) T(make());
     ++tail_->end;
     ++size_;
   }
 
   template <typename U>
-  void Push(U&& value, BlockPool<T>& pool) {
-    new (NextSlot(pool)) T(std::forward<U>(value));
+  void Push(U&& value, BlockPool<T>& pool, uint32_t slots_per_block) {
+    new (NextSlot(pool, slots_per_block)) T(std::forward<U>(value));
     ++tail_->end;
     ++size_;
   }
 
  private:
-  void* NextSlot(BlockPool<T>& pool) {
+  void* NextSlot(BlockPool<T>& pool, uint32_t slots_per_block) {
     if (tail_ == nullptr || tail_->end == tail_->slots) {
       // The first block of an empty chain is small.
-      Block<T>* b = pool.Get(/*small=*/tail_ == nullptr);
+      Block<T>* b = pool.Get(/*small=*/tail_ == nullptr, slots_per_block);
       if (tail_ == nullptr) {
         head_ = b;
       } else {

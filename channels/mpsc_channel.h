@@ -140,11 +140,10 @@ class MpscChannel {
   static constexpr std::size_t kMaxCapacity = UINT32_MAX;
 
   explicit MpscChannel(std::size_t capacity)
-      : capacity_(static_cast<uint32_t>(std::min(capacity, kMaxCapacity))),
-        waiting_batch_(
-            static_cast<uint32_t>(std::clamp<std::size_t>(capacity / 4, 1, 4))),
-        pool_(BlockSlots(capacity)),
-        local_pool_(BlockSlots(capacity)) {}
+      : slots_per_block_(static_cast<uint8_t>(BlockSlots(capacity))),
+        capacity_(static_cast<uint32_t>(std::min(capacity, kMaxCapacity))),
+        waiting_batch_(static_cast<uint32_t>(
+            std::clamp<std::size_t>(capacity / 4, 1, 4))) {}
   MpscChannel(const MpscChannel&) = delete;
   MpscChannel& operator=(const MpscChannel&) = delete;
   ~MpscChannel() {
@@ -252,7 +251,7 @@ class MpscChannel {
       if (waiters_head_ != nullptr || !HasRoomLocked()) {
         return PushResult::kFull;
       }
-      queue_.PushWith(make, pool_);
+      queue_.PushWith(make, pool_, slots_per_block_);
       sent_.store(sent_.load(std::memory_order_relaxed) + 1,
                   std::memory_order_release);
       rx = TakeReceiverLocked();
@@ -288,14 +287,7 @@ class MpscChannel {
         if (Waker rx = TakeReceiverLocked()) batch.Add(std::move(rx));
         result = PushResult::kPushed;
       } else {
-        w->next = nullptr;
-        w->prev = waiters_tail_;
-        if (waiters_tail_ != nullptr) {
-          waiters_tail_->next = w;
-        } else {
-          waiters_head_ = w;
-        }
-        waiters_tail_ = w;
+        LinkWaiterLocked(w);
         w->state.store(SendWaiter<T>::kQueued, std::memory_order_relaxed);
         // Dekker with the receiver (see the file comment): flag first, then
         // re-check the room by admitting whoever fits.
@@ -321,16 +313,7 @@ class MpscChannel {
     if (w->state.load(std::memory_order_relaxed) != SendWaiter<T>::kQueued) {
       return false;
     }
-    if (w->prev != nullptr) {
-      w->prev->next = w->next;
-    } else {
-      waiters_head_ = w->next;
-    }
-    if (w->next != nullptr) {
-      w->next->prev = w->prev;
-    } else {
-      waiters_tail_ = w->prev;
-    }
+    UnlinkWaiterLocked(w);
     if (waiters_head_ == nullptr) {
       has_waiters_.store(false, std::memory_order_relaxed);
     }
@@ -352,7 +335,7 @@ class MpscChannel {
                     std::memory_order_release);
         return;
       }
-      queue_.Push(std::move(value), pool_);
+      queue_.Push(std::move(value), pool_, slots_per_block_);
       rx = TakeReceiverLocked();
     }
     rx.Wake();
@@ -462,7 +445,7 @@ class MpscChannel {
   // Adds a sender unless every sender is already gone (the channel then
   // stays finished). Used to mint senders from a weak reference.
   bool TryAddSender() {
-    int64_t n = senders_.load(std::memory_order_relaxed);
+    int32_t n = senders_.load(std::memory_order_relaxed);
     while (n > 0) {
       if (senders_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) {
         if constexpr (kStandalone) AddRef();
@@ -489,12 +472,7 @@ class MpscChannel {
         closed_.store(true, std::memory_order_release);
         while (waiters_head_ != nullptr && !batch.full()) {
           SendWaiter<T>* w = waiters_head_;
-          waiters_head_ = w->next;
-          if (waiters_head_ != nullptr) {
-            waiters_head_->prev = nullptr;
-          } else {
-            waiters_tail_ = nullptr;
-          }
+          UnlinkWaiterLocked(w);
           batch.Add(Waker::Prepare(&w->target));
           w->state.store(SendWaiter<T>::kClosed, std::memory_order_release);
         }
@@ -545,7 +523,7 @@ class MpscChannel {
   }
 
   void PushLocked(T&& value) {
-    queue_.Push(std::move(value), pool_);
+    queue_.Push(std::move(value), pool_, slots_per_block_);
     sent_.store(sent_.load(std::memory_order_relaxed) + 1,
                 std::memory_order_release);
   }
@@ -570,12 +548,7 @@ class MpscChannel {
     while (waiters_head_ != nullptr && Occupied() < capacity_ &&
            !batch.nearly_full()) {
       SendWaiter<T>* w = waiters_head_;
-      waiters_head_ = w->next;
-      if (waiters_head_ != nullptr) {
-        waiters_head_->prev = nullptr;
-      } else {
-        waiters_tail_ = nullptr;
-      }
+      UnlinkWaiterLocked(w);
       pushed |= w->value != nullptr;
       AcceptLocked(w);
       if (w != self) batch.Add(Waker::Prepare(&w->target));
@@ -588,6 +561,30 @@ class MpscChannel {
     if (pushed) {
       if (Waker rx = TakeReceiverLocked()) batch.Add(std::move(rx));
     }
+  }
+
+  // The wait queue (circular, doubly linked; see waiters_head_).
+  void LinkWaiterLocked(SendWaiter<T>* w) {
+    if (waiters_head_ == nullptr) {
+      w->next = w->prev = w;
+      waiters_head_ = w;
+      return;
+    }
+    SendWaiter<T>* newest = waiters_head_->prev;
+    w->prev = newest;
+    w->next = waiters_head_;
+    newest->next = w;
+    waiters_head_->prev = w;
+  }
+  void UnlinkWaiterLocked(SendWaiter<T>* w) {
+    if (w->next == w) {
+      waiters_head_ = nullptr;
+    } else {
+      w->prev->next = w->next;
+      w->next->prev = w->prev;
+      if (waiters_head_ == w) waiters_head_ = w->next;
+    }
+    w->next = w->prev = nullptr;
   }
 
   [[gnu::always_inline]] Waker TakeReceiverLocked() {
@@ -683,21 +680,30 @@ class MpscChannel {
   // side (guarded by lock_) comes first, the receiver's after it.
   SpinLock lock_;
   std::atomic<bool> closed_{false};  // written under lock_
+  // The values a full block of the queue holds (at most kMaxBlockSlots).
+  const uint8_t slots_per_block_;
   const uint32_t capacity_;
   // Receiver-owned, but read-only: a quarter of the capacity, 1 to 4 (a
   // tiny channel's waiting senders are admitted as soon as there is room
   // for one).
   const uint32_t waiting_batch_;
-  std::atomic<uint32_t> permits_out_{0};   // written under lock_
-  BlockChain<T> queue_;                    // guarded by lock_
-  BlockPool<T> pool_;                      // guarded by lock_
+  std::atomic<uint32_t> permits_out_{0};  // written under lock_
+  BlockChain<T> queue_;                   // guarded by lock_
+  BlockPool<T> pool_;                     // guarded by lock_
+  // The waiting senders, oldest first: a circular list (the newest is
+  // waiters_head_->prev), so one pointer.
   SendWaiter<T>* waiters_head_ = nullptr;  // guarded by lock_
-  SendWaiter<T>* waiters_tail_ = nullptr;  // guarded by lock_
   RecvWaiter* rx_waiter_ = nullptr;        // guarded by lock_
   std::atomic<uint64_t> sent_{0};          // written under lock_
   uint64_t received_snapshot_ = 0;         // guarded by lock_
   alignas(kSideAlign) std::atomic<uint64_t> received_{0};  // receiver only
-  std::atomic<int64_t> senders_{1};
+  // 32 bits: two billion live Senders (or ActorRefs) per channel.
+  std::atomic<int32_t> senders_{1};
+  // Receiver-owned.
+  static constexpr uint32_t kConsumedBatch = 16;
+  uint32_t unreported_ = 0;
+  std::atomic<uint32_t> high_water_{0};  // written by the receiver only
+  std::atomic<bool> has_waiters_{false};
   struct NoRefs {
     constexpr explicit NoRefs(int /*refs*/) {}
   };
@@ -705,11 +711,6 @@ class MpscChannel {
   [[no_unique_address]] std::conditional_t<kStandalone, std::atomic<int64_t>,
                                            NoRefs>
       refs_{2};
-  std::atomic<bool> has_waiters_{false};
-  // Receiver-owned.
-  static constexpr uint32_t kConsumedBatch = 16;
-  uint32_t unreported_ = 0;
-  std::atomic<uint32_t> high_water_{0};  // written by the receiver only
   alignas(kSideAlign) BlockChain<T> local_;
   BlockPool<T> local_pool_;
 };

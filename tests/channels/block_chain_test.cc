@@ -23,10 +23,11 @@ struct Tracked {
 
 TEST(BlockChainTest, ValuesComeOutInOrderAcrossSmallAndFullBlocks) {
   {
-    BlockPool<Tracked> pool(/*slots_per_block=*/8);
+    constexpr uint32_t kSlots = 8;
+    BlockPool<Tracked> pool;
     BlockChain<Tracked> chain;
     for (int round = 0; round < 3; ++round) {
-      for (int i = 0; i < 21; ++i) chain.Push(Tracked(i), pool);
+      for (int i = 0; i < 21; ++i) chain.Push(Tracked(i), pool, kSlots);
       EXPECT_EQ(chain.size(), 21u);
       EXPECT_EQ(Tracked::live, 21);
       for (int i = 0; i < 21; ++i) {
@@ -37,7 +38,7 @@ TEST(BlockChainTest, ValuesComeOutInOrderAcrossSmallAndFullBlocks) {
       EXPECT_TRUE(chain.empty());
       EXPECT_EQ(Tracked::live, 0);
     }
-    chain.Push(Tracked(7), pool);
+    chain.Push(Tracked(7), pool, kSlots);
     chain.Clear(pool);
     EXPECT_EQ(Tracked::live, 0);
   }
@@ -45,17 +46,18 @@ TEST(BlockChainTest, ValuesComeOutInOrderAcrossSmallAndFullBlocks) {
 }
 
 TEST(BlockChainTest, TheFirstBlockOfAnEmptyChainIsSmallAndTheRestFull) {
-  BlockPool<uint64_t> pool(/*slots_per_block=*/32);
+  constexpr uint32_t kSlots = 32;
+  BlockPool<uint64_t> pool;
   BlockChain<uint64_t> chain;
   // Five values: a small block (4) and a full one.
-  for (uint64_t i = 0; i < 5; ++i) chain.Push(i, pool);
+  for (uint64_t i = 0; i < 5; ++i) chain.Push(i, pool, kSlots);
   while (chain.Pop(pool).has_value()) {
   }
   ASSERT_EQ(pool.num_spare(), 2);
   // TrimLarge keeps only the small spare...
   pool.TrimLarge();
   ASSERT_EQ(pool.num_spare(), 1);
-  Block<uint64_t>* b = pool.Get(/*small=*/false);
+  Block<uint64_t>* b = pool.Get(/*small=*/false, kSlots);
   EXPECT_EQ(b->slots, kSmallBlockSlots);
   pool.Put(b);
   // ...and Trim frees every one.
@@ -64,9 +66,10 @@ TEST(BlockChainTest, TheFirstBlockOfAnEmptyChainIsSmallAndTheRestFull) {
 }
 
 TEST(BlockChainTest, ATinyChannelsBlocksAreNoLargerThanItsCapacity) {
-  BlockPool<uint64_t> pool(/*slots_per_block=*/2);
-  Block<uint64_t>* small = pool.Get(/*small=*/true);
-  Block<uint64_t>* full = pool.Get(/*small=*/false);
+  constexpr uint32_t kSlots = 2;
+  BlockPool<uint64_t> pool;
+  Block<uint64_t>* small = pool.Get(/*small=*/true, kSlots);
+  Block<uint64_t>* full = pool.Get(/*small=*/false, kSlots);
   EXPECT_EQ(small->slots, 2);
   EXPECT_EQ(full->slots, 2);
   pool.Put(small);
@@ -74,10 +77,11 @@ TEST(BlockChainTest, ATinyChannelsBlocksAreNoLargerThanItsCapacity) {
 }
 
 TEST(BlockChainTest, SpliceMovesAWholeChainInOrder) {
-  BlockPool<uint64_t> pool(/*slots_per_block=*/4);
+  constexpr uint32_t kSlots = 4;
+  BlockPool<uint64_t> pool;
   BlockChain<uint64_t> shared;
   BlockChain<uint64_t> local;
-  for (uint64_t i = 0; i < 10; ++i) shared.Push(i, pool);
+  for (uint64_t i = 0; i < 10; ++i) shared.Push(i, pool, kSlots);
   local.Splice(shared);
   EXPECT_TRUE(shared.empty());
   EXPECT_EQ(local.size(), 10u);
