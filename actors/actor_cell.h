@@ -622,7 +622,8 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   }
 
   void DestroyInstanceNow() {
-    if (!std::exchange(has_instance_, false)) return;
+    if (!has_instance_) return;
+    has_instance_ = false;
     instance_.~A();
   }
 
@@ -809,14 +810,20 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   // runner's below, not beside it as in a std::optional, which would pad
   // it).
   // ---- the runner's own state (runner only, unless marked) ----
-  internal::RecvWaiter waiter_;  // parked on the mailbox (the channel's)
-  bool mailbox_parked_ = false;
-  bool started_ = false;  // set by Start(); read by the destructor
-  bool created_ = false;
-  bool waiting_turn_begun_ = false;  // reentrant: see Run()
-  bool has_instance_ = false;        // instance_ is alive
-  bool sampling_ = false;            // the handler in progress is timed
-  bool self_stop_ = false;
+  // Parked on the mailbox (the channel's). Potentially overlapping, so
+  // that the flags below sit in its tail padding.
+  [[no_unique_address]] internal::RecvWaiter waiter_;
+  // Bits of one byte: each is written and read only on the runner's turns
+  // (started_ before the first, by Start(); read by the destructor after
+  // the last), which the task's state transitions order - no two threads
+  // ever touch the byte at once.
+  bool mailbox_parked_ : 1 = false;
+  bool started_ : 1 = false;
+  bool created_ : 1 = false;
+  bool waiting_turn_begun_ : 1 = false;  // reentrant: see Run()
+  bool has_instance_ : 1 = false;        // instance_ is alive
+  bool sampling_ : 1 = false;            // the handler in progress is timed
+  bool self_stop_ : 1 = false;
   TurnKind turn_ = TurnKind::kNone;
   std::coroutine_handle<> turn_work_;   // the hosted work (see Host)
   std::unique_ptr<TimerState> timers_;  // see Timers()

@@ -167,7 +167,27 @@ CancellationToken::Awaiter CellBase::Terminated() const {
 
 absl::Status CellBase::termination_reason() const {
   std::lock_guard<internal::FutexMutex> guard(mu_);
-  return reason_;
+  return ReasonLocked();
+}
+
+absl::Status CellBase::ReasonLocked() const {
+  const Relations* r = relations_.load(std::memory_order_relaxed);
+  return r != nullptr ? r->reason : absl::OkStatus();
+}
+
+void CellBase::SetReasonLocked(absl::Status reason) {
+  // OK is what a cell without relations reports: no block made for it.
+  if (reason.ok() && relations_.load(std::memory_order_relaxed) == nullptr) {
+    return;
+  }
+  RelationsLocked().reason = std::move(reason);
+}
+
+absl::Status CellBase::stop_reason() const {
+  // Acquire: the relations may have been made by another thread (under
+  // mu_, for a watcher); the reason in them only this runner writes.
+  const Relations* r = relations_.load(std::memory_order_acquire);
+  return r != nullptr ? r->reason : absl::OkStatus();
 }
 
 void CellBase::PushControl(std::unique_ptr<ControlMessage> message) {
@@ -207,7 +227,7 @@ std::unique_ptr<ControlMessage> CellBase::PopControl() {
 
 void CellBase::SetStopReason(absl::Status reason) {
   std::lock_guard<internal::FutexMutex> guard(mu_);
-  reason_ = std::move(reason);
+  SetReasonLocked(std::move(reason));
 }
 
 void CellBase::CloseControl() {
@@ -251,7 +271,7 @@ void CellBase::AddWatcher(const CellPtr<CellBase>& watcher, bool link) {
       RelationsLocked().watchers.push_back(Watcher{watcher, link});
       return;
     }
-    already = reason_;
+    already = ReasonLocked();
   }
   // Already gone: the notice is due at once.
   watcher->PushControl(
@@ -308,7 +328,7 @@ void CellBase::FinishTermination(const absl::Status& reason) {
   CancellationToken* token = nullptr;
   {
     std::lock_guard<internal::FutexMutex> guard(mu_);
-    reason_ = reason;
+    SetReasonLocked(reason);
     watchers_closed_ = true;
     if (Relations* r = relations_.load(std::memory_order_relaxed)) {
       watchers.swap(r->watchers);

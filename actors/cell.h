@@ -237,10 +237,13 @@ class CellBase : protected Resumable {
   // becomes kStopped, watchers are told, the registry and the parent
   // forget the actor, Terminated() completes.
   void FinishTermination(const absl::Status& reason);
-  // Runner: records why the actor stops (see reason_).
+  // Runner: records why the actor stops (see Relations::reason).
   void SetStopReason(absl::Status reason);
-  // Runner: the reason recorded so far.
-  const absl::Status& stop_reason() const { return reason_; }
+  // Runner: the reason recorded so far (OK if none).
+  absl::Status stop_reason() const;
+  // mu_ held: the reason, and setting it.
+  absl::Status ReasonLocked() const;
+  void SetReasonLocked(absl::Status reason);
   // The last step of a termination: the control lane refuses messages
   // from now on and drops what it still holds (nothing will apply them).
   void CloseControl();
@@ -314,10 +317,6 @@ class CellBase : protected Resumable {
   // not a std::deque's preallocated chunk): the newest message, whose
   // next_ is the oldest. Owns its messages.
   ControlMessage* control_tail_ = nullptr;  // control_lock_
-  // Why the actor stops: set by its runner when it begins to stop (or at
-  // termination); written under mu_, and read by the runner without it
-  // (the runner is its only writer).
-  absl::Status reason_;
   // The system's table threads its shard lists through here (its shard's
   // lock guards them; neighbours' Forget writes them).
   CellBase* table_prev_ = nullptr;
@@ -346,6 +345,10 @@ class CellBase : protected Resumable {
   };
   struct Relations {
     RareStats rare;
+    // Why the actor stops: set by its runner when it begins to stop (or
+    // at termination), under mu_; read by the runner without it (it is
+    // the only writer). An OK reason makes no relations block.
+    absl::Status reason;
     std::vector<CellPtr<CellBase>> children;
     std::vector<Watcher> watchers;
     // Made on the first Terminated() call, cancelled by FinishTermination.
