@@ -52,6 +52,7 @@
 #ifndef TROUPE_ACTORS_ACTOR_CELL_H_
 #define TROUPE_ACTORS_ACTOR_CELL_H_
 
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -136,11 +137,12 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
 
   // The mailbox starts with one sender: the spawner's ActorRef adopts it.
   ActorCell(ActorSystem* system, std::string name,
-            const CellPtr<CellBase>& parent, std::unique_ptr<Factory> factory,
+            const CellPtr<CellBase>& parent, Factory factory,
             std::size_t capacity)
       : CellBase(system, std::move(name), parent),
         mailbox_(capacity == 0 ? 1 : capacity) {
-    if (factory != nullptr) Timers().factory = std::move(factory);
+    // Most actors are made by A's default constructor: no block for them.
+    if (factory) Timers().factory = std::move(factory);
   }
 
   ~ActorCell() override {
@@ -613,12 +615,15 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   // own); a restart destroys it and constructs the next one there.
   void ConstructInstance() {
     DestroyInstanceNow();  // none is expected: DestroyInstance came first
-    if (timers_ != nullptr && timers_->factory != nullptr) {
-      (*timers_->factory)(&instance_);
+    if (timers_ != nullptr && timers_->factory) {
+      timers_->factory(&instance_);
     } else if constexpr (std::is_default_constructible_v<A>) {
       ::new (&instance_) A();
     }
     has_instance_ = true;  // not if the constructor threw
+    // Of() relies on the instance sharing its InstanceSlot's address (the
+    // Itanium C++ ABI lays a union member out at offset 0).
+    assert(Of(&instance_) == this);
   }
 
   void DestroyInstanceNow() {
@@ -685,6 +690,13 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
     }
   }
 
+  // At termination: the factory (whose captured arguments may hold
+  // references to other actors) and the timers' block go now, not when
+  // the cell's memory does - holders of the cell (a watched actor's list,
+  // a WeakActorRef) must not keep what the actor held. Nothing applies a
+  // timer message or makes an instance after this.
+  void ReleaseRunnerState() { timers_.reset(); }
+
   void CancelAllTimers() {
     if (timers_ == nullptr) return;
     for (auto& [id, handle] : timers_->timers) handle.Abort();
@@ -695,8 +707,8 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   // at construction for an actor spawned with arguments, whose factory
   // lives here too (one pointer in the cell for both).
   struct TimerState {
-    // Null for an A made by its default constructor.
-    std::unique_ptr<Factory> factory;
+    // Empty for an A made by its default constructor.
+    Factory factory;
     std::vector<std::pair<TimerId, JoinHandle<void>>> timers;
     TimerId next_id = 0;
     uint64_t epoch = 0;
@@ -779,6 +791,7 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
     co_await DestroyInstance();
     ch()->Close();
     DropMailbox();
+    ReleaseRunnerState();
     FinishTermination(reason);
   }
 
@@ -795,6 +808,7 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
     ch()->Close();
     DropMailbox();
     DestroyInstanceNow();
+    ReleaseRunnerState();
     const absl::Status reason = internal::ActorStoppedError(
         absl::StrCat(name(), " was aborted before it finished"));
     for (const CellPtr<CellBase>& child : Children()) {

@@ -187,11 +187,11 @@ ActorRef<A> ActorSystem::SpawnUnder(const CellPtr<CellBase>& parent,
   static_assert(std::is_base_of_v<Actor<A>, A>,
                 "an actor type A must derive from troupe::Actor<A>");
   using Factory = typename ActorCell<A>::Factory;
-  std::unique_ptr<Factory> factory;
+  Factory factory;  // empty: A's default constructor
   if constexpr (sizeof...(Args) != 0 || !std::is_default_constructible_v<A>) {
-    factory = std::make_unique<Factory>(
-        [... captured = std::decay_t<Args>(std::forward<Args>(args))](
-            void* storage) { ::new (storage) A(captured...); });
+    factory =
+        Factory([... captured = std::decay_t<Args>(std::forward<Args>(args))](
+                    void* storage) { ::new (storage) A(captured...); });
   }
   const std::size_t capacity = options.mailbox_capacity != 0
                                    ? options.mailbox_capacity

@@ -268,7 +268,12 @@ void CellBase::AddWatcher(const CellPtr<CellBase>& watcher, bool link) {
     // watcher lands either in the list it notifies or here - never in a
     // list nobody reads again.
     if (!watchers_closed_) {
-      RelationsLocked().watchers.push_back(Watcher{watcher, link});
+      std::vector<Watcher>& watchers = RelationsLocked().watchers;
+      // Watchers that stopped without Unwatch are dropped whenever the
+      // list would grow (amortised O(1)): the list of a long-lived actor
+      // does not keep every retired watcher's cell.
+      if (watchers.size() == watchers.capacity()) PruneWatchersLocked();
+      watchers.push_back(Watcher{watcher, link});
       return;
     }
     already = ReasonLocked();
@@ -280,11 +285,17 @@ void CellBase::AddWatcher(const CellPtr<CellBase>& watcher, bool link) {
 
 void CellBase::RemoveWatcher(CellBase* watcher) {
   std::lock_guard<internal::FutexMutex> guard(mu_);
+  // Relaxed: the block is made under mu_, which we hold.
   Relations* r = relations_.load(std::memory_order_relaxed);
   if (r == nullptr) return;
   std::erase_if(r->watchers, [watcher](const Watcher& w) {
-    return w.cell.get() == watcher;
+    return w.cell.get() == watcher || w.cell->IsTerminated();
   });
+}
+
+void CellBase::PruneWatchersLocked() {
+  std::erase_if(RelationsLocked().watchers,
+                [](const Watcher& w) { return w.cell->IsTerminated(); });
 }
 
 void CellBase::AddChild(CellPtr<CellBase> child) {
@@ -357,7 +368,7 @@ void CellBase::FinishTermination(const absl::Status& reason) {
   // The top level is not in the root's list (the system's table, which
   // Unregister updated, holds it).
   if (top_level_) return;
-  if (parent_ != nullptr) parent_->RemoveChild(this);
+  if (CellPtr<CellBase> parent = std::move(parent_)) parent->RemoveChild(this);
 }
 
 void CellBase::DetachFromSystem() {
@@ -370,6 +381,14 @@ void CellBase::DetachFromSystem() {
 }
 
 void CellBase::Fail(const absl::Status& why) {
+  if (state() == ActorState::kStopping) {
+    // Already stopping (a handler failed while the mailbox drained): the
+    // stop goes on - waiting for a parent's decision here could wait for
+    // a parent that is itself waiting for this actor to stop. The first
+    // failure becomes the stop's reason.
+    if (stop_reason().ok()) SetStopReason(why);
+    return;
+  }
   set_state(ActorState::kFailed);
   if (auto parent = this->parent()) {
     parent->ChildFailed(Share(), why);

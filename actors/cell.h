@@ -283,7 +283,10 @@ class CellBase : protected Resumable {
   // top-level actors spawned and stopped on several workers would
   // otherwise all count references on the root. They reach it through the
   // system until DetachFromSystem.
-  const CellPtr<CellBase> parent_;
+  // Released by FinishTermination (the runner; the only reader after
+  // construction), so that a chain of retired cells never frees its
+  // ancestors recursively.
+  CellPtr<CellBase> parent_;
   const bool top_level_;
   std::atomic<ActorState> state_{ActorState::kStarting};
   std::atomic<bool> terminated_{false};
@@ -356,8 +359,12 @@ class CellBase : protected Resumable {
     std::vector<RestartHistory> restart_history;
   };
   Relations& RelationsLocked() const;  // mu_ held; makes it if needed
+  // mu_ held: drops the watchers that have terminated.
+  void PruneWatchersLocked();
   // Made under mu_ and published with a release store, so that the
-  // statistics in it can be read without the lock (acquire).
+  // statistics in it can be read without the lock (acquire). Loads under
+  // mu_ are relaxed (whoever made it held mu_ too), as is ~CellBase's
+  // (after the last reference's acq_rel drop).
   mutable std::atomic<Relations*> relations_{nullptr};
 
   std::atomic<const char*> current_message_{nullptr};

@@ -242,8 +242,9 @@ class TaskHeader {
   // Join protocol: 0 = nobody waiting; kJoinClosed = complete, no more
   // waiters; otherwise a TaskHeader* of the joining task, holding a
   // reference that the completer consumes by waking it. The slot lives
-  // in the task's FramePrefix (only a joinable task - a spawned coroutine
-  // - has one; a Resumable pays nothing for it).
+  // in the task's FramePrefix and is constructed only for a joinable task
+  // (a spawned coroutine with a JoinHandle); a Resumable has no prefix
+  // and pays nothing for it.
   static constexpr uintptr_t kJoinClosed = 1;
   inline std::atomic<uintptr_t>& join_waiter();
 };

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "actors/actor.h"
 #include "executor/join_handle.h"
+#include "executor/settle.h"
 #include "executor/sleep.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -320,6 +321,31 @@ Task<ActorRef<Counter>> SpawnChildOf(ActorRef<Supervisor<P>> parent,
       co_await parent.Ask(std::move(spawn));
   EXPECT_TRUE(child.ok()) << child.status();
   co_return child.value_or(ActorRef<Counter>());
+}
+
+// A child whose handler fails while it drains its mailbox for its
+// parent's stop goes on stopping, with the failure as its reason: the
+// parent, waiting for its children to stop, decides nothing meanwhile.
+TEST_F(SupervisionTest, AHandlerFailingWhileItsParentStopsItEndsTheStop) {
+  auto parent = env_.system().Spawn<Supervisor<RestartPolicy>>(NewLog());
+  auto body =
+      [](ActorRef<Supervisor<RestartPolicy>> parent) -> Task<absl::Status> {
+    ActorRef<Counter> child = co_await SpawnChildOf(parent, "child");
+    CancellationToken gate;
+    // The child is busy on the gate, with a failure queued behind it.
+    JoinHandle<absl::StatusOr<int>> busy = Spawn(child.Ask(WaitFor(gate)));
+    co_await Settle();
+    EXPECT_TRUE(child.TrySend(Boom{}).ok());
+    RequestStop(parent);
+    co_await Settle();  // the parent waits for its child
+    gate.Cancel();
+    co_await Settle();
+    EXPECT_TRUE(parent.cell()->IsTerminated());
+    EXPECT_TRUE((co_await busy).ok());
+    co_return child.cell()->termination_reason();
+  };
+  const absl::Status reason = env_.Run(body(parent));
+  EXPECT_TRUE(IsHandlerFailed(reason)) << reason;
 }
 
 // Two children of a parent under policy P get 1 and 2; the first fails

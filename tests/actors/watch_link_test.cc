@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "actors/actor.h"
 #include "executor/join_handle.h"
+#include "executor/settle.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/actors/actor_test_util.h"
@@ -178,6 +179,41 @@ TEST(WatchRaceTest, AWatchRacingTheStopStillGetsItsNotice) {
   ActorSystem system(runtime, {.watchdog = false});
   EXPECT_EQ(runtime.BlockOn(WatchesRacingStops(&system, 10000)), 0);
   (void)system.BlockingShutdown(std::chrono::seconds(30));
+}
+
+// Watches the counter it was spawned with: the spawn's arguments hold a
+// reference to the counter for as long as they live.
+class ArgumentWatcher : public Actor<ArgumentWatcher> {
+ public:
+  explicit ArgumentWatcher(ActorRef<Counter> c) : counter_(std::move(c)) {}
+  void OnStart() { Watch(counter_); }
+  void Handle(const Terminated& /*unused*/) {}
+  int Handle(Get /*unused*/) const { return 1; }
+
+ private:
+  ActorRef<Counter> counter_;
+};
+
+using RetiredWatcherTest = ManualTimeTest;
+
+// The watched actor's list keeps a stopped watcher's cell until it is
+// pruned; what the watcher held - its spawn's arguments too - must not
+// live on in it, or the reference in there would keep the watched actor
+// running with no other sender left.
+TEST_F(RetiredWatcherTest, AStoppedWatcherNoLongerKeepsTheWatchedActorRunning) {
+  auto body = [](ActorSystem* system) -> Task<bool> {
+    ActorRef<Counter> c = system->Spawn<Counter>();
+    CellPtr<CellBase> counter = c.cell();  // to look at; not a sender
+    ActorRef<ArgumentWatcher> w = system->Spawn<ArgumentWatcher>(c);
+    c = ActorRef<Counter>();
+    co_await Settle();  // started, watching
+    RequestStop(w);
+    co_await AwaitTermination(w.cell());
+    w = ActorRef<ArgumentWatcher>();
+    co_await Settle();
+    co_return counter->IsTerminated();
+  };
+  EXPECT_TRUE(env_.Run(body(&env_.system())));
 }
 
 // ---- reasons and links: failures stop actors here (kStop) ----
