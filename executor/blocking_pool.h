@@ -164,7 +164,12 @@ class [[nodiscard]] BlockingHandle {
       waiting_ = nullptr;
       if (state_->dropped) internal::ThrowCancelled();
       if (state_->result.index() == 2) {
-        std::rethrow_exception(std::get<2>(state_->result));
+        // Moved out: the awaiter's thread alone holds the exception from
+        // here on. The pool thread may drop the last reference to the
+        // state; an exception still in it would be freed there, through a
+        // reference count ThreadSanitizer cannot see (uninstrumented
+        // libstdc++), which it reports as a race with the catch's reads.
+        std::rethrow_exception(std::move(std::get<2>(state_->result)));
       }
       if constexpr (!std::is_void_v<R>) {
         return std::move(std::get<1>(state_->result));
