@@ -237,9 +237,10 @@ struct WebSocketCore {
   bool deliveries_ended_ = false;  // guarded by delivery_mu_
 };
 
-// The reader task: reads, parses, delivers messages into `incoming`,
-// posts control replies (waking the writer through `wake`), and runs the
-// termination protocol, lingering close included (websocket_connection.h).
+// The reader task: reads, parses, delivers messages into `incoming` (or
+// to the installed handler, see Deliver), posts control replies (waking the
+// writer through `wake`), and runs the termination protocol, lingering close
+// included (websocket_connection.h).
 Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               WebSocketParser parser,
                               Sender<WebSocketMessage> incoming,
