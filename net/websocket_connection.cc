@@ -94,9 +94,8 @@ absl::StatusOr<WebSocketConnection> WebSocketConnection::Start(
   WebSocketConnection connection;
   connection.core_ = std::make_shared<internal::WebSocketCore>(
       std::move(stream), session.role, std::move(session.subprotocol),
-      session.deflate, options, std::move(*writer));
+      session.deflate, options, std::move(*writer), std::move(incoming.second));
   connection.outgoing_ = outgoing.first;
-  connection.incoming_ = std::move(incoming.second);
   // The writer's handle is in place before the reader (which may abort
   // the writer) exists.
   connection.core_->writer = Spawn(internal::RunWebSocketWriter(
@@ -119,7 +118,6 @@ WebSocketConnection& WebSocketConnection::operator=(
     }
     core_ = std::move(other.core_);
     outgoing_ = std::move(other.outgoing_);
-    incoming_ = std::move(other.incoming_);
     reader_ = std::move(other.reader_);
   }
   return *this;
@@ -134,10 +132,41 @@ WebSocketConnection::~WebSocketConnection() {
 }
 
 Task<absl::StatusOr<WebSocketMessage>> WebSocketConnection::Receive() {
-  std::optional<WebSocketMessage> message = co_await incoming_.Recv();
+  std::optional<WebSocketMessage> message = co_await core_->incoming.Recv();
   if (message.has_value()) co_return std::move(*message);
   // The channel ends when the reader finishes, or early when Close()
   // closed it: either way the outcome is known once the reader is done.
+  co_await core_->reader_done.Wait();
+  co_return core_->FinalStatus();
+}
+
+Task<absl::Status> WebSocketConnection::HandleMessages(
+    WebSocketMessageHandler handler) {
+  if (!handler) {
+    co_return absl::FailedPreconditionError("HandleMessages needs a handler");
+  }
+  // A second call must not touch the channel or the handler: both are the
+  // reader's once a handler is installed.
+  if (core_->handler_installed()) {
+    co_return absl::FailedPreconditionError(
+        "HandleMessages was called already");
+  }
+  // What was queued before the handler: handed over here, in order; the
+  // reader takes over once the channel is empty (WebSocketCore::
+  // InstallHandler), or never if it stopped delivering.
+  for (;;) {
+    absl::StatusOr<WebSocketMessage> queued = core_->incoming.TryRecv();
+    if (queued.ok()) {
+      Task<void> wait = handler(*std::move(queued));
+      if (wait.valid()) co_await std::move(wait);
+      continue;
+    }
+    if (absl::IsOutOfRange(queued.status())) break;  // closed and drained
+    const internal::WebSocketCore::Install installed =
+        core_->InstallHandler(handler);
+    if (installed != internal::WebSocketCore::Install::kMoreQueued) break;
+  }
+  // `handler` is the reader's now (or unused, if the reader is gone).
   co_await core_->reader_done.Wait();
   co_return core_->FinalStatus();
 }
@@ -229,7 +258,7 @@ Task<absl::Status> WebSocketConnection::Close(uint16_t code,
   // dropped rather than waiting for a Receive() that may never come.
   // (Receiver::Close only takes the channel lock, so it is safe while
   // another task is inside Receive.)
-  incoming_.Close();
+  core_->incoming.Close();
 
   WebSocketOutgoing item(WebSocketOutgoing::Kind::kClose, Opcode::kClose,
                          std::move(reason), code);

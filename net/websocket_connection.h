@@ -8,7 +8,28 @@
 //    reassembled from its fragments and decompressed). Once the connection
 //    is over it returns, after every message that arrived before the end,
 //    the final status (see "How a connection ends"). One task at a time
-//    may call Receive.
+//    may call Receive (or HandleMessages).
+//  - co_await ws.HandleMessages(handler), instead of a Receive loop, for
+//    request/response services: the connection calls handler(message)
+//    with each message, in order, on its reader task as soon as it is
+//    parsed - no channel, no wake-up of the application's task. (Messages
+//    that were already queued when HandleMessages was called go to the
+//    handler first, on the calling task; never two calls at once.) The
+//    handler returns a Task<void>: an empty one (`return {};`) and the
+//    reader reads on at once; a valid one and the reader awaits it
+//    first - the handler's way to apply back-pressure, e.g. a Send that
+//    waits for room when TrySend said kFull. Reading pauses while it
+//    runs, exactly as it pauses while the incoming queue of Receive is
+//    full (Pings included). The handler must not block the thread: it
+//    runs on a runtime worker, between two reads of the connection. It
+//    may call TrySend (which writes through, see "Write-through"),
+//    Send/Ping/Close in the task it returns, or hand the message to
+//    another task. Messages that arrive after Close() are dropped, as
+//    with Receive. HandleMessages returns the final status once the
+//    connection is over (what Receive would return last); by then the
+//    handler has been destroyed. FailedPrecondition if the handler is
+//    empty or a handler was installed already (HandleMessages is called
+//    once). Receive after it returned reports the final status too.
 //  - co_await ws.Send(message) sends a message: written through to the
 //    stream at once when nothing is ahead of it, else queued; it waits
 //    while the outgoing queue is full. ws.TrySend(message) never waits:
@@ -38,13 +59,17 @@
 //    corrupt compressed data), 1009 (a message over max_message_size or
 //    a frame over max_frame_size).
 //
-// Design: two tasks per connection, spawned by Start(), and a fast path.
+// Design: two tasks per connection, spawned by Start(), and fast paths.
 //  - The reader owns the parser. It reads, parses and pushes each message
 //    into a bounded channel (options.incoming_capacity messages) that
 //    Receive() pulls from. When the application falls behind and the
 //    channel is full, the reader waits on it and stops reading: the
 //    stream's own back-pressure then reaches the peer. (Pings are not
 //    answered meanwhile either: the connection is paused as a whole.)
+//    Once HandleMessages installed its handler, the reader calls it
+//    instead of pushing: the handler takes over from the channel only
+//    when the channel is empty (under a lock the reader's pushes take
+//    too), so the order of messages is kept across the switch.
 //  - The writer owns the frame writer. It drains a bounded channel
 //    (options.outgoing_capacity messages) that Send/TrySend/Ping/Close
 //    feed, gathers what is queued (up to one queue's worth, at most 64 KiB
@@ -121,6 +146,13 @@
 //     absl::Status sent = co_await ws.Send(std::move(*m));
 //     if (!sent.ok()) break;
 //   }
+// or, without the hop from the reader task to the application's:
+//   absl::Status end = co_await ws.HandleMessages(
+//       [&ws](WebSocketMessage m) -> Task<void> {
+//         SendResult<WebSocketMessage> r = ws.TrySend(std::move(m));
+//         if (!r.IsFull()) return {};  // sent, or closing
+//         return SendWhenRoom(ws, r.TakeValue());  // pauses reading
+//       });
 #ifndef TROUPE_NET_WEBSOCKET_CONNECTION_H_
 #define TROUPE_NET_WEBSOCKET_CONNECTION_H_
 
@@ -134,6 +166,7 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "channels/mpsc.h"
@@ -221,6 +254,12 @@ struct WebSocketOptions {
   int compression_level = kDefaultCompressionLevel;
   size_t min_compress_size = 32;
 };
+
+// What HandleMessages calls with each message (see the top of this file):
+// returns an empty Task to read on at once, or a Task the reader awaits
+// before it reads on.
+using WebSocketMessageHandler =
+    absl::AnyInvocable<Task<void>(WebSocketMessage message)>;
 
 // What the opening handshake decided.
 struct WebSocketSession {
@@ -334,6 +373,9 @@ class WebSocketConnection {
 
   // The next message, or the final status (see the top of this file).
   Task<absl::StatusOr<WebSocketMessage>> Receive();
+  // Calls `handler` with every message, on the reader task, until the
+  // connection is over; then its final status (see the top of this file).
+  Task<absl::Status> HandleMessages(WebSocketMessageHandler handler);
 
   // Queues `message`, waiting while the queue is full. FailedPrecondition
   // once the connection is closing or closed.
@@ -374,7 +416,6 @@ class WebSocketConnection {
 
   std::shared_ptr<internal::WebSocketCore> core_;
   Sender<internal::WebSocketOutgoing> outgoing_;
-  Receiver<WebSocketMessage> incoming_;
   JoinHandle<void> reader_;
 };
 

@@ -42,6 +42,51 @@ void WebSocketCore::WakeWriter(const Sender<WebSocketOutgoing>& outgoing) {
   (void)outgoing.TrySend(std::move(wake));
 }
 
+WebSocketCore::Delivery WebSocketCore::Deliver(
+    const Sender<WebSocketMessage>& incoming, WebSocketMessage& message) {
+  std::lock_guard<std::mutex> lock(delivery_mu_);
+  // Relaxed under the lock: the store is made under it too.
+  if (handler_installed_.load(std::memory_order_relaxed)) {
+    return Delivery::kHandler;
+  }
+  SendResult<WebSocketMessage> sent = incoming.TrySend(std::move(message));
+  if (sent.ok()) return Delivery::kQueued;
+  const bool full = sent.IsFull();
+  message = sent.TakeValue();
+  return full ? Delivery::kFull : Delivery::kClosed;
+}
+
+bool WebSocketCore::AfterQueued() {
+  // The lock orders this check with InstallHandler's: if the install came
+  // first, it is seen here; if it comes later, its emptiness check sees
+  // the message the waiting Send pushed before this (and declines).
+  std::lock_guard<std::mutex> lock(delivery_mu_);
+  return handler_installed_.load(std::memory_order_relaxed);
+}
+
+WebSocketCore::Install WebSocketCore::InstallHandler(
+    WebSocketMessageHandler& handler) {
+  std::lock_guard<std::mutex> lock(delivery_mu_);
+  if (deliveries_ended_) return Install::kReaderGone;
+  // Exact here: the reader's pushes are made under this lock, except a
+  // waiting Send's (see AfterQueued).
+  if (incoming.Len() != 0) return Install::kMoreQueued;
+  handler_ = std::move(handler);
+  // Release: publishes handler_ to the reader's lock-free check.
+  handler_installed_.store(true, std::memory_order_release);
+  return Install::kInstalled;
+}
+
+void WebSocketCore::EndDeliveries() {
+  WebSocketMessageHandler handler;
+  {
+    std::lock_guard<std::mutex> lock(delivery_mu_);
+    deliveries_ended_ = true;
+    handler = std::move(handler_);
+  }
+  // `handler` (and whatever it captured) goes here, outside the lock.
+}
+
 bool WebSocketCore::MarkCloseSent() {
   std::lock_guard<std::mutex> lock(mu_);
   return !std::exchange(close_sent_, true);

@@ -18,6 +18,14 @@
 //  - everything under `mu_`: the one-slot mailbox from the reader to the
 //    writer (pong, close, stop), whether a Close frame was sent/written,
 //    and the outcome.
+//  - incoming (the Receiver of the incoming channel): Receive() and
+//    HandleMessages() take from it on the application's task, the reader
+//    after HandleMessages() installed its handler (see "delivery" below);
+//    never two at once. Close() closes it from any task.
+//  - everything under `delivery_mu_`: the message handler and whether it
+//    is installed (websocket_connection.h, HandleMessages). The reader
+//    takes the lock around each push into the incoming channel until the
+//    handler is installed, and never afterwards.
 //
 // Example:
 //   core->PostPong(payload);     // reader
@@ -75,8 +83,10 @@ class FireOnExit {
 struct WebSocketCore {
   WebSocketCore(std::unique_ptr<AnyByteStream> stream, Role role,
                 std::string subprotocol, std::optional<DeflateParams> deflate,
-                WebSocketOptions options, WebSocketWriter writer)
+                WebSocketOptions options, WebSocketWriter writer,
+                Receiver<WebSocketMessage> incoming)
       : stream(std::move(stream)),
+        incoming(std::move(incoming)),
         role(role),
         subprotocol(std::move(subprotocol)),
         deflate(deflate),
@@ -137,6 +147,41 @@ struct WebSocketCore {
   // ArriveAtShutdown too).
   bool TakeShutdownDuty();
 
+  // ---- delivery: the incoming channel, or the message handler ----
+  // How the reader hands a message over.
+  enum class Delivery : uint8_t {
+    kHandler,  // the handler is installed: call it (handler())
+    kQueued,   // pushed into the incoming channel
+    kFull,     // the channel is full: wait in Send, then AfterQueued()
+    kClosed,   // the application stopped receiving (Close()): drop it
+  };
+  // The reader, for each message: pushes it into the incoming channel
+  // unless the handler is installed (kHandler: `message` is left as is).
+  // On kFull and kClosed `message` is handed back.
+  Delivery Deliver(const Sender<WebSocketMessage>& incoming,
+                   WebSocketMessage& message);
+  // The reader, after a waiting Send into the channel succeeded: whether
+  // the handler was installed meanwhile - then the channel may hold that
+  // message and the reader must hand what is queued to the handler
+  // itself (nobody else takes from the channel any more).
+  bool AfterQueued();
+  // Fast check for the reader, without the lock. Acquire: pairs with the
+  // release store in InstallHandler, so the handler written before it is
+  // visible; only the reader calls the handler once it is installed.
+  bool handler_installed() const {
+    return handler_installed_.load(std::memory_order_acquire);
+  }
+  // The installed handler; the reader's only.
+  WebSocketMessageHandler& handler() { return handler_; }
+
+  // HandleMessages, once it took what was queued: installs `handler` if
+  // the incoming channel is still empty and the reader still delivers.
+  enum class Install : uint8_t { kInstalled, kMoreQueued, kReaderGone };
+  Install InstallHandler(WebSocketMessageHandler& handler);
+  // The reader's frame, however it ends (an absl::Cleanup in it): no
+  // delivery after this; destroys the handler (outside the lock).
+  void EndDeliveries();
+
   // ---- outcome ----
   // Records how the connection ended; the first call wins.
   void RecordEnd(absl::Status status, uint16_t code, std::string reason);
@@ -145,6 +190,8 @@ struct WebSocketCore {
   WebSocketCloseInfo CloseInfo() const;
 
   const std::unique_ptr<AnyByteStream> stream;
+  // The application's end of the incoming channel (see the top).
+  Receiver<WebSocketMessage> incoming;
   const Role role;
   const std::string subprotocol;
   const std::optional<DeflateParams> deflate;
@@ -176,11 +223,24 @@ struct WebSocketCore {
   bool ended_ = false;
   absl::Status status_;
   WebSocketCloseInfo info_;
+
+  // Delivery (see the top). delivery_mu_ makes "the channel is empty, so
+  // the handler takes over" (InstallHandler) atomic with the reader's
+  // pushes: a push either comes before it (InstallHandler sees it and
+  // declines) or after (the reader sees the handler). Only a push that
+  // waited for room happens outside the lock; AfterQueued covers it.
+  std::mutex delivery_mu_;
+  WebSocketMessageHandler handler_;  // set under delivery_mu_, see above
+  // Set once, under delivery_mu_, after handler_ (release; see
+  // handler_installed()).
+  std::atomic<bool> handler_installed_{false};
+  bool deliveries_ended_ = false;  // guarded by delivery_mu_
 };
 
-// The reader task: reads, parses, delivers messages into `incoming`,
-// posts control replies (waking the writer through `wake`), and runs the
-// termination protocol, lingering close included (websocket_connection.h).
+// The reader task: reads, parses, delivers messages into `incoming` (or
+// to the installed handler, see Deliver), posts control replies (waking the
+// writer through `wake`), and runs the termination protocol, lingering close
+// included (websocket_connection.h).
 Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               WebSocketParser parser,
                               Sender<WebSocketMessage> incoming,

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "executor/clock.h"
 #include "executor/sleep.h"
@@ -31,8 +32,32 @@ std::span<uint8_t> Bytes(char* data, size_t size) {
   return {reinterpret_cast<uint8_t*>(data), size};
 }
 
+// Hands `message` to the installed handler (websocket_connection.h,
+// HandleMessages) on this task and returns what the handler returned: the
+// caller awaits it if valid (reading pauses meanwhile). Not a coroutine:
+// no frame per message. Dropped once Close() was called.
+Task<void> CallHandler(WebSocketCore& core, WebSocketMessage message) {
+  // Acquire: pairs with Close()'s release store (nothing else is read
+  // through it; a message racing with Close is the application's race).
+  if (core.close_requested.load(std::memory_order_acquire)) return Task<void>();
+  return core.handler()(std::move(message));
+}
+
+// After a waiting push the handler may have been installed meanwhile
+// (WebSocketCore::AfterQueued): then what is queued is the reader's to
+// hand over, in order, before the next message.
+Task<void> HandOverQueued(WebSocketCore& core) {
+  for (;;) {
+    absl::StatusOr<WebSocketMessage> queued = core.incoming.TryRecv();
+    if (!queued.ok()) co_return;
+    Task<void> wait = CallHandler(core, *std::move(queued));
+    if (wait.valid()) co_await std::move(wait);
+  }
+}
+
 // Reads and parses until the connection stops being readable, delivering
-// messages and posting Pongs on the way.
+// messages (to the incoming channel, or to the handler) and posting Pongs
+// on the way.
 Task<ReadEnd> ReadUntilEnd(WebSocketCore& core, WebSocketParser& parser,
                            Sender<WebSocketMessage>& incoming,
                            const Sender<WebSocketOutgoing>& wake,
@@ -66,10 +91,35 @@ Task<ReadEnd> ReadUntilEnd(WebSocketCore& core, WebSocketParser& parser,
                                      ? WebSocketMessage::Type::kText
                                      : WebSocketMessage::Type::kBinary,
                                  std::string(event.text()));
-        // Waits while the application is behind: reading pauses here.
-        SendResult<WebSocketMessage> sent =
-            co_await incoming.Send(std::move(message));
-        if (!sent.ok()) discard = true;
+        // The handler's path takes no lock: once installed, it stays.
+        if (core.handler_installed()) {
+          Task<void> wait = CallHandler(core, std::move(message));
+          if (wait.valid()) co_await std::move(wait);
+          break;
+        }
+        switch (core.Deliver(incoming, message)) {
+          case WebSocketCore::Delivery::kHandler: {
+            Task<void> wait = CallHandler(core, std::move(message));
+            if (wait.valid()) co_await std::move(wait);
+            break;
+          }
+          case WebSocketCore::Delivery::kQueued:
+            break;
+          case WebSocketCore::Delivery::kFull: {
+            // Waits while the application is behind: reading pauses here.
+            SendResult<WebSocketMessage> sent =
+                co_await incoming.Send(std::move(message));
+            if (!sent.ok()) {
+              discard = true;
+            } else if (core.AfterQueued()) {
+              co_await HandOverQueued(core);
+            }
+            break;
+          }
+          case WebSocketCore::Delivery::kClosed:
+            discard = true;
+            break;
+        }
         break;
       }
       case WebSocketEventType::kPing:
@@ -165,6 +215,9 @@ Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               Sender<WebSocketOutgoing> wake,
                               std::string initial_bytes) {
   FireOnExit done(core->reader_done);
+  // Destroyed before `done` fires: the handler is gone by the time
+  // HandleMessages (or Receive) reports the end.
+  absl::Cleanup end_deliveries = [&core] { core->EndDeliveries(); };
   std::vector<char> buffer(std::max<size_t>(core->options.read_buffer_size, 1));
   const ReadEnd end = co_await ReadUntilEnd(*core, parser, incoming, wake,
                                             initial_bytes, buffer);

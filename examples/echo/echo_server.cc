@@ -95,39 +95,45 @@ Task<void> CloseSession(std::shared_ptr<net::WebSocketConnection> ws) {
   (void)co_await std::move(close);
 }
 
-// The echo loop of one WebSocket session.
+// Echoes `message` once the outgoing queue has room (it was full). The
+// connection's reader awaits this: reading pauses meanwhile.
+Task<void> EchoWhenRoom(EchoServerState* s, net::WebSocketConnection* ws,
+                        net::WebSocketMessage message) {
+  const bool text = message.is_text();
+  const size_t size = message.data().size();
+  const absl::Status sent = co_await ws->Send(std::move(message));
+  if (sent.ok()) s->metrics.OnMessageSent(text, size);
+}
+
+// One WebSocket session: the echo runs inside the connection's reader
+// task (HandleMessages), so a message costs no hop to this task.
 Task<void> EchoSession(EchoServerState* s,
                        std::shared_ptr<net::WebSocketConnection> ws) {
   SessionEntry entry(s, ws);
   if (entry.late()) co_await CloseSession(ws);
-  for (;;) {
-    absl::StatusOr<net::WebSocketMessage> message = co_await ws->Receive();
-    if (!message.ok()) break;
-    const bool text = message->is_text();
-    const size_t size = message->data().size();
-    s->metrics.OnMessageReceived(text, size);
-    // TrySend first: the queue almost always has room, and then the echo
-    // costs no Send coroutine; only a full queue waits in Send.
-    SendResult<net::WebSocketMessage> queued = ws->TrySend(*std::move(message));
-    bool sent = queued.ok();
-    if (queued.IsFull()) {
-      net::WebSocketMessage back = queued.TakeValue();
-      const absl::Status waited = co_await ws->Send(std::move(back));
-      sent = waited.ok();
-    }
-    if (!sent) {
-      // Closing: take what is left until Receive reports the end, so that
-      // close_info() below is final.
-      for (;;) {
-        absl::StatusOr<net::WebSocketMessage> rest = co_await ws->Receive();
-        if (!rest.ok()) break;
-      }
-      break;
-    }
-    s->metrics.OnMessageSent(text, size);
-  }
-  // The WebSocket layer's lingering close is over once Receive reported
-  // the end: the socket can go now without resetting the peer.
+  // `ws` outlives the handler: this task holds it until HandleMessages
+  // returns, and the handler is destroyed by then.
+  net::WebSocketConnection* const connection = ws.get();
+  Task<absl::Status> handled = ws->HandleMessages(
+      [s, connection](net::WebSocketMessage message) -> Task<void> {
+        const bool text = message.is_text();
+        const size_t size = message.data().size();
+        s->metrics.OnMessageReceived(text, size);
+        // TrySend writes through when nothing is queued: the usual case.
+        SendResult<net::WebSocketMessage> queued =
+            connection->TrySend(std::move(message));
+        if (queued.ok()) {
+          s->metrics.OnMessageSent(text, size);
+          return {};
+        }
+        if (queued.IsFull()) {
+          return EchoWhenRoom(s, connection, queued.TakeValue());
+        }
+        return {};  // closing: HandleMessages reports the end
+      });
+  // The WebSocket layer's lingering close is over once HandleMessages
+  // reported the end: the socket can go now without resetting the peer.
+  (void)co_await std::move(handled);
   s->metrics.OnSessionEnded(ws->close_info().code);
 }
 
