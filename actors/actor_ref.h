@@ -447,9 +447,8 @@ template <typename A>
 class WeakActorRef {
  public:
   WeakActorRef() = default;
-  explicit WeakActorRef(const ActorRef<A>& ref)
-      : cell_(ref.cell()), id_(ref.id()) {}
-  ActorId id() const { return id_; }
+  explicit WeakActorRef(const ActorRef<A>& ref) : cell_(ref.cell()) {}
+  ActorId id() const { return cell_ ? cell_->id() : 0; }
   // A strong reference, if the actor can still receive messages: empty
   // once it is gone, stopped or stopping (its mailbox closed), even while
   // other strong references keep its cell alive.
@@ -459,8 +458,7 @@ class WeakActorRef {
   }
 
  private:
-  CellPtr<ActorCell<A>> cell_;
-  ActorId id_ = 0;
+  CellPtr<ActorCell<A>> cell_;  // the memory, not a sender
 };
 
 }  // namespace troupe
