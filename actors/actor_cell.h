@@ -314,6 +314,15 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   enum class TurnKind : uint8_t { kNone, kSystem, kHandler, kTerminate };
 
   RunResult Run() override {
+    const RunResult r = RunTurns();
+    // Stepping away from the mailbox (a handler awaits, the budget is
+    // spent, or it is empty): give back the room of the messages handled
+    // so far, which the channel reports in batches.
+    if (r != RunResult::kDone) ch()->FlushConsumed();
+    return r;
+  }
+
+  [[gnu::always_inline]] RunResult RunTurns() {
     if (turn_ != TurnKind::kNone) {
       // The executor calls Run() again only once the hosted coroutine has
       // finished (resumable.h).

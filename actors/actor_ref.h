@@ -145,7 +145,8 @@ class ActorRef {
         closed_ = true;
         return true;
       }
-      if (ConsumeBudget()) {
+      const bool budget = ConsumeBudget();
+      if (budget) {
         switch (ref.mailbox()->TryPushWith(
             [this] { return Mail::Tell(std::move(message_)); })) {
           case Mailbox::PushResult::kPushed:
@@ -161,7 +162,10 @@ class ActorRef {
       slow_.emplace(ref.mailbox(),
                     std::optional<Mail>(Mail::Tell(std::move(message_))),
                     /*reserve=*/false, std::nullopt);
-      return slow_->await_ready();
+      // Found full: straight to the wait queue (await_suspend), without a
+      // second try that takes the lock again. Out of budget: the slow
+      // awaiter yields first.
+      return budget ? false : slow_->await_ready();
     }
     bool await_suspend(std::coroutine_handle<> h) {
       return slow_->await_suspend(h);

@@ -143,7 +143,8 @@ class MpscChannel {
       : slots_per_block_(static_cast<uint8_t>(BlockSlots(capacity))),
         capacity_(static_cast<uint32_t>(std::min(capacity, kMaxCapacity))),
         waiting_batch_(static_cast<uint32_t>(
-            std::clamp<std::size_t>(capacity / 4, 1, 4))) {}
+            kStandalone ? std::clamp<std::size_t>(capacity / 4, 1, 4)
+                        : std::clamp<std::size_t>(capacity / 8, 1, 64))) {}
   MpscChannel(const MpscChannel&) = delete;
   MpscChannel& operator=(const MpscChannel&) = delete;
   ~MpscChannel() {
@@ -376,6 +377,14 @@ class MpscChannel {
   [[gnu::always_inline]] void PopFront() {
     local_.DropFront(local_pool_);
     ReportConsumed();
+  }
+
+  // Gives back at once the room of values taken but not yet reported
+  // (ReportConsumed batches it). A receiver that goes off to do something
+  // else with values still in its batch - an actor whose handler awaits -
+  // calls it first, so that no sender waits for room that exists.
+  [[gnu::always_inline]] void FlushConsumed() {
+    if (unreported_ != 0) Consumed(std::exchange(unreported_, 0));
   }
 
   // True once closed (or without senders) and fully drained. Call after
@@ -645,9 +654,18 @@ class MpscChannel {
 
   // Receiver, after each value taken: gives room back in batches - one
   // seq_cst store per kConsumedBatch values, or per waiting_batch_ values
-  // while senders wait (each report then takes the lock to admit them, so
-  // admitting one per value would hand the lock across cores per message)
-  // - and at once when the receiver's batch runs dry.
+  // while senders wait - and at once when the receiver's batch runs dry
+  // (or the receiver calls FlushConsumed).
+  // Admitting waiters in batches matters under fan-in: each report takes
+  // the lock and wakes the senders it admits, and each admitted sender,
+  // finding others still queued, queues again after one value - so a
+  // report per value or two keeps the channel in that mode, one sender
+  // wake per message. An actor's mailbox (its runner flushes whenever it
+  // stops taking messages) admits per capacity/8, at most 64: the queue
+  // empties of waiters, and senders push without waking anyone until the
+  // mailbox fills again (fan-in of 100 actors into one: ~2x the messages
+  // per second of a batch of 4). A standalone channel's receiver may hold
+  // values for a long time between takes, so it admits per 4.
   [[gnu::always_inline]] void ReportConsumed() {
     ++unreported_;
     if (unreported_ >= kConsumedBatch || local_.empty() ||
@@ -683,9 +701,9 @@ class MpscChannel {
   // The values a full block of the queue holds (at most kMaxBlockSlots).
   const uint8_t slots_per_block_;
   const uint32_t capacity_;
-  // Receiver-owned, but read-only: a quarter of the capacity, 1 to 4 (a
-  // tiny channel's waiting senders are admitted as soon as there is room
-  // for one).
+  // Receiver-owned, but read-only: how many values the receiver takes
+  // before it admits waiting senders (see ReportConsumed; a tiny channel's
+  // are admitted as soon as there is room for one).
   const uint32_t waiting_batch_;
   std::atomic<uint32_t> permits_out_{0};  // written under lock_
   BlockChain<T> queue_;                   // guarded by lock_

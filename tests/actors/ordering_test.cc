@@ -100,6 +100,18 @@ TYPED_TEST(OrderingTest, EachSendersMessagesArriveInTheOrderItSentThem) {
   ExpectPerSenderOrder(seen, 6, 400);
 }
 
+TYPED_TEST(OrderingTest,
+           ManySendersKeepTheirOrderThroughAMailboxThatAdmitsWaitersInBatches) {
+  // 256 slots: waiting senders are admitted per 32 messages taken, so the
+  // mailbox swings between a queue of waiters and free pushes.
+  ActorRef<Recorder> recorder =
+      this->env_.system().template SpawnNamed<Recorder>(
+          SpawnOptions{.name = "recorder", .mailbox_capacity = 256});
+  const std::vector<Numbered> seen =
+      this->env_.Run(SendFromManyThenCollect(recorder, 24, 1000));
+  ExpectPerSenderOrder(seen, 24, 1000);
+}
+
 TYPED_TEST(OrderingTest, PlainThreadsSendingBlockingKeepTheirOwnOrderToo) {
   ActorRef<Recorder> recorder =
       this->env_.system().template SpawnNamed<Recorder>(
