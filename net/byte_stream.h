@@ -22,6 +22,13 @@
 //    connection's write-through send is built on it
 //    (websocket_write_side.h); a stream without it always goes through
 //    the connection's writer task.
+//  - Optional: registration() and TryRead(buffer, seen), a read split in
+//    two for streams the reactor drives (TcpStream): the caller waits with
+//    `co_await registration()->Ready(Interest::kRead)` - an awaiter, no
+//    coroutine frame - then TryRead returns the count (0: end of stream),
+//    an error, or nullopt when there was nothing after all (wait again).
+//    AnyByteStream's ReadRegistration() is null for other streams (and a
+//    closed TcpStream): use Read.
 //  - ShutdownWrite() -> absl::Status: no more writes; the peer's Read then
 //    returns 0 once it has read everything before it.
 //  - Concurrency: one Read and one write operation may be in flight at the
@@ -50,6 +57,7 @@
 #include <concepts>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -57,6 +65,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "executor/io_driver.h"
+#include "executor/io_readiness.h"
 #include "executor/task.h"
 
 namespace troupe::net {
@@ -75,6 +85,14 @@ concept GatheringByteStream = ByteStream<S> &&
   { s.WriteV(chunks) } -> std::same_as<Task<absl::StatusOr<size_t>>>;
 };
 
+template <typename S>
+concept ReadinessByteStream = ByteStream<S> &&
+    requires(S& s, std::span<char> in, const ReadyEvent& seen) {
+  { s.registration() } -> std::same_as<const IoRegistration*>;
+  {
+    s.TryRead(in, seen)
+    } -> std::same_as<std::optional<absl::StatusOr<size_t>>>;
+};
 template <typename S>
 concept TryWriteByteStream = ByteStream<S> &&
     requires(S& s, std::span<const iovec> chunks) {
@@ -115,6 +133,15 @@ class AnyByteStream {
     }
     co_return co_await WriteAll(joined);
   }
+  // Frameless reading (see the top): the registration to wait on, or
+  // null if the stream has none (then use Read); and the read after it.
+  virtual const IoRegistration* ReadRegistration() const { return nullptr; }
+  virtual std::optional<absl::StatusOr<size_t>> TryRead(
+      std::span<char> buffer, const ReadyEvent& seen) {
+    (void)buffer;
+    (void)seen;
+    return absl::FailedPreconditionError("the stream has no TryRead");
+  }
   // Whether TryWriteV can ever take bytes (the stream has it).
   virtual bool CanTryWrite() const { return false; }
   // Writes what the stream takes now without waiting (see the top of this
@@ -145,6 +172,22 @@ class ByteStreamAdapter final : public AnyByteStream {
       return GatherAll(chunks);
     } else {
       return AnyByteStream::WriteAllV(chunks);
+    }
+  }
+
+  const IoRegistration* ReadRegistration() const override {
+    if constexpr (ReadinessByteStream<S>) {
+      return stream_.registration();
+    } else {
+      return nullptr;
+    }
+  }
+  std::optional<absl::StatusOr<size_t>> TryRead(
+      std::span<char> buffer, const ReadyEvent& seen) override {
+    if constexpr (ReadinessByteStream<S>) {
+      return stream_.TryRead(buffer, seen);
+    } else {
+      return AnyByteStream::TryRead(buffer, seen);
     }
   }
 

@@ -20,6 +20,10 @@
 // one that came during it bumped the tick, which makes the clear a no-op.
 // Only for byte streams (TCP): a datagram or accept has no such meaning.
 //
+// TryWhenReady is one try of that loop, for callers that wait themselves
+// (a write-through that never waits; a reader that waits with the
+// registration's awaiter, which needs no coroutine frame).
+//
 // Example:
 //   co_return co_await internal::RetryWhenReady(
 //       &io_, Interest::kRead, "read", buffer.size(),
@@ -32,6 +36,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -59,6 +64,32 @@ absl::StatusOr<SocketAddress> PeerAddressOf(int fd);
 
 inline bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
+// One try of the non-blocking syscall `op` under that protocol, for a
+// caller that saw readiness `seen`: the count (a short transfer clears the
+// readiness), nullopt after EAGAIN (readiness cleared: wait for the next
+// edge and try again), or the error. EINTR is retried.
+template <typename Op>
+std::optional<absl::StatusOr<std::size_t>> TryWhenReady(
+    const IoRegistration* io, Interest interest, const char* what,
+    std::size_t requested, const ReadyEvent& seen, Op& op) {
+  for (;;) {
+    const ssize_t n = op();
+    if (n >= 0) {
+      const auto count = static_cast<std::size_t>(n);
+      // A short transfer drained (or filled) the socket: see the top.
+      // Zero is left alone: it is the end of stream, which is sticky.
+      if (count > 0 && count < requested) io->ClearReadiness(interest, seen);
+      return count;
+    }
+    const int err = errno;
+    if (WouldBlock(err)) {
+      io->ClearReadiness(interest, seen);
+      return std::nullopt;
+    }
+    if (err != EINTR) return ErrnoError(what, err);
+  }
+}
+
 template <typename Op>
 Task<absl::StatusOr<std::size_t>> RetryWhenReady(const IoRegistration* io,
                                                  Interest interest,
@@ -66,20 +97,9 @@ Task<absl::StatusOr<std::size_t>> RetryWhenReady(const IoRegistration* io,
                                                  std::size_t requested, Op op) {
   for (;;) {
     const ReadyEvent seen = co_await io->Ready(interest);
-    const ssize_t n = op();
-    if (n >= 0) {
-      const auto count = static_cast<std::size_t>(n);
-      // A short transfer drained (or filled) the socket: see the top.
-      // Zero is left alone: it is the end of stream, which is sticky.
-      if (count > 0 && count < requested) io->ClearReadiness(interest, seen);
-      co_return count;
-    }
-    const int err = errno;
-    if (WouldBlock(err)) {
-      io->ClearReadiness(interest, seen);
-    } else if (err != EINTR) {
-      co_return ErrnoError(what, err);
-    }
+    std::optional<absl::StatusOr<std::size_t>> done =
+        TryWhenReady(io, interest, what, requested, seen, op);
+    if (done.has_value()) co_return *std::move(done);
   }
 }
 

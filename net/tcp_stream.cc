@@ -229,20 +229,23 @@ absl::StatusOr<std::size_t> TcpStream::TryWriteV(
   // The same protocol as RetryWhenReady (socket_ops.h), without the wait.
   const ReadyEvent seen = io_.Peek(Interest::kWrite);
   if (seen.ready == 0) return 0;  // full since the last edge
-  for (;;) {
-    const ssize_t n = SendChunks(fd_, chunks, requested);
-    if (n >= 0) {
-      const auto count = static_cast<std::size_t>(n);
-      if (count < requested) io_.ClearReadiness(Interest::kWrite, seen);
-      return count;
-    }
-    const int err = errno;
-    if (internal::WouldBlock(err)) {
-      io_.ClearReadiness(Interest::kWrite, seen);
-      return 0;
-    }
-    if (err != EINTR) return internal::ErrnoError("writev", err);
-  }
+  auto op = [fd = fd_, chunks, requested] {
+    return SendChunks(fd, chunks, requested);
+  };
+  std::optional<absl::StatusOr<std::size_t>> done = internal::TryWhenReady(
+      &io_, Interest::kWrite, "writev", requested, seen, op);
+  return done.has_value() ? *std::move(done) : 0;
+}
+
+std::optional<absl::StatusOr<std::size_t>> TcpStream::TryRead(
+    std::span<char> buffer, const ReadyEvent& seen) {
+  if (fd_ < 0) return NotConnected();
+  if (buffer.empty()) return 0;
+  auto op = [fd = fd_, buffer] {
+    return ::recv(fd, buffer.data(), buffer.size(), 0);
+  };
+  return internal::TryWhenReady(&io_, Interest::kRead, "read", buffer.size(),
+                                seen, op);
 }
 
 Task<absl::Status> TcpStream::WriteAll(std::span<const char> data) {

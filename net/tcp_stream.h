@@ -52,6 +52,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -81,6 +82,22 @@ class TcpStream {
   Task<absl::StatusOr<std::size_t>> Write(std::span<const char> data);
   Task<absl::StatusOr<std::size_t>> WriteV(std::span<const iovec> chunks);
   absl::StatusOr<std::size_t> TryWriteV(std::span<const iovec> chunks);
+  // Reading without a coroutine frame, for a caller that loops itself:
+  // wait with the registration's awaiter, then TryRead with the readiness
+  // it returned - the count (0 at the end of stream), an error, or nullopt
+  // when the socket had nothing after all (wait again). The registration
+  // is null when the stream is not open (use Read, which says so).
+  //   for (;;) {
+  //     const ReadyEvent seen = co_await s.registration()->Ready(
+  //         Interest::kRead);
+  //     auto n = s.TryRead(buffer, seen);
+  //     if (n.has_value()) break;
+  //   }
+  const IoRegistration* registration() const {
+    return fd_ >= 0 ? &io_ : nullptr;
+  }
+  std::optional<absl::StatusOr<std::size_t>> TryRead(std::span<char> buffer,
+                                                     const ReadyEvent& seen);
   Task<absl::Status> WriteAll(std::span<const char> data);
   Task<absl::Status> ShutdownWrite();
 

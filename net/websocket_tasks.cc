@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "executor/clock.h"
+#include "executor/io_driver.h"
+#include "executor/io_readiness.h"
 #include "executor/sleep.h"
 #include "net/websocket_core.h"
 
@@ -72,7 +75,18 @@ Task<ReadEnd> ReadUntilEnd(WebSocketCore& core, WebSocketParser& parser,
     input = input.subspan(event.consumed);
     switch (event.type) {
       case WebSocketEventType::kNeedMore: {
-        absl::StatusOr<size_t> n = co_await core.stream->Read(buffer);
+        // A socket: wait for readiness with the registration's awaiter and
+        // read (no coroutine frame per read); other streams: Read.
+        std::optional<absl::StatusOr<size_t>> read;
+        if (const IoRegistration* io = core.stream->ReadRegistration()) {
+          while (!read.has_value()) {
+            const ReadyEvent seen = co_await io->Ready(Interest::kRead);
+            read = core.stream->TryRead(buffer, seen);
+          }
+        } else {
+          read = co_await core.stream->Read(buffer);
+        }
+        absl::StatusOr<size_t>& n = *read;
         if (!n.ok()) {
           co_return ReadEnd(ReadEnd::Kind::kError, close_code::kAbnormalClosure,
                             std::string(n.status().message()));

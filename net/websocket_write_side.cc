@@ -9,7 +9,7 @@ namespace troupe::net::internal {
 WebSocketWriteSide::Direct WebSocketWriteSide::TryWriteMessage(
     AnyByteStream& stream, Opcode opcode, std::span<const uint8_t> payload) {
   if (!enabled_) return Direct::kNotNow;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<troupe::internal::FutexMutex> lock(mu_);
   // Rules 1-4 (top of the header). Relaxed: see Mark().
   if (closed_ || in_round_ || !carry_.empty() ||
       unwritten_->load(std::memory_order_relaxed) != 0) {

@@ -65,6 +65,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "executor/futex_mutex.h"
 #include "net/byte_stream.h"
 #include "net/websocket_connection.h"
 #include "net/websocket_types.h"
@@ -111,19 +112,19 @@ class WebSocketWriteSide {
   // failure (if not OK, the round must fail the connection with it).
   template <typename Fill>
   void Begin(Fill&& fill) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<troupe::internal::FutexMutex> lock(mu_);
     in_round_ = true;
     std::forward<Fill>(fill)(writer_, carry_, std::as_const(failed_));
   }
   // Ends the round: its bytes are written.
   void End() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<troupe::internal::FutexMutex> lock(mu_);
     in_round_ = false;
   }
   // No direct write from now on: the writer task's last round (a Close
   // frame, a stop, a failure) or its exit, however it ends. Idempotent.
   void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<troupe::internal::FutexMutex> lock(mu_);
     closed_ = true;
   }
 
@@ -133,9 +134,11 @@ class WebSocketWriteSide {
   // with the entries' marks, which may outlive this object.
   const std::shared_ptr<std::atomic<size_t>> unwritten_ =
       std::make_shared<std::atomic<size_t>>(0);
-  // Everything below is guarded by mu_ (std::mutex, as in WebSocketCore:
-  // ThreadSanitizer sees through it).
-  std::mutex mu_;
+  // Everything below is guarded by mu_: a FutexMutex (an inline
+  // compare-and-swap each way when free, which is nearly always; it may be
+  // held across the write-through's syscall, so not a SpinLock), made of
+  // atomics that ThreadSanitizer sees through.
+  troupe::internal::FutexMutex mu_;
   WebSocketWriter writer_;
   std::string carry_;
   absl::Status failed_;  // a direct write's encoding failure

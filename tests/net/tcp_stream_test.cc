@@ -5,6 +5,7 @@
 
 #include <sys/uio.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -112,6 +113,58 @@ TYPED_TEST(TcpStreamTest, APeerThatClosesGivesEndOfStreamAsZeroBytes) {
     co_return reads;
   };
   EXPECT_EQ(this->runtime_.BlockOn(body()), (std::vector<size_t>{3, 0, 0}));
+}
+
+// What one frameless read gives: "nothing" (nullopt), a count, or an error.
+std::string Describe(const std::optional<absl::StatusOr<size_t>>& r) {
+  if (!r.has_value()) return "nothing";
+  if (!r->ok()) return r->status().ToString();
+  return std::to_string(**r);
+}
+
+TYPED_TEST(TcpStreamTest, AFramelessReadWaitsForReadinessAndReadsWhatCame) {
+  auto body = []() -> Task<std::vector<std::string>> {
+    std::vector<std::string> seen;
+    absl::StatusOr<test::TcpPair> pair = co_await test::ConnectedPair();
+    if (!pair.ok()) co_return seen;
+    const IoRegistration* io = pair->server.registration();
+    if (io == nullptr) co_return seen;
+    char buffer[16];
+    // Nothing sent yet: a try finds nothing and clears the readiness, so
+    // the next Ready() waits for the peer's bytes.
+    seen.push_back(
+        Describe(pair->server.TryRead(buffer, io->Peek(Interest::kRead))));
+    EXPECT_FALSE(pair->server.BelievedReady(Interest::kRead));
+    (void)co_await pair->client.WriteAll(test::AsSpan("hello"));
+    std::optional<absl::StatusOr<size_t>> n;
+    while (!n.has_value()) {
+      const ReadyEvent ready = co_await io->Ready(Interest::kRead);
+      n = pair->server.TryRead(buffer, ready);
+    }
+    seen.push_back(Describe(n));
+    seen.emplace_back(buffer, n->value_or(0));
+    // A short read drained the socket: the readiness is cleared without
+    // another syscall.
+    EXPECT_FALSE(pair->server.BelievedReady(Interest::kRead));
+    pair->client.Close();
+    n.reset();
+    while (!n.has_value()) {
+      const ReadyEvent ready = co_await io->Ready(Interest::kRead);
+      n = pair->server.TryRead(buffer, ready);
+    }
+    seen.push_back(Describe(n));  // the end of the stream
+    pair->server.Close();
+    EXPECT_EQ(pair->server.registration(), nullptr);
+    seen.push_back(Describe(pair->server.TryRead(buffer, ReadyEvent{})));
+    co_return seen;
+  };
+  const std::vector<std::string> seen = this->runtime_.BlockOn(body());
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0], "nothing");
+  EXPECT_EQ(seen[1], "5");
+  EXPECT_EQ(seen[2], "hello");
+  EXPECT_EQ(seen[3], "0");
+  EXPECT_NE(seen[4].find("FAILED_PRECONDITION"), std::string::npos) << seen[4];
 }
 
 TYPED_TEST(TcpStreamTest, ShutdownWriteEndsThePeersReadsButNotOurs) {
