@@ -19,7 +19,8 @@
 namespace troupe::internal {
 namespace {
 
-constexpr std::size_t kNumClasses = kMaxCachedFrameSize / kFrameSizeClass;
+constexpr std::size_t kNumClasses =
+    (kMaxCachedFrameSize + kFrameChunkHeader) / kFrameSizeClass;
 // A batch is about this many bytes (at least 2 and at most kFrameBatch
 // blocks), so a thread's worst case over all classes stays near 1 MiB.
 constexpr std::size_t kBatchBytes = 8192;
@@ -32,15 +33,19 @@ struct FreeBlock {
   FreeBlock* next_batch;  // in the global cache: the next batch
 };
 
+// What a block of class `cls` holds (see kFrameChunkHeader).
 constexpr std::size_t ClassBytes(std::size_t cls) {
-  return (cls + 1) * kFrameSizeClass;
+  return (cls + 1) * kFrameSizeClass - kFrameChunkHeader;
 }
+static_assert(ClassBytes(kNumClasses - 1) == kMaxCachedFrameSize);
+static_assert(ClassBytes(0) >= 2 * sizeof(void*), "room for the free links");
 constexpr int BatchCount(std::size_t cls) {
   return static_cast<int>(std::clamp<std::size_t>(kBatchBytes / ClassBytes(cls),
                                                   2, std::size_t{kFrameBatch}));
 }
+// The smallest class whose blocks hold `size` bytes (1..kMaxCachedFrameSize).
 std::size_t ClassOf(std::size_t size) {
-  return (size + kFrameSizeClass - 1) / kFrameSizeClass - 1;
+  return (size + kFrameChunkHeader + kFrameSizeClass - 1) / kFrameSizeClass - 1;
 }
 
 // Poisons a block being cached, all but its link words.

@@ -10,6 +10,7 @@
 
 #include "actors/actor.h"
 #include "actors/actor_cell.h"
+#include "executor/frame_allocator.h"
 #include "executor/runtime.h"
 #include "executor/settle.h"
 #include "gtest/gtest.h"
@@ -18,12 +19,15 @@ namespace {
 
 std::atomic<bool> counting{false};
 std::atomic<std::size_t> allocations{0};
-std::atomic<std::size_t> bytes{0};
+std::atomic<std::size_t> other_sizes{0};
+std::atomic<std::size_t> expected_size{0};
 
 void* Allocate(std::size_t size) {
   if (counting.load(std::memory_order_relaxed)) {
     allocations.fetch_add(1, std::memory_order_relaxed);
-    bytes.fetch_add(size, std::memory_order_relaxed);
+    if (size != expected_size.load(std::memory_order_relaxed)) {
+      other_sizes.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   void* p = std::malloc(size == 0 ? 1 : size);
   if (p == nullptr) throw std::bad_alloc();
@@ -56,12 +60,23 @@ TEST(ActorMemoryTest, AnIdleActorIsOneAllocationOfBoundedSize) {
   ActorSystemOptions options;
   options.watchdog = false;
   ActorSystem system(runtime, std::move(options));
+  constexpr std::size_t kWarmUp = 100;
+  std::vector<ActorRef<Idle>> warm;
+  warm.reserve(kWarmUp);
   std::vector<ActorRef<Idle>> refs;
   refs.reserve(kActors);
   runtime.BlockOn([&]() -> Task<void> {
-    // Warm up: the first spawn may make the system's lazy structures.
-    refs.push_back(system.Spawn<Idle>());
+    // Cells come from the frame allocator's classes: empty its caches, so
+    // that each cell below is a block fresh from operator new.
+    internal::ReleaseFrameCaches();
+    // Warm up: the first spawns may make the system's lazy structures, and
+    // the transient coroutine frames of spawning and settling come back to
+    // the (emptied) caches, to be reused below.
+    for (std::size_t i = 0; i < kWarmUp; ++i) {
+      warm.push_back(system.Spawn<Idle>());
+    }
     co_await Settle();
+    expected_size.store((sizeof(ActorCell<Idle>) + 8 + 63) / 64 * 64 - 8);
     counting.store(true);
     for (std::size_t i = 1; i < kActors; ++i) {
       refs.push_back(system.Spawn<Idle>());
@@ -70,16 +85,25 @@ TEST(ActorMemoryTest, AnIdleActorIsOneAllocationOfBoundedSize) {
     counting.store(false);
   }());
   const std::size_t spawned = kActors - 1;
-  EXPECT_EQ(allocations.load(), spawned)
+  // The frame allocator's block for a cell: its size rounded up to a class
+  // (blocks of 64k - 8 bytes, one glibc chunk of 64k each).
+  constexpr std::size_t kCellBlock =
+      (sizeof(ActorCell<Idle>) + 8 + 63) / 64 * 64 - 8;
+  // One block per actor, all of the cell's class. A few more may show:
+  // transient coroutine frames of the same class, made when the cells had
+  // just taken every cached block (they go back to the cache, not to the
+  // actors).
+  EXPECT_GE(allocations.load(), spawned);
+  EXPECT_LE(allocations.load(), spawned + spawned / 50)
       << "allocations per idle actor: "
       << static_cast<double>(allocations.load()) / spawned;
+  EXPECT_EQ(other_sizes.load(), 0u) << "allocations of another size";
   // The cell alone (its reference count is inside it: no control block).
   // Raise the bound only with a reason; issue 5 asks for < 400 bytes per
   // idle actor in all.
-  const std::size_t per_actor = bytes.load() / spawned;
-  EXPECT_LE(per_actor, 376u) << "bytes per idle actor";
-  std::printf("bytes per idle actor: %zu\n", per_actor);
-  EXPECT_EQ(per_actor, sizeof(ActorCell<Idle>));
+  EXPECT_LE(kCellBlock, 376u) << "bytes per idle actor";
+  std::printf("bytes per idle actor: %zu (a %zu-byte cell)\n", kCellBlock,
+              sizeof(ActorCell<Idle>));
   (void)system.BlockingShutdown(std::chrono::seconds(5));
 }
 

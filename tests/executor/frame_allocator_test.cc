@@ -3,6 +3,8 @@
 
 #include "executor/frame_allocator.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -13,7 +15,7 @@
 namespace troupe::internal {
 namespace {
 
-constexpr std::size_t kFrame = 200;  // the 256-byte class
+constexpr std::size_t kFrame = 200;  // the class of 248-byte blocks
 
 std::vector<void*> AllocateMany(int n) {
   std::vector<void*> frames;
@@ -69,6 +71,24 @@ TEST(FrameAllocator, AThreadKeepsAtMostTwoBatchesPerClass) {
   EXPECT_LE(ThisThreadFrameCacheStats().cached_bytes,
             std::size_t{2} * kFrameBatch * 256);
   ReleaseFrameCaches();
+}
+
+TEST(FrameAllocator, ABlockFillsAGlibcChunkExactly) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "the sanitizers' allocators lay out chunks their own way";
+#else
+  // A class's blocks hold 8 bytes less than the class step: what malloc
+  // can use of a chunk of that step. So a cell of 376 bytes costs 384.
+  for (std::size_t size : {std::size_t{1}, std::size_t{56}, std::size_t{57},
+                           std::size_t{376}, kMaxCachedFrameSize}) {
+    ReleaseFrameCaches();  // a fresh block from the system
+    void* p = AllocateFrame(size);
+    const std::size_t step = (size + 8 + 63) / 64 * 64;
+    EXPECT_EQ(malloc_usable_size(p), step - 8) << "size " << size;
+    FreeFrame(p, size);
+  }
+  ReleaseFrameCaches();
+#endif
 }
 
 TEST(FrameAllocator, SizesAboveTheLargestClassBypassTheCache) {
