@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -103,11 +104,29 @@ class CellBase : protected Resumable {
   // and a free (often on another thread, under the arena's lock) per
   // actor; and a block costs the heap what malloc would (a 376-byte cell,
   // a 384-byte chunk). The deleting destructor passes the cell's own size.
+  // Under AddressSanitizer cells come from the heap, so that a use of a
+  // freed cell is reported (a cached block would be reused at once, its
+  // first words overwritten by the free list's links). An over-aligned
+  // cell (an actor with alignas state) takes the aligned global forms.
+#if defined(__SANITIZE_ADDRESS__)
+  static void* operator new(std::size_t size) { return ::operator new(size); }
+  static void operator delete(void* cell, std::size_t /*size*/) {
+    ::operator delete(cell);
+  }
+#else
   static void* operator new(std::size_t size) {
     return internal::AllocateFrame(size);
   }
   static void operator delete(void* cell, std::size_t size) {
     internal::FreeFrame(cell, size);
+  }
+#endif
+  static void* operator new(std::size_t size, std::align_val_t align) {
+    return ::operator new(size, align);
+  }
+  static void operator delete(void* cell, std::size_t /*size*/,
+                              std::align_val_t align) {
+    ::operator delete(cell, align);
   }
   virtual ~CellBase();
   CellBase(const CellBase&) = delete;

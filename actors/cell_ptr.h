@@ -104,9 +104,6 @@ class CellPtr {
 // The cell of type T made from `args`, and its first reference.
 template <typename T, typename... Args>
 CellPtr<T> MakeCell(Args&&... args) {
-  // CellBase's operator new gives the default new alignment.
-  static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
-                "an over-aligned cell type");
   return CellPtr<T>::Adopt(new T(std::forward<Args>(args)...));
 }
 
