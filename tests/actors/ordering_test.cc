@@ -102,7 +102,7 @@ TYPED_TEST(OrderingTest, EachSendersMessagesArriveInTheOrderItSentThem) {
 
 TYPED_TEST(OrderingTest,
            ManySendersKeepTheirOrderThroughAMailboxThatAdmitsWaitersInBatches) {
-  // 256 slots: waiting senders are admitted per 16 messages taken, so the
+  // 256 slots: waiting senders are admitted per 32 messages taken, so the
   // mailbox swings between a queue of waiters and free pushes.
   ActorRef<Recorder> recorder =
       this->env_.system().template SpawnNamed<Recorder>(
