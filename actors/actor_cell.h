@@ -697,6 +697,8 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   void DropMailbox() {
     while (ch()->TryPop().has_value()) {
     }
+    // The room of messages handled last (PopFront defers its report).
+    ch()->FlushConsumed();
   }
 
   // At termination: the factory (whose captured arguments may hold

@@ -12,8 +12,9 @@
 //   occupied = sent_ - received_ counts queued messages (shared or in the
 //   receiver's batch) plus reserved permits; it never exceeds capacity_.
 //   sent_ changes under the lock (a permit given back unused takes its
-//   count back); received_ is written only by the receiver (no lock, one
-//   store per batch of messages).
+//   count back); received_ is written only by the receiver (one store per
+//   batch of messages; without the lock, or under it when an actor's
+//   runner folds the report into RefillOrPark).
 //   A sender that finds the channel full, or finds others already waiting
 //   (FIFO fairness: nobody overtakes a waiting sender), queues a SendWaiter
 //   - intrusive, in its own frame - and sleeps. Whoever frees room admits
@@ -25,7 +26,10 @@
 //   Both are seq_cst and the sender re-checks occupied (reading received_)
 //   after setting the flag, under the lock, admitting itself if room
 //   appeared. So either the receiver sees the flag and admits, or the
-//   sender sees the room: no sender sleeps on a channel with room.
+//   sender sees the room: no sender sleeps on a channel with room. (A
+//   report made under the lock - ReportLocked - needs no fence: the lock
+//   orders it with the sender's check, and it looks at the wait queue
+//   itself.)
 //
 // Receiver parking
 //   The receiver parks by storing a RecvWaiter in rx_waiter_ under the
@@ -245,6 +249,14 @@ class MpscChannel {
   // is room, under the lock: keep it cheap).
   template <typename Make>
   PushResult TryPushWith(Make&& make) {
+    // Senders already wait: this one would only queue behind them (FIFO),
+    // so say so without taking the lock. Under fan-in into a full mailbox
+    // this is every send, and the lock is what the senders and the
+    // receiver's admissions contend for. Relaxed: a stale true only
+    // reports kFull for a mailbox that was full a moment ago (a racing
+    // TrySend may see either); a stale false falls through to the check
+    // under the lock.
+    if (has_waiters_.load(std::memory_order_relaxed)) return PushResult::kFull;
     Waker rx;
     {
       SpinLockGuard guard(lock_);
@@ -363,20 +375,22 @@ class MpscChannel {
   std::optional<T> TryPop() {
     if (local_.empty() && !Refill()) return std::nullopt;
     std::optional<T> value = local_.Pop(local_pool_);
-    ReportConsumed();
+    ReportConsumed(/*report_when_dry=*/true);
     return value;
   }
 
   // In-place receiving, for a receiver that uses each value where it lies
   // (the actor runner): Front() is the next value or nullptr; the value
-  // stays valid, at the same address, until PopFront().
+  // stays valid, at the same address, until PopFront(). An actor's
+  // mailbox (kEmbedded) leaves the room of a batch that ran dry to be
+  // reported by RefillOrPark or FlushConsumed, which its runner calls next.
   T* Front() {
     if (local_.empty() && !Refill()) return nullptr;
     return &local_.Front();
   }
   [[gnu::always_inline]] void PopFront() {
     local_.DropFront(local_pool_);
-    ReportConsumed();
+    ReportConsumed(/*report_when_dry=*/kStandalone);
   }
 
   // Gives back at once the room of values taken but not yet reported
@@ -418,15 +432,31 @@ class MpscChannel {
   // only if that was empty and nothing else is to be seen (as for
   // ParkReceiver). An actor that goes idle after each message pays one
   // lock, not two.
+  //
+  // The room of values taken and not yet reported is given back in the
+  // same hold (an actor's mailbox defers that report to here, or to
+  // FlushConsumed: see ReportConsumed), so a receiver that parks after
+  // every message stores received_ under the lock instead of with a
+  // seq_cst store and load of its own.
   template <typename OtherWork>
   bool RefillOrPark(RecvWaiter* rw, OtherWork&& other_work) {
-    SpinLockGuard guard(lock_);
-    if (!local_.empty()) return false;
-    if (!queue_.empty()) {
-      SpliceLocked();
-      return false;
+    WakeBatch batch;  // woken after the lock (declared before the guard)
+    bool parked = false;
+    bool more_waiters = false;
+    {
+      SpinLockGuard guard(lock_);
+      more_waiters = ReportLocked(batch);
+      if (local_.empty()) {
+        if (!queue_.empty()) {
+          SpliceLocked();
+        } else if (!more_waiters) {
+          parked = ParkIfIdleLocked(rw, other_work);
+        }
+      }
     }
-    return ParkIfIdleLocked(rw, other_work);
+    batch.WakeAll();
+    if (more_waiters) AdmitWaiters(batch);
+    return parked;
   }
 
   // Parks the receiver even if values are queued (a receiver that must not
@@ -668,14 +698,35 @@ class MpscChannel {
   // per second of 4, and 64 another 1.2-2x). A standalone channel's
   // receiver may hold values for a long time between takes, so it admits
   // per 4.
-  [[gnu::always_inline]] void ReportConsumed() {
+  //
+  // The actor's runner (PopFront on an actor's mailbox) does not report
+  // when the batch runs dry: it goes on to RefillOrPark, which reports
+  // under the lock it takes anyway, and flushes whenever it leaves Run() -
+  // so the actor that parks after each message pays no fence for it.
+  [[gnu::always_inline]] void ReportConsumed(bool report_when_dry) {
     ++unreported_;
     const uint32_t batch = has_waiters_.load(std::memory_order_relaxed)
                                ? waiting_batch_
                                : kConsumedBatch;
-    if (unreported_ >= batch || local_.empty()) {
+    if (unreported_ >= batch || (report_when_dry && local_.empty())) {
       Consumed(std::exchange(unreported_, 0));
     }
+  }
+
+  // Under the lock: reports the values taken and not yet reported, and
+  // admits the waiting senders that now fit. No fence: the lock orders
+  // this store with every sender's room check, which is made under it too
+  // (the Dekker note concerns the unlocked report, Consumed). Returns true
+  // if waiters that may fit remain beyond what `batch` could hold.
+  bool ReportLocked(WakeBatch& batch) {
+    if (unreported_ == 0) return false;
+    // Release: Len() reads it without the lock.
+    received_.store(received_.load(std::memory_order_relaxed) +
+                        std::exchange(unreported_, 0),
+                    std::memory_order_release);
+    if (waiters_head_ == nullptr) return false;
+    AdmitLocked(batch, nullptr);
+    return batch.nearly_full() && waiters_head_ != nullptr;
   }
 
   // Receiver: `n` values left the channel; admit waiting senders.
@@ -686,6 +737,12 @@ class MpscChannel {
                     std::memory_order_seq_cst);
     if (!has_waiters_.load(std::memory_order_seq_cst)) return;
     WakeBatch batch;
+    AdmitWaiters(batch);
+  }
+
+  // Receiver: admits waiting senders while there is room, a WakeBatch at a
+  // time (`batch` arrives empty).
+  void AdmitWaiters(WakeBatch& batch) {
     bool more = true;
     while (more) {
       {

@@ -431,5 +431,60 @@ TEST(Mpsc, RefillOrParkTakesQueuedValuesAndParksOnlyWhenEmpty) {
   EXPECT_EQ(*ch->FrontInBatch(), 2);
 }
 
+// An actor's mailbox (kEmbedded) does not report the room of the last
+// value of a batch when the runner takes it: the runner's next step,
+// RefillOrPark, reports it under the lock it takes anyway - and admits the
+// sender that waited for that room (without that, the sender would wait
+// for good on an idle actor).
+TEST(Mpsc, AnActorMailboxReportsADryBatchInRefillOrParkAndAdmitsTheWaiter) {
+  using Mailbox = internal::MpscChannel<int, internal::MpscLayout::kEmbedded>;
+  using Waiter = internal::SendWaiter<int>;
+  // Capacity 16: while senders wait, room is reported per 2 values taken.
+  Mailbox ch(16);
+  internal::RecvWaiter receiver;
+  auto no_other_work = [] { return false; };
+  for (int i = 0; i < 15; ++i) {
+    ASSERT_EQ(ch.TryPushWith([i] { return i; }), Mailbox::PushResult::kPushed);
+  }
+  ASSERT_NE(ch.Front(), nullptr);  // the receiver's batch: values 0..14
+  ASSERT_EQ(ch.TryPushWith([] { return 15; }), Mailbox::PushResult::kPushed);
+  // Full: 15 senders queue.
+  constexpr int kSenders = 15;
+  std::array<std::optional<int>, kSenders> values;
+  std::array<Waiter, kSenders> senders;
+  for (int i = 0; i < kSenders; ++i) {
+    values[i] = 100 + i;
+    senders[i].value = &values[i];
+    ASSERT_EQ(ch.PushOrQueue(&senders[i]), Mailbox::PushResult::kFull);
+  }
+  for (int i = 0; i < 15; ++i) {
+    ASSERT_NE(ch.FrontInBatch(), nullptr);
+    EXPECT_EQ(*ch.FrontInBatch(), i);
+    ch.PopFront();
+  }
+  // Reported per 2: 14 senders admitted. The 15th value taken ran the
+  // batch dry and is not reported yet, so the last sender still waits.
+  for (int i = 0; i < 14; ++i) {
+    EXPECT_EQ(senders[i].state.load(), Waiter::kDone) << i;
+  }
+  EXPECT_EQ(senders[14].state.load(), Waiter::kQueued);
+  // Reported and admitted in one hold; the queued values are taken, so
+  // the receiver does not park.
+  EXPECT_FALSE(ch.RefillOrPark(&receiver, no_other_work));
+  EXPECT_EQ(senders[14].state.load(), Waiter::kDone);
+  EXPECT_EQ(senders[14].target.word.load(), 1u);  // woken
+  EXPECT_FALSE(values[14].has_value());
+  std::vector<int> rest;
+  while (int* v = ch.FrontInBatch()) {
+    rest.push_back(*v);
+    ch.PopFront();
+  }
+  std::vector<int> expected = {15};
+  for (int i = 0; i < kSenders; ++i) expected.push_back(100 + i);
+  EXPECT_EQ(rest, expected);
+  EXPECT_TRUE(ch.RefillOrPark(&receiver, no_other_work));
+  EXPECT_EQ(ch.Len(), 0u);
+}
+
 }  // namespace
 }  // namespace troupe
