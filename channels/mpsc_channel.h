@@ -109,7 +109,14 @@ class WakeBatch {
   // One slot is kept for the receiver's wake-up.
   bool nearly_full() const { return n_ >= kMax - 1; }
   void Add(Waker w) { new (&slots_[n_++]) Waker(std::move(w)); }
-  void WakeAll() {
+  // Inline test for the common empty batch (an actor's runner makes one
+  // per RefillOrPark); the wake-ups out of line.
+  [[gnu::always_inline]] void WakeAll() {
+    if (n_ != 0) WakeAllSlow();
+  }
+
+ private:
+  [[gnu::noinline]] void WakeAllSlow() {
     for (int i = 0; i < n_; ++i) {
       Waker* w = std::launder(reinterpret_cast<Waker*>(&slots_[i]));
       w->Wake();
@@ -118,7 +125,6 @@ class WakeBatch {
     n_ = 0;
   }
 
- private:
   struct alignas(Waker) Slot {
     unsigned char bytes[sizeof(Waker)];
   };
