@@ -255,14 +255,6 @@ class MpscChannel {
   // is room, under the lock: keep it cheap).
   template <typename Make>
   PushResult TryPushWith(Make&& make) {
-    // Senders already wait: this one would only queue behind them (FIFO),
-    // so say so without taking the lock. Under fan-in into a full mailbox
-    // this is every send, and the lock is what the senders and the
-    // receiver's admissions contend for. Relaxed: a stale true only
-    // reports kFull for a mailbox that was full a moment ago (a racing
-    // TrySend may see either); a stale false falls through to the check
-    // under the lock.
-    if (has_waiters_.load(std::memory_order_relaxed)) return PushResult::kFull;
     Waker rx;
     {
       SpinLockGuard guard(lock_);
@@ -389,7 +381,9 @@ class MpscChannel {
   // (the actor runner): Front() is the next value or nullptr; the value
   // stays valid, at the same address, until PopFront(). An actor's
   // mailbox (kEmbedded) leaves the room of a batch that ran dry to be
-  // reported by RefillOrPark or FlushConsumed, which its runner calls next.
+  // reported by RefillOrPark or FlushConsumed: its runner calls one of
+  // them before it takes another message or leaves Run() (control turns
+  // may come in between).
   T* Front() {
     if (local_.empty() && !Refill()) return nullptr;
     return &local_.Front();
@@ -706,9 +700,10 @@ class MpscChannel {
   // per 4.
   //
   // The actor's runner (PopFront on an actor's mailbox) does not report
-  // when the batch runs dry: it goes on to RefillOrPark, which reports
-  // under the lock it takes anyway, and flushes whenever it leaves Run() -
-  // so the actor that parks after each message pays no fence for it.
+  // when the batch runs dry: before its next message it calls
+  // RefillOrPark, which reports under the lock it takes anyway, and it
+  // flushes whenever it leaves Run() - so the actor that parks after each
+  // message pays no fence for it.
   [[gnu::always_inline]] void ReportConsumed(bool report_when_dry) {
     ++unreported_;
     const uint32_t batch = has_waiters_.load(std::memory_order_relaxed)
