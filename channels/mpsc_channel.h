@@ -153,8 +153,10 @@ class MpscChannel {
       : slots_per_block_(static_cast<uint8_t>(BlockSlots(capacity))),
         capacity_(static_cast<uint32_t>(std::min(capacity, kMaxCapacity))),
         waiting_batch_(static_cast<uint32_t>(
-            kStandalone ? std::clamp<std::size_t>(capacity / 4, 1, 4)
-                        : std::clamp<std::size_t>(capacity / 8, 1, 64))) {}
+            kStandalone
+                ? std::clamp<std::size_t>(capacity / 4, 1, 4)
+                : std::clamp<std::size_t>(capacity / 8, 1, kMaxWaitingBatch))) {
+  }
   MpscChannel(const MpscChannel&) = delete;
   MpscChannel& operator=(const MpscChannel&) = delete;
   ~MpscChannel() {
@@ -447,10 +449,12 @@ class MpscChannel {
       SpinLockGuard guard(lock_);
       more_waiters = ReportLocked(batch);
       if (local_.empty()) {
-        if (!queue_.empty()) {
-          SpliceLocked();
-        } else if (!more_waiters) {
+        // Parking with waiters left to admit is fine: an admitted value
+        // wakes the receiver like any push.
+        if (queue_.empty()) {
           parked = ParkIfIdleLocked(rw, other_work);
+        } else {
+          SpliceLocked();
         }
       }
     }
@@ -691,13 +695,13 @@ class MpscChannel {
   // finding others still queued, queues again after one value - so a
   // report per value or two keeps the channel in that mode, one sender
   // wake per message. An actor's mailbox (its runner flushes whenever it
-  // stops taking messages) admits per capacity/8, at most 64, and while
-  // senders wait it reports only then: the queue empties of waiters, and
-  // senders push without waking anyone until the mailbox fills again
-  // (fan-in of 100 actors into one: batches of 16 gave ~2x the messages
-  // per second of 4, and 64 another 1.2-2x). A standalone channel's
-  // receiver may hold values for a long time between takes, so it admits
-  // per 4.
+  // stops taking messages) admits per capacity/8, at most
+  // kMaxWaitingBatch (64), and while senders wait it reports only then:
+  // the queue empties of waiters, and senders push without waking anyone until
+  // the mailbox fills again (fan-in of 100 actors into one: batches of 16 gave
+  // ~2x the messages per second of 4, and 64 another 1.2-2x). A standalone
+  // channel's receiver may hold values for a long time between takes, so it
+  // admits per 4.
   //
   // The actor's runner (PopFront on an actor's mailbox) does not report
   // when the batch runs dry: before its next message it calls
@@ -725,7 +729,13 @@ class MpscChannel {
     received_.store(received_.load(std::memory_order_relaxed) +
                         std::exchange(unreported_, 0),
                     std::memory_order_release);
-    if (waiters_head_ == nullptr) return false;
+    return waiters_head_ != nullptr && AdmitSomeLocked(batch);
+  }
+
+  // Under the lock: admits the waiters that fit, as many as `batch` holds.
+  // Returns true if waiters remain once it is full (admit more after
+  // waking it).
+  bool AdmitSomeLocked(WakeBatch& batch) {
     AdmitLocked(batch, nullptr);
     return batch.nearly_full() && waiters_head_ != nullptr;
   }
@@ -748,8 +758,7 @@ class MpscChannel {
     while (more) {
       {
         SpinLockGuard guard(lock_);
-        AdmitLocked(batch, nullptr);
-        more = batch.nearly_full() && waiters_head_ != nullptr;
+        more = AdmitSomeLocked(batch);
       }
       batch.WakeAll();
     }
@@ -780,6 +789,9 @@ class MpscChannel {
   std::atomic<int32_t> senders_{1};
   // Receiver-owned.
   static constexpr uint32_t kConsumedBatch = 16;
+  // An actor's mailbox admits waiting senders per capacity/8 values taken,
+  // at most this many (see ReportConsumed).
+  static constexpr std::size_t kMaxWaitingBatch = 64;
   uint32_t unreported_ = 0;
   std::atomic<uint32_t> high_water_{0};  // written by the receiver only
   std::atomic<bool> has_waiters_{false};
