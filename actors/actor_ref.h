@@ -147,8 +147,9 @@ class ActorRef {
       }
       const bool budget = ConsumeBudget();
       if (budget) {
-        switch (ref.mailbox()->TryPushWith(
-            [this] { return Mail::Tell(std::move(message_)); })) {
+        switch (ref.mailbox()->TryPushStaged(
+            [this] { return Mail::Tell(std::move(message_)); },
+            ref.StagePinOf())) {
           case Mailbox::PushResult::kPushed:
             return true;
           case Mailbox::PushResult::kClosed:
@@ -419,6 +420,14 @@ class ActorRef {
     absl::StatusOr<AskResult<R>> reply = co_await std::move(reply_rx);
     if (!reply.ok()) co_return StoppedBeforeAnswering(cell->name());
     co_return std::move(*reply);
+  }
+
+  // Keeps the cell (and so its mailbox) alive while a send stage holds
+  // values for it (see channels/send_stage.h).
+  internal::StagePin StagePinOf() const {
+    return {cell_.get(),
+            [](void* c) { static_cast<ActorCell<A>*>(c)->AddCellRef(); },
+            [](void* c) { static_cast<ActorCell<A>*>(c)->DropCellRef(); }};
   }
 
   // "Type#id": names an actor without its cell (which may be gone).

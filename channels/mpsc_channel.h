@@ -68,6 +68,7 @@
 #include <utility>
 
 #include "channels/block_chain.h"
+#include "channels/send_stage.h"
 #include "channels/waker.h"
 #include "executor/spin_lock.h"
 
@@ -257,24 +258,62 @@ class MpscChannel {
   // is room, under the lock: keep it cheap).
   template <typename Make>
   PushResult TryPushWith(Make&& make) {
+    FlushOwnStage();
     Waker rx;
+    PushResult result;
     {
       SpinLockGuard guard(lock_);
-      if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
-      if (waiters_head_ != nullptr || !HasRoomLocked()) {
-        return PushResult::kFull;
-      }
-      queue_.PushWith(make, pool_, slots_per_block_);
-      sent_.store(sent_.load(std::memory_order_relaxed) + 1,
-                  std::memory_order_release);
-      rx = TakeReceiverLocked();
+      result = PushIfRoomLocked(make, rx);
     }
     rx.Wake();
-    return PushResult::kPushed;
+    return result;
+  }
+
+  // TryPushWith for an actor's tell, batching bursts (see send_stage.h):
+  // if this thread has a stage open for this mailbox the value goes
+  // there, without the lock. Otherwise it is pushed, and if this is the
+  // task run's second push here in a row, or taking the lock meant
+  // waiting for another thread, room for up to kStageBatch more values is
+  // reserved in the same hold: this thread's next values for this mailbox
+  // are staged until the reservation runs out or the task's run ends.
+  // (A run that tells once - a ping-pong, a ring - never stages.) `pin`
+  // keeps the mailbox's owner alive while the stage is open.
+  template <typename Make>
+  PushResult TryPushStaged(Make&& make,
+                           const StagePin& pin) requires(!kStandalone) {
+    SendStage<T>& stage = SendStage<T>::Current();
+    if (stage.channel == this) {
+      if (stage.permits == 0 && !RefillStage(stage)) {
+        return TryPushWith(make);  // the stage is closed: the plain path
+      }
+      stage.chain.PushWith(make, stage.pool, slots_per_block_);
+      --stage.permits;
+      ++stage.staged;
+      return PushResult::kPushed;
+    }
+    // A burst: the same run pushed here just before.
+    const bool again =
+        stage.last_channel == this && stage.last_poll == PollCount();
+    stage.last_channel = this;
+    stage.last_poll = PollCount();
+    Waker rx;
+    PushResult result;
+    {
+      const bool contended = lock_.LockNotingContention();
+      SpinLockGuard guard(lock_, std::adopt_lock);
+      result = PushIfRoomLocked(make, rx);
+      if (result == PushResult::kPushed && (again || contended) &&
+          stage.channel == nullptr) {
+        OpenStageLocked(stage, pin);
+      }
+    }
+    rx.Wake();
+    return result;
   }
 
   // Reserves a slot without waiting (a Permit).
   PushResult TryReserveSlot() {
+    FlushOwnStage();
     SpinLockGuard guard(lock_);
     if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
     if (waiters_head_ != nullptr || !HasRoomLocked()) {
@@ -290,6 +329,7 @@ class MpscChannel {
   // Pushes, or queues `w` (FIFO) to wait for room. kFull means queued: the
   // caller sleeps until w->state leaves kQueued.
   PushResult PushOrQueue(SendWaiter<T>* w) {
+    FlushOwnStage();
     WakeBatch batch;
     PushResult result;
     {
@@ -336,6 +376,7 @@ class MpscChannel {
 
   // A permit's send: the slot is already reserved.
   void PushReserved(T&& value) {
+    FlushOwnStage();
     Waker rx;
     {
       SpinLockGuard guard(lock_);
@@ -762,6 +803,151 @@ class MpscChannel {
       }
       batch.WakeAll();
     }
+  }
+
+  // Under the lock: TryPushWith's step (`rx` takes a parked receiver).
+  template <typename Make>
+  PushResult PushIfRoomLocked(Make& make, Waker& rx) {
+    if (closed_.load(std::memory_order_relaxed)) return PushResult::kClosed;
+    if (waiters_head_ != nullptr || !HasRoomLocked()) return PushResult::kFull;
+    queue_.PushWith(make, pool_, slots_per_block_);
+    sent_.store(sent_.load(std::memory_order_relaxed) + 1,
+                std::memory_order_release);
+    rx = TakeReceiverLocked();
+    return PushResult::kPushed;
+  }
+
+  // ---- staged sends (kEmbedded; see send_stage.h) ----
+
+  static constexpr uint32_t kStageBatch = 32;
+
+  // Under the lock, after a contended push: reserves up to kStageBatch
+  // slots (if no sender waits: staging must not overtake the wait queue)
+  // and opens `stage` for this channel until the task's run ends.
+  void OpenStageLocked(SendStage<T>& stage, const StagePin& pin) {
+    if (waiters_head_ != nullptr) return;
+    const uint32_t permits = RoomForStageLocked();
+    if (permits == 0) return;
+    if (!stage.deferred) {
+      stage.run = &StageHook;
+      if (!DeferToPollEnd(&stage)) return;  // not inside a task's run
+      stage.deferred = true;
+    }
+    ReservePermitsLocked(permits);
+    // Relaxed: we are a sender already (the caller holds one), so the
+    // count cannot reach zero meanwhile; DropSender orders the release.
+    senders_.fetch_add(1, std::memory_order_relaxed);
+    pin.pin(pin.object);
+    stage.channel = this;
+    stage.pin = pin;
+    stage.permits = permits;
+    stage.staged = 0;
+  }
+
+  // Under the lock: free room, at most kStageBatch (a fresh look at
+  // received_ only when the snapshot says there is none).
+  uint32_t RoomForStageLocked() {
+    if (!HasRoomLocked()) return 0;
+    const uint64_t used =
+        sent_.load(std::memory_order_relaxed) - received_snapshot_;
+    return static_cast<uint32_t>(
+        std::min<uint64_t>(capacity_ - used, kStageBatch));
+  }
+
+  void ReservePermitsLocked(uint32_t n) {
+    sent_.store(sent_.load(std::memory_order_relaxed) + n,
+                std::memory_order_release);
+    permits_out_.store(permits_out_.load(std::memory_order_relaxed) + n,
+                       std::memory_order_release);
+  }
+
+  // Under the lock: moves the staged values into the queue (their slots
+  // were reserved) and gives back the unused reservation. Closed
+  // meanwhile: the values are dropped, as a permit's would be
+  // (PushReserved).
+  void PublishStageLocked(SendStage<T>& stage, WakeBatch& batch) {
+    const uint32_t taken = stage.staged + stage.permits;
+    permits_out_.store(permits_out_.load(std::memory_order_relaxed) - taken,
+                       std::memory_order_release);
+    uint32_t give_back = stage.permits;
+    if (closed_.load(std::memory_order_relaxed)) {
+      stage.chain.Clear(stage.pool);
+      give_back = taken;
+    } else if (stage.staged != 0) {
+      queue_.Splice(stage.chain);
+      if (Waker rx = TakeReceiverLocked()) batch.Add(std::move(rx));
+    }
+    stage.staged = stage.permits = 0;
+    // The stage's spare blocks go where the receiver returns blocks.
+    stage.pool.TransferTo(pool_);
+    if (give_back != 0) {
+      sent_.store(sent_.load(std::memory_order_relaxed) - give_back,
+                  std::memory_order_release);
+      AdmitLocked(batch, nullptr);
+    }
+  }
+
+  // The stage ran out of reservation: publishes it and reserves more in
+  // the same hold. Returns false (stage closed) if no room is left, a
+  // sender waits or the channel closed.
+  bool RefillStage(SendStage<T>& stage) {
+    WakeBatch batch;
+    uint32_t permits = 0;
+    {
+      SpinLockGuard guard(lock_);
+      PublishStageLocked(stage, batch);
+      if (waiters_head_ == nullptr &&
+          !closed_.load(std::memory_order_relaxed)) {
+        permits = RoomForStageLocked();
+        if (permits != 0) ReservePermitsLocked(permits);
+      }
+      stage.permits = permits;
+    }
+    batch.WakeAll();
+    if (permits != 0) return true;
+    ReleaseStage(stage);
+    return false;
+  }
+
+  // Publishes and closes the stage (its task's run ended, or another push
+  // of this thread to this channel must not overtake it).
+  void FlushStage(SendStage<T>& stage) {
+    WakeBatch batch;
+    {
+      SpinLockGuard guard(lock_);
+      PublishStageLocked(stage, batch);
+    }
+    batch.WakeAll();
+    ReleaseStage(stage);
+  }
+
+  // Drops the stage's sender and pin. May free this channel (the pin may
+  // have been the owner's last reference): nothing of it is touched after.
+  void ReleaseStage(SendStage<T>& stage) {
+    const StagePin pin = stage.pin;
+    stage.channel = nullptr;
+    stage.pin = {};
+    DropSender();
+    pin.unpin(pin.object);
+  }
+
+  // Before any other push by this thread: publish a stage open for this
+  // channel first, so it is not overtaken.
+  [[gnu::always_inline]] void FlushOwnStage() {
+    if constexpr (!kStandalone) {
+      SendStage<T>& stage = SendStage<T>::Current();
+      if (stage.channel == this) [[unlikely]] {
+        FlushStage(stage);
+      }
+    }
+  }
+
+  // The poll-end hook: the task's run is over.
+  static void StageHook(PollEndHook* hook) {
+    auto* stage = static_cast<SendStage<T>*>(hook);
+    stage->deferred = false;
+    if (stage->channel == nullptr) return;
+    static_cast<MpscChannel*>(stage->channel)->FlushStage(*stage);
   }
 
   // Packed: an idle actor's mailbox is mostly these fields. The senders'

@@ -7,9 +7,11 @@
 #include <climits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "executor/coop.h"
 #include "executor/futex.h"
+#include "executor/poll_end.h"
 #include "executor/spin_lock.h"
 #include "executor/strand.h"
 
@@ -330,7 +332,9 @@ void Scheduler::ExecuteNow(Worker* w, TaskHeader* task) {
     return;
   }
   internal::tls_current_task = task;
+  internal::BeginPoll();
   const bool returned = task->Resume();
+  internal::EndPoll();  // before the task can run anywhere else
   internal::tls_current_task = nullptr;
   Bump(w->tasks_run);
   if (returned) {
@@ -674,4 +678,16 @@ RuntimeMetrics Scheduler::Metrics() const {
   return m;
 }
 
+namespace internal {
+
+void RunPollEndHooksSlow() {
+  PollEndHook* h = std::exchange(tls_poll_end.hooks, nullptr);
+  while (h != nullptr) {
+    PollEndHook* next = h->next;  // read first: run() may reuse `h`
+    h->run(h);
+    h = next;
+  }
+}
+
+}  // namespace internal
 }  // namespace troupe

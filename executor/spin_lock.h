@@ -18,6 +18,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <mutex>
 
 namespace troupe::internal {
 
@@ -35,6 +36,14 @@ class SpinLock {
       return;
     }
     LockSlow();
+  }
+  // lock(), telling whether it had to wait (another thread held it).
+  [[gnu::always_inline]] bool LockNotingContention() {
+    if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]] {
+      return false;
+    }
+    LockSlow();
+    return true;
   }
   bool try_lock() {
     return !locked_.load(std::memory_order_relaxed) &&
@@ -69,6 +78,9 @@ class [[nodiscard]] SpinLockGuard {
     lock_.lock();
   }
   [[gnu::always_inline]] ~SpinLockGuard() { lock_.unlock(); }
+  // Adopts a lock the caller already holds.
+  [[gnu::always_inline]] SpinLockGuard(SpinLock& lock, std::adopt_lock_t)
+      : lock_(lock) {}
   SpinLockGuard(const SpinLockGuard&) = delete;
   SpinLockGuard& operator=(const SpinLockGuard&) = delete;
 

@@ -16,42 +16,13 @@
 #include "executor/yield.h"
 #include "gtest/gtest.h"
 #include "tests/actors/actor_test_util.h"
+#include "tests/actors/order_recorder.h"
 #include "tests/runtime_flavours.h"
 
 namespace troupe::test {
 namespace {
 
 // ---- per-sender ordering ----
-
-struct Numbered {
-  int sender;
-  int seq;
-};
-struct History {};
-
-// Records every message in arrival order.
-class Recorder : public Actor<Recorder> {
- public:
-  void Handle(Numbered m) { seen_.push_back(m); }
-  std::vector<Numbered> Handle(History /*unused*/) const { return seen_; }
-
- private:
-  std::vector<Numbered> seen_;
-};
-
-// Checks that every sender's messages are there, each sender's in 0..n-1
-// order.
-void ExpectPerSenderOrder(const std::vector<Numbered>& seen, int senders,
-                          int per_sender) {
-  ASSERT_EQ(seen.size(), static_cast<std::size_t>(senders * per_sender));
-  std::vector<int> next(senders, 0);
-  for (const Numbered& m : seen) {
-    ASSERT_GE(m.sender, 0);
-    ASSERT_LT(m.sender, senders);
-    ASSERT_EQ(m.seq, next[m.sender]) << "sender " << m.sender;
-    ++next[m.sender];
-  }
-}
 
 // Sends 0..n-1 alternating the two paths into a mailbox: Send (waits for
 // space) for even numbers, TrySend (retried after a yield while full) for
