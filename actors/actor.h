@@ -40,8 +40,18 @@
 //     failure or restart aborts them and their asks fail with
 //     ActorStopped. The watchdog names the message whose handler ran
 //     last.
-//   - Per-sender ordering: messages from one sender are handled in the
-//     order sent.
+//   - Per-sender ordering: messages from one sender (a task, or a plain
+//     thread) to one actor are handled in the order sent. Nothing more:
+//     a tell from T to A may be overtaken by a message that T's tell to
+//     B caused B to send A.
+//   - Bursts are batched: a task run that tells one actor several times
+//     stages those tells and publishes them with one lock hold - when 32
+//     are staged, before any other message of its to that actor, and
+//     when the run ends (its next co_await that suspends, or the end of
+//     the budget). Room for them is reserved at once, so back-pressure
+//     and capacity are exact, and a stop still handles them. Do not
+//     block the thread on the receiver after a tell (blocking calls
+//     inside tasks are wrong anyway): the tell may not be published yet.
 //   - ActorRef<A> accepts only messages A handles: anything else is a
 //     compile error naming the message type.
 //   - Failure: a handler that throws, or returns a non-OK absl::Status

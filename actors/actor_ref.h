@@ -163,6 +163,8 @@ class ActorRef {
       slow_.emplace(ref.mailbox(),
                     std::optional<Mail>(Mail::Tell(std::move(message_))),
                     /*reserve=*/false, std::nullopt);
+      pin_ = ref.StagePinOf();
+      slow_->WantGrant(&pin_);
       // Found full: straight to the wait queue (await_suspend), without a
       // second try that takes the lock again. Out of budget: the slow
       // awaiter yields first.
@@ -173,8 +175,9 @@ class ActorRef {
     }
     absl::Status await_resume() {
       if (slow_.has_value()) {
-        if (slow_->Delivered()) return absl::OkStatus();
-        return MailboxClosedError(Label(id_));
+        if (!slow_->Delivered()) return MailboxClosedError(Label(id_));
+        slow_->AdoptGrant();
+        return absl::OkStatus();
       }
       if (!closed_) return absl::OkStatus();
       return MailboxClosedError(Ref().valid() ? Ref().name()
@@ -193,6 +196,8 @@ class ActorRef {
     std::conditional_t<kOwning, const ActorRef, const ActorRef*> ref_;
     M message_;
     ActorId id_ = 0;  // for the slow path's error (the ref may be gone)
+    // Pins the cell for room granted to the slow path (outlives slow_).
+    internal::StagePin pin_;
     std::optional<SendAwaiter<Mail, Mailbox>> slow_;
     bool closed_ = false;
   };

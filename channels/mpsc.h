@@ -169,6 +169,19 @@ class SendAwaiter final : public ParkedAwaiter {
     // meantime, the value is already in the channel - delivered, not lost.
     if (queued_) ch_->Unqueue(&waiter_);
     if (driver_ != nullptr) driver_->Deregister(&timer_);
+    // Admitted with room for more that nobody took over: give it back.
+    // (Ordered by the acquire that saw the waiter leave kQueued.)
+    if (waiter_.grant != 0) ch_->ReturnGrant(waiter_.grant, *waiter_.grant_pin);
+  }
+
+  // An actor's tell: ask to be admitted with room for more tells (see
+  // MpscChannel::GrantLocked). `pin` must outlive this awaiter.
+  void WantGrant(const internal::StagePin* pin) { waiter_.grant_pin = pin; }
+  // After a delivered send: the granted room goes to this thread's stage.
+  void AdoptGrant() {
+    if (const uint32_t g = std::exchange(waiter_.grant, 0); g != 0) {
+      ch_->AdoptGrant(g, *waiter_.grant_pin);
+    }
   }
 
   bool await_ready() {

@@ -87,6 +87,12 @@ struct SendWaiter {
   // Written under the lock; read with acquire by the waiter. Once it leaves
   // kQueued the channel never touches this waiter again.
   std::atomic<uint32_t> state{kIdle};
+  // An actor's tell may be admitted with room for more (see
+  // GrantLocked): `grant_pin` (null: no grant wanted) pins the mailbox's
+  // owner for the stage that takes the granted slots over; `grant` is how
+  // many (written under the lock before `state` leaves kQueued).
+  const StagePin* grant_pin = nullptr;
+  uint32_t grant = 0;
 };
 
 struct RecvWaiter {
@@ -311,6 +317,42 @@ class MpscChannel {
     return result;
   }
 
+  // The sender of a tell admitted with a grant (SendWaiter::grant) takes
+  // the granted slots over in this thread's stage, for its next tells in
+  // this run; if that stage is busy, or this is not a task's run, they go
+  // back at once. `pin` was pinned (and a sender counted) by the grant.
+  void AdoptGrant(uint32_t permits, const StagePin& pin) {
+    SendStage<T>& stage = SendStage<T>::Current();
+    if (stage.channel == nullptr && !stage.deferred) {
+      stage.run = &StageHook;
+      stage.deferred = DeferToPollEnd(&stage);
+    }
+    if (stage.channel == nullptr && stage.deferred) {
+      stage.channel = this;
+      stage.pin = pin;
+      stage.permits = permits;
+      stage.staged = 0;
+      return;
+    }
+    ReturnGrant(permits, pin);
+  }
+  // Gives granted slots back (the sender will not use them).
+  void ReturnGrant(uint32_t permits, const StagePin& pin) {
+    WakeBatch batch;
+    {
+      SpinLockGuard guard(lock_);
+      permits_out_.store(permits_out_.load(std::memory_order_relaxed) - permits,
+                         std::memory_order_release);
+      sent_.store(sent_.load(std::memory_order_relaxed) - permits,
+                  std::memory_order_release);
+      AdmitLocked(batch, nullptr);
+      StageClosedLocked(batch);
+    }
+    batch.WakeAll();
+    DropSender();
+    pin.unpin(pin.object);  // may free this channel: nothing after
+  }
+
   // Reserves a slot without waiting (a Permit).
   PushResult TryReserveSlot() {
     FlushOwnStage();
@@ -448,8 +490,11 @@ class MpscChannel {
   // TryPop returned false.
   bool Finished() {
     if (!closed() && HasSenders()) return false;
+    if (!local_.empty()) return false;
     // The last push happened before the close we observed: look again.
-    return local_.empty() && !Refill();
+    // Values staged before the close are still to come.
+    SpinLockGuard guard(lock_);
+    return !SpliceLocked() && stages_open_ == 0;
   }
 
   // Parks the receiver in `rw`. Returns false (not parked) if a value or
@@ -635,6 +680,7 @@ class MpscChannel {
       UnlinkWaiterLocked(w);
       pushed |= w->value != nullptr;
       AcceptLocked(w);
+      if (w->grant_pin != nullptr) GrantLocked(w);
       if (w != self) batch.Add(Waker::Prepare(&w->target));
       // Last touch of the waiter: after this store it may be destroyed.
       w->state.store(SendWaiter<T>::kDone, std::memory_order_release);
@@ -690,10 +736,11 @@ class MpscChannel {
   // or the receiver has other work (ParkReceiver, RefillOrPark).
   template <typename OtherWork>
   bool ParkIfIdleLocked(RecvWaiter* rw, OtherWork& other_work) {
-    if (closed_.load(std::memory_order_relaxed) ||
-        senders_.load(std::memory_order_acquire) == 0 || other_work()) {
-      return false;
-    }
+    // Over (closed, or no senders) unless stages are still to publish:
+    // then wait for them (publishing or closing one wakes us).
+    const bool over = closed_.load(std::memory_order_relaxed) ||
+                      senders_.load(std::memory_order_acquire) == 0;
+    if ((over && stages_open_ == 0) || other_work()) return false;
     rw->notified.store(false, std::memory_order_relaxed);
     rx_waiter_ = rw;
     // Idle now: spare full-size blocks (32 values each - 2 KiB of an
@@ -825,7 +872,7 @@ class MpscChannel {
   // slots (if no sender waits: staging must not overtake the wait queue)
   // and opens `stage` for this channel until the task's run ends.
   void OpenStageLocked(SendStage<T>& stage, const StagePin& pin) {
-    if (waiters_head_ != nullptr) return;
+    if (waiters_head_ != nullptr || stages_open_ == UINT16_MAX) return;
     const uint32_t permits = RoomForStageLocked();
     if (permits == 0) return;
     if (!stage.deferred) {
@@ -834,6 +881,7 @@ class MpscChannel {
       stage.deferred = true;
     }
     ReservePermitsLocked(permits);
+    ++stages_open_;
     // Relaxed: we are a sender already (the caller holds one), so the
     // count cannot reach zero meanwhile; DropSender orders the release.
     senders_.fetch_add(1, std::memory_order_relaxed);
@@ -842,6 +890,24 @@ class MpscChannel {
     stage.pin = pin;
     stage.permits = permits;
     stage.staged = 0;
+  }
+
+  // Under the lock, admitting `w` (an actor's tell that waited): if room
+  // is left, reserves up to kStageBatch - 1 more slots for its sender's
+  // next tells (AdoptGrant). A sender that waited once is likely to wait
+  // again at once; admitted one value at a time, every message of a
+  // fan-in into a full mailbox costs a sleep and a wake-up of its sender.
+  void GrantLocked(SendWaiter<T>* w) {
+    const uint64_t occupied = Occupied();
+    if (occupied >= capacity_ || stages_open_ == UINT16_MAX) return;
+    const auto permits = static_cast<uint32_t>(
+        std::min<uint64_t>(capacity_ - occupied, kStageBatch - 1));
+    ReservePermitsLocked(permits);
+    ++stages_open_;
+    // Relaxed, as in OpenStageLocked: the waiter's sender counts already.
+    senders_.fetch_add(1, std::memory_order_relaxed);
+    w->grant_pin->pin(w->grant_pin->object);
+    w->grant = permits;
   }
 
   // Under the lock: free room, at most kStageBatch (a fresh look at
@@ -863,20 +929,19 @@ class MpscChannel {
 
   // Under the lock: moves the staged values into the queue (their slots
   // were reserved) and gives back the unused reservation. Closed
-  // meanwhile: the values are dropped, as a permit's would be
-  // (PushReserved).
+  // meanwhile or not: their senders were told they are sent, and the
+  // receiver drains a closed channel - it waits for open stages (see
+  // stages_open_). (After the receiver is gone they wait in the queue
+  // until the channel is destroyed; the stage's pin keeps it until then.)
   void PublishStageLocked(SendStage<T>& stage, WakeBatch& batch) {
     const uint32_t taken = stage.staged + stage.permits;
     permits_out_.store(permits_out_.load(std::memory_order_relaxed) - taken,
                        std::memory_order_release);
-    uint32_t give_back = stage.permits;
-    if (closed_.load(std::memory_order_relaxed)) {
-      stage.chain.Clear(stage.pool);
-      give_back = taken;
-    } else if (stage.staged != 0) {
+    if (stage.staged != 0) {
       queue_.Splice(stage.chain);
       if (Waker rx = TakeReceiverLocked()) batch.Add(std::move(rx));
     }
+    const uint32_t give_back = stage.permits;
     stage.staged = stage.permits = 0;
     // The stage's spare blocks go where the receiver returns blocks.
     stage.pool.TransferTo(pool_);
@@ -884,6 +949,15 @@ class MpscChannel {
       sent_.store(sent_.load(std::memory_order_relaxed) - give_back,
                   std::memory_order_release);
       AdmitLocked(batch, nullptr);
+    }
+  }
+
+  // Under the lock: one stage (or grant) fewer holds room here. A closed
+  // channel's receiver may be waiting for the last one.
+  void StageClosedLocked(WakeBatch& batch) {
+    --stages_open_;
+    if (stages_open_ == 0 && closed_.load(std::memory_order_relaxed)) {
+      if (Waker rx = TakeReceiverLocked()) batch.Add(std::move(rx));
     }
   }
 
@@ -902,6 +976,7 @@ class MpscChannel {
         if (permits != 0) ReservePermitsLocked(permits);
       }
       stage.permits = permits;
+      if (permits == 0) StageClosedLocked(batch);
     }
     batch.WakeAll();
     if (permits != 0) return true;
@@ -916,6 +991,7 @@ class MpscChannel {
     {
       SpinLockGuard guard(lock_);
       PublishStageLocked(stage, batch);
+      StageClosedLocked(batch);
     }
     batch.WakeAll();
     ReleaseStage(stage);
@@ -981,6 +1057,11 @@ class MpscChannel {
   uint32_t unreported_ = 0;
   std::atomic<uint32_t> high_water_{0};  // written by the receiver only
   std::atomic<bool> has_waiters_{false};
+  // Stages (and grants not yet taken over) holding room here: values
+  // their senders were told are sent. A closed channel still takes them,
+  // and the receiver is not finished until they are in. (16 bits, in the
+  // padding after has_waiters_; no more open at once than that.)
+  uint16_t stages_open_ = 0;  // guarded by lock_
   struct NoRefs {
     constexpr explicit NoRefs(int /*refs*/) {}
   };

@@ -4,19 +4,24 @@
 // Why: when senders on several cores push into one mailbox, every push
 // moves the mailbox's lock, its tail block and the slot written from
 // one core's cache to the other's (fan-in of 100 actors into one on two
-// workers ran at a third of its one-worker speed). A sender whose push
-// found the lock contended reserves room for up to kStageBatch more
-// values in the same hold (as permits: they count against the capacity
-// at once), writes its next values into this thread-local chain without
-// the lock, and publishes them when the reservation runs out or its
+// workers ran at a third of its one-worker speed). So a task run that
+// pushes to one mailbox a second time in a row (or whose push found the
+// lock taken) reserves room for up to kStageBatch more values in the same
+// hold - as permits: they count against the capacity at once - writes
+// its next values for that mailbox into this thread-local chain without
+// the lock, and publishes them when the reservation runs out or the
 // task's run ends (a poll-end hook, executor/poll_end.h) - before the
 // task can move to another worker, so a sender's values stay in order.
+// A sender admitted from the wait queue may be granted such room too
+// (MpscChannel::GrantLocked): its stage takes it over when it resumes.
 //
 // Contract: owned by the channel code (MpscChannel's staged push); one
 // per value type per thread; open for at most one channel at a time and
 // only within one task run. While open it holds a sender of the channel
 // (so the receiver cannot see the end of the stream) and a pin on the
-// channel's owner (so it cannot be freed). Values it holds are published
+// channel's owner (so it cannot be freed), and counts in the channel's
+// stages_open_: a closed channel still takes the values and its receiver
+// waits for them before it finishes. Values it holds are published
 // before any other push of this thread to the same channel (the channel
 // checks at every push), so a task's tell, ask and permit to one actor
 // keep their order.

@@ -144,6 +144,83 @@ TEST(StagedSendCapacityTest, StagedTellsNeverOverfillTheMailbox) {
   EXPECT_GE(recorder.cell()->Stats().mailbox_high_water, 2u);
 }
 
+struct Burst {
+  int n;
+};
+
+// Tells itself a burst and stops, in one handler: what it told itself
+// before stopping is still handled (a stop drains the mailbox), staged or
+// not.
+class SelfTeller : public Actor<SelfTeller> {
+ public:
+  explicit SelfTeller(std::shared_ptr<OneshotSender<int>> report)
+      : report_(std::move(report)) {}
+  Task<void> Handle(Burst b) {
+    for (int i = 0; i < b.n; ++i) {
+      absl::Status s = co_await Self().Send(Numbered{0, i});
+      EXPECT_TRUE(s.ok()) << s;
+    }
+    Stop();
+  }
+  void Handle(Numbered /*unused*/) { ++count_; }
+  void OnStop() { (void)report_->Send(count_); }
+
+ private:
+  std::shared_ptr<OneshotSender<int>> report_;
+  int count_ = 0;
+};
+
+TYPED_TEST(StagedSendTest, TellsAnActorSentItselfBeforeStoppingAreAllHandled) {
+  auto [tx, rx] = MakeOneshot<int>();
+  auto report = std::make_shared<OneshotSender<int>>(std::move(tx));
+  ActorRef<SelfTeller> actor =
+      this->env_.system().template Spawn<SelfTeller>(report);
+  report.reset();
+  auto body = [](ActorRef<SelfTeller> to,
+                 OneshotReceiver<int> done) -> Task<int> {
+    absl::Status sent = co_await to.Send(Burst{20});
+    EXPECT_TRUE(sent.ok()) << sent;
+    absl::StatusOr<int> count = co_await std::move(done);
+    co_return count.ok() ? *count : -1;
+  };
+  EXPECT_EQ(this->env_.Run(body(std::move(actor), std::move(rx))), 20);
+}
+
+// Tells `n` (the last ones wait for room), then ends.
+Task<void> TellN(ActorRef<Recorder> to, int n) {
+  for (int i = 0; i < n; ++i) {
+    absl::Status s = co_await to.Send(Numbered{0, i});
+    EXPECT_TRUE(s.ok()) << s;
+  }
+}
+
+// Fills the mailbox with TrySend in one run (the actor cannot run
+// meanwhile on the current-thread runtime): how many fit.
+Task<int> FillWithTrySend(ActorRef<Recorder> to, int capacity) {
+  absl::StatusOr<std::vector<Numbered>> synced = co_await to.Ask(History{});
+  EXPECT_TRUE(synced.ok());
+  int fitted = 0;
+  while (fitted <= capacity && to.TrySend(Numbered{1, fitted}).ok()) {
+    ++fitted;
+  }
+  co_return fitted;
+}
+
+TEST(StagedSendCapacityTest, RoomGrantedToAWaitingSenderThatStopsIsGivenBack) {
+  // A sender that waited on a full mailbox is admitted with room for more
+  // tells (its stage takes it over). This one sends nothing more: the
+  // room must come back, so the mailbox takes its full capacity again.
+  constexpr int kCapacity = 256;
+  ActorTestEnv env({.flavor = Flavor::kCurrentThread});
+  ActorRef<Recorder> recorder = env.system().SpawnNamed<Recorder>(
+      SpawnOptions{.name = "recorder", .mailbox_capacity = kCapacity});
+  auto body = [](ActorRef<Recorder> to) -> Task<int> {
+    co_await Spawn(TellN(to, kCapacity + 1));
+    co_return co_await FillWithTrySend(to, kCapacity);
+  };
+  EXPECT_EQ(env.Run(body(recorder)), kCapacity);
+}
+
 // A message that counts its live copies.
 struct Tracked {
   explicit Tracked(std::shared_ptr<std::atomic<int>> live)
