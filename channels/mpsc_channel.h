@@ -680,7 +680,11 @@ class MpscChannel {
       UnlinkWaiterLocked(w);
       pushed |= w->value != nullptr;
       AcceptLocked(w);
-      if (w->grant_pin != nullptr) GrantLocked(w);
+      // Granted only while other senders wait: a fan-in. (A lone sender
+      // refills its stage itself; granting to it measured slower.)
+      if (w->grant_pin != nullptr && waiters_head_ != nullptr) {
+        GrantLocked(w);
+      }
       if (w != self) batch.Add(Waker::Prepare(&w->target));
       // Last touch of the waiter: after this store it may be destroyed.
       w->state.store(SendWaiter<T>::kDone, std::memory_order_release);
@@ -892,11 +896,12 @@ class MpscChannel {
     stage.staged = 0;
   }
 
-  // Under the lock, admitting `w` (an actor's tell that waited): if room
-  // is left, reserves up to kStageBatch - 1 more slots for its sender's
-  // next tells (AdoptGrant). A sender that waited once is likely to wait
-  // again at once; admitted one value at a time, every message of a
-  // fan-in into a full mailbox costs a sleep and a wake-up of its sender.
+  // Under the lock, admitting `w` (an actor's tell that waited, with
+  // other senders still waiting): if room is left, reserves up to
+  // kStageBatch - 1 more slots for its sender's next tells (AdoptGrant). A
+  // sender that waited once is likely to wait again at once; admitted one value
+  // at a time, every message of a fan-in into a full mailbox costs a sleep and
+  // a wake-up of its sender.
   void GrantLocked(SendWaiter<T>* w) {
     const uint64_t occupied = Occupied();
     if (occupied >= capacity_ || stages_open_ == UINT16_MAX) return;

@@ -206,16 +206,22 @@ Task<int> FillWithTrySend(ActorRef<Recorder> to, int capacity) {
   co_return fitted;
 }
 
-TEST(StagedSendCapacityTest, RoomGrantedToAWaitingSenderThatStopsIsGivenBack) {
-  // A sender that waited on a full mailbox is admitted with room for more
-  // tells (its stage takes it over). This one sends nothing more: the
-  // room must come back, so the mailbox takes its full capacity again.
-  constexpr int kCapacity = 256;
+TEST(StagedSendCapacityTest, RoomGrantedToWaitingSendersThatStopIsGivenBack) {
+  // A sender that waited on a full mailbox, with others waiting, is
+  // admitted with room for more tells (its stage takes it over). Senders
+  // that then stop must give the rest back: the mailbox takes its full
+  // capacity again. (16: the mailbox fills within one run's budget.)
+  constexpr int kCapacity = 16;
   ActorTestEnv env({.flavor = Flavor::kCurrentThread});
   ActorRef<Recorder> recorder = env.system().SpawnNamed<Recorder>(
       SpawnOptions{.name = "recorder", .mailbox_capacity = kCapacity});
   auto body = [](ActorRef<Recorder> to) -> Task<int> {
-    co_await Spawn(TellN(to, kCapacity + 1));
+    // Two senders, so that one is admitted while the other still waits
+    // (room is granted only then: a fan-in).
+    JoinHandle<void> a = Spawn(TellN(to, 3 * kCapacity));
+    JoinHandle<void> b = Spawn(TellN(to, 3 * kCapacity));
+    co_await a;
+    co_await b;
     co_return co_await FillWithTrySend(to, kCapacity);
   };
   EXPECT_EQ(env.Run(body(recorder)), kCapacity);
