@@ -323,15 +323,8 @@ class MpscChannel {
   // back at once. `pin` was pinned (and a sender counted) by the grant.
   void AdoptGrant(uint32_t permits, const StagePin& pin) {
     SendStage<T>& stage = SendStage<T>::Current();
-    if (stage.channel == nullptr && !stage.deferred) {
-      stage.run = &StageHook;
-      stage.deferred = DeferToPollEnd(&stage);
-    }
-    if (stage.channel == nullptr && stage.deferred) {
-      stage.channel = this;
-      stage.pin = pin;
-      stage.permits = permits;
-      stage.staged = 0;
+    if (stage.channel == nullptr && DeferStage(stage)) {
+      AttachStage(stage, permits, pin);
       return;
     }
     ReturnGrant(permits, pin);
@@ -341,16 +334,11 @@ class MpscChannel {
     WakeBatch batch;
     {
       SpinLockGuard guard(lock_);
-      permits_out_.store(permits_out_.load(std::memory_order_relaxed) - permits,
-                         std::memory_order_release);
-      sent_.store(sent_.load(std::memory_order_relaxed) - permits,
-                  std::memory_order_release);
-      AdmitLocked(batch, nullptr);
+      GiveBackLocked(permits, batch);
       StageClosedLocked(batch);
     }
     batch.WakeAll();
-    DropSender();
-    pin.unpin(pin.object);  // may free this channel: nothing after
+    UnholdStage(pin);  // may free this channel: nothing after
   }
 
   // Reserves a slot without waiting (a Permit).
@@ -878,22 +866,50 @@ class MpscChannel {
   void OpenStageLocked(SendStage<T>& stage, const StagePin& pin) {
     if (waiters_head_ != nullptr || stages_open_ == UINT16_MAX) return;
     const uint32_t permits = RoomForStageLocked();
-    if (permits == 0) return;
-    if (!stage.deferred) {
-      stage.run = &StageHook;
-      if (!DeferToPollEnd(&stage)) return;  // not inside a task's run
-      stage.deferred = true;
-    }
+    if (permits == 0 || !DeferStage(stage)) return;  // not in a task's run
+    HoldForStageLocked(permits, pin);
+    AttachStage(stage, permits, pin);
+  }
+
+  // Room reserved for a stage (or a grant to become one): counted as
+  // permits and in stages_open_, with a sender and a pin on the owner.
+  void HoldForStageLocked(uint32_t permits, const StagePin& pin) {
     ReservePermitsLocked(permits);
     ++stages_open_;
-    // Relaxed: we are a sender already (the caller holds one), so the
-    // count cannot reach zero meanwhile; DropSender orders the release.
+    // Relaxed: the caller (or the admitted waiter) is a sender already, so
+    // the count cannot reach zero meanwhile; DropSender orders the release.
     senders_.fetch_add(1, std::memory_order_relaxed);
     pin.pin(pin.object);
+  }
+  // Undoes HoldForStageLocked's sender and pin (after the lock). May free
+  // this channel: nothing of it is touched after.
+  void UnholdStage(const StagePin& pin) {
+    DropSender();
+    pin.unpin(pin.object);
+  }
+
+  // Registers the stage's poll-end hook once per run; false outside one.
+  static bool DeferStage(SendStage<T>& stage) {
+    if (!stage.deferred) {
+      stage.run = &StageHook;
+      stage.deferred = DeferToPollEnd(&stage);
+    }
+    return stage.deferred;
+  }
+  void AttachStage(SendStage<T>& stage, uint32_t permits, const StagePin& pin) {
     stage.channel = this;
     stage.pin = pin;
     stage.permits = permits;
     stage.staged = 0;
+  }
+
+  // Under the lock: gives `n` reserved slots back and admits waiters.
+  void GiveBackLocked(uint32_t n, WakeBatch& batch) {
+    permits_out_.store(permits_out_.load(std::memory_order_relaxed) - n,
+                       std::memory_order_release);
+    sent_.store(sent_.load(std::memory_order_relaxed) - n,
+                std::memory_order_release);
+    AdmitLocked(batch, nullptr);
   }
 
   // Under the lock, admitting `w` (an actor's tell that waited, with
@@ -907,11 +923,7 @@ class MpscChannel {
     if (occupied >= capacity_ || stages_open_ == UINT16_MAX) return;
     const auto permits = static_cast<uint32_t>(
         std::min<uint64_t>(capacity_ - occupied, kStageBatch - 1));
-    ReservePermitsLocked(permits);
-    ++stages_open_;
-    // Relaxed, as in OpenStageLocked: the waiter's sender counts already.
-    senders_.fetch_add(1, std::memory_order_relaxed);
-    w->grant_pin->pin(w->grant_pin->object);
+    HoldForStageLocked(permits, *w->grant_pin);
     w->grant = permits;
   }
 
@@ -939,10 +951,12 @@ class MpscChannel {
   // stages_open_). (After the receiver is gone they wait in the queue
   // until the channel is destroyed; the stage's pin keeps it until then.)
   void PublishStageLocked(SendStage<T>& stage, WakeBatch& batch) {
-    const uint32_t taken = stage.staged + stage.permits;
-    permits_out_.store(permits_out_.load(std::memory_order_relaxed) - taken,
-                       std::memory_order_release);
     if (stage.staged != 0) {
+      // The values leave the permits and count as queued (sent_ already
+      // has them).
+      permits_out_.store(
+          permits_out_.load(std::memory_order_relaxed) - stage.staged,
+          std::memory_order_release);
       queue_.Splice(stage.chain);
       if (Waker rx = TakeReceiverLocked()) batch.Add(std::move(rx));
     }
@@ -950,11 +964,7 @@ class MpscChannel {
     stage.staged = stage.permits = 0;
     // The stage's spare blocks go where the receiver returns blocks.
     stage.pool.TransferTo(pool_);
-    if (give_back != 0) {
-      sent_.store(sent_.load(std::memory_order_relaxed) - give_back,
-                  std::memory_order_release);
-      AdmitLocked(batch, nullptr);
-    }
+    if (give_back != 0) GiveBackLocked(give_back, batch);
   }
 
   // Under the lock: one stage (or grant) fewer holds room here. A closed
@@ -1008,8 +1018,7 @@ class MpscChannel {
     const StagePin pin = stage.pin;
     stage.channel = nullptr;
     stage.pin = {};
-    DropSender();
-    pin.unpin(pin.object);
+    UnholdStage(pin);
   }
 
   // Before any other push by this thread: publish a stage open for this
