@@ -155,13 +155,16 @@ Task<void> Runtime::BlockOnWrapper(Task<T> task, DoneGuard done,
     DoneGuard* done;
     ~FireOnExit() { done->Fire(); }
   } fire_on_exit{&done};
+  // A local declared after the guard, so the awaited frame (its parameters
+  // included) is destroyed before `done` fires and BlockOn returns.
+  Task<T> body = std::move(task);
   BlockOnState* const state = done.state();
   try {
     if constexpr (std::is_void_v<T>) {
-      co_await std::move(task);
+      co_await std::move(body);
       value->emplace();
     } else {
-      value->emplace(co_await std::move(task));
+      value->emplace(co_await std::move(body));
     }
   } catch (...) {
     *error = std::current_exception();

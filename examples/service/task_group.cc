@@ -10,9 +10,9 @@ std::shared_ptr<TaskGroup> TaskGroup::Create() {
   return group;
 }
 
-Task<void> TaskGroup::RunMember(Membership /*membership*/, Task<void> task) {
+Task<void> TaskGroup::RunMember(Member member) {
   try {
-    co_await std::move(task);
+    co_await std::move(member.task());
   } catch (...) {
     // The group runs services that report their own failures; an escaped
     // exception must not take the worker down.
@@ -33,7 +33,7 @@ void TaskGroup::Spawn(Task<void> task) {
   // destroys the frame on the spot, and with it the Membership, which
   // takes the lock to leave.
   JoinHandle<void> handle = troupe::Spawn(
-      RunMember(Membership(shared_from_this(), id), std::move(task)));
+      RunMember(Member(Membership(shared_from_this(), id), std::move(task))));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = members_.find(id);
   if (it == members_.end()) return;  // already over; `handle` detaches

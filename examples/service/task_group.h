@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "executor/cancellation_token.h"
 #include "executor/join_handle.h"
@@ -50,9 +51,7 @@ class TaskGroup : public std::enable_shared_from_this<TaskGroup> {
   size_t size() const;
 
  private:
-  // Removes member `id` from the group when destroyed. A coroutine
-  // parameter rather than a local: parameters are destroyed with the
-  // frame even if the coroutine never started.
+  // Removes member `id` from the group when destroyed.
   class Membership {
    public:
     Membership(std::shared_ptr<TaskGroup> group, uint64_t id)
@@ -69,8 +68,30 @@ class TaskGroup : public std::enable_shared_from_this<TaskGroup> {
     uint64_t id_;
   };
 
+  // A member's task and its membership, as RunMember's one parameter: a
+  // coroutine parameter rather than locals, because parameters are
+  // destroyed with the frame even if the coroutine never started; one
+  // parameter, because the order in which a frame destroys its parameter
+  // copies differs between compilers (g++ 12: first to last). Members are
+  // destroyed last to first, so the task's frame - and whatever its
+  // cleanup touches - is gone before the member leaves and WaitEmpty can
+  // return.
+  class Member {
+   public:
+    Member(Membership membership, Task<void> task)
+        : membership_(std::move(membership)), task_(std::move(task)) {}
+    Member(Member&&) noexcept = default;
+    Member& operator=(Member&&) = delete;
+
+    Task<void>& task() { return task_; }
+
+   private:
+    Membership membership_;
+    Task<void> task_;
+  };
+
   TaskGroup() = default;
-  static Task<void> RunMember(Membership membership, Task<void> task);
+  static Task<void> RunMember(Member member);
   void Leave(uint64_t id);
 
   mutable std::mutex mu_;

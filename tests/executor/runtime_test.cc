@@ -4,10 +4,12 @@
 #include "executor/runtime.h"
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "executor/cancellation_token.h"
@@ -46,6 +48,34 @@ Task<int> Thrower() {
 
 TYPED_TEST(RuntimeTest, BlockOnReturnsTheTaskValue) {
   EXPECT_EQ(this->runtime_.BlockOn(Answer()), 42);
+}
+
+// Sets its flag when destroyed, a little late: a frame destroyed after
+// BlockOn returned would be seen unset.
+class SlowToDestroy {
+ public:
+  explicit SlowToDestroy(std::atomic<bool>* destroyed)
+      : destroyed_(destroyed) {}
+  SlowToDestroy(SlowToDestroy&& other) noexcept
+      : destroyed_(std::exchange(other.destroyed_, nullptr)) {}
+  SlowToDestroy& operator=(SlowToDestroy&&) = delete;
+  ~SlowToDestroy() {
+    if (destroyed_ == nullptr) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    destroyed_->store(true);
+  }
+
+ private:
+  std::atomic<bool>* destroyed_;
+};
+
+Task<int> HoldUntilDestroyed(SlowToDestroy /*held*/) { co_return 7; }
+
+TYPED_TEST(RuntimeTest, BlockOnReturnsOnlyAfterTheTaskFrameIsGone) {
+  std::atomic<bool> destroyed{false};
+  EXPECT_EQ(
+      this->runtime_.BlockOn(HoldUntilDestroyed(SlowToDestroy(&destroyed))), 7);
+  EXPECT_TRUE(destroyed.load());
 }
 
 TYPED_TEST(RuntimeTest, ATaskCanAwaitAnotherTask) {

@@ -86,6 +86,43 @@ TYPED_TEST(TaskGroupTest, MembersAbortedBeforeTheyRanStillLeave) {
   SUCCEED();
 }
 
+// Records, when the member's frame goes away, how many members the group
+// still counts: the member itself must still be one of them, or a server
+// that frees its state once WaitEmpty returns races the member's cleanup.
+class SizeAtDestruction {
+ public:
+  SizeAtDestruction(const TaskGroup* group, std::atomic<int>* seen)
+      : group_(group), seen_(seen) {}
+  SizeAtDestruction(const SizeAtDestruction&) = delete;
+  SizeAtDestruction& operator=(const SizeAtDestruction&) = delete;
+  ~SizeAtDestruction() { seen_->store(static_cast<int>(group_->size())); }
+
+ private:
+  const TaskGroup* group_;
+  std::atomic<int>* seen_;
+};
+
+Task<void> ForeverRecording(const TaskGroup* group, std::atomic<int>* started,
+                            std::atomic<int>* seen) {
+  SizeAtDestruction record(group, seen);
+  started->fetch_add(1);
+  co_await SleepFor(std::chrono::hours(1));
+}
+
+TYPED_TEST(TaskGroupTest, AnAbortedMemberIsDestroyedBeforeItLeaves) {
+  std::atomic<int> started{0};
+  std::atomic<int> seen{-1};
+  this->runtime_.BlockOn(
+      [](std::atomic<int>* started, std::atomic<int>* seen) -> Task<void> {
+        auto group = TaskGroup::Create();
+        group->Spawn(ForeverRecording(group.get(), started, seen));
+        while (started->load() < 1) co_await SleepFor(milliseconds(1));
+        group->AbortAll();
+        co_await group->WaitEmpty();
+      }(&started, &seen));
+  EXPECT_EQ(seen.load(), 1);
+}
+
 TYPED_TEST(TaskGroupTest, AMemberThatThrowsLeavesAndDoesNotHurtTheOthers) {
   std::atomic<int> done{0};
   this->runtime_.BlockOn([](std::atomic<int>* done) -> Task<void> {
