@@ -134,8 +134,28 @@ class Runtime {
     BlockOnState* state_;
     Scheduler* scheduler_;
   };
+  // The task and its guard as the wrapper's one parameter: the order in
+  // which a frame destroys its parameter copies differs between compilers
+  // (g++ 12: first to last), a class's members go last to first - so a
+  // wrapper destroyed before it ran destroys the task's frame before the
+  // guard fires.
   template <typename T>
-  static Task<void> BlockOnWrapper(Task<T> task, DoneGuard done,
+  class Guarded {
+   public:
+    Guarded(Task<T> task, DoneGuard done)
+        : done_(std::move(done)), task_(std::move(task)) {}
+    Guarded(Guarded&&) noexcept = default;
+    Guarded& operator=(Guarded&&) = delete;
+
+    DoneGuard& done() { return done_; }
+    Task<T>& task() { return task_; }
+
+   private:
+    DoneGuard done_;
+    Task<T> task_;
+  };
+  template <typename T>
+  static Task<void> BlockOnWrapper(Guarded<T> guarded,
                                    std::optional<internal::Stored<T>>* value,
                                    std::exception_ptr* error);
   void CheckNotOnWorker(const char* what) const;
@@ -146,7 +166,7 @@ class Runtime {
 };
 
 template <typename T>
-Task<void> Runtime::BlockOnWrapper(Task<T> task, DoneGuard done,
+Task<void> Runtime::BlockOnWrapper(Guarded<T> guarded,
                                    std::optional<internal::Stored<T>>* value,
                                    std::exception_ptr* error) {
   // Fires `done` as soon as the body is over (returned, threw, or was
@@ -154,11 +174,11 @@ Task<void> Runtime::BlockOnWrapper(Task<T> task, DoneGuard done,
   struct FireOnExit {
     DoneGuard* done;
     ~FireOnExit() { done->Fire(); }
-  } fire_on_exit{&done};
+  } fire_on_exit{&guarded.done()};
   // A local declared after the guard, so the awaited frame (its parameters
   // included) is destroyed before `done` fires and BlockOn returns.
-  Task<T> body = std::move(task);
-  BlockOnState* const state = done.state();
+  Task<T> body = std::move(guarded.task());
+  BlockOnState* const state = guarded.done().state();
   try {
     if constexpr (std::is_void_v<T>) {
       co_await std::move(body);
@@ -182,8 +202,9 @@ T Runtime::BlockOn(Task<T> task) {
   // arguments with destructors) and moved into the wrapper's frame.
   internal::SpawnOn(
       *scheduler_,
-      BlockOnWrapper<T>(std::move(task), DoneGuard(&state, scheduler_.get()),
-                        &value, &error),
+      BlockOnWrapper<T>(
+          Guarded<T>(std::move(task), DoneGuard(&state, scheduler_.get())),
+          &value, &error),
       /*with_handle=*/false);
   WaitForBlockOn(state);
   if (error) std::rethrow_exception(error);

@@ -396,6 +396,16 @@ class WebSocketConnection {
   Task<absl::Status> Close(uint16_t code = close_code::kNormal,
                            std::string reason = {});
 
+  // Cuts the connection off without a Close frame: ends the reader and
+  // writer (queued outgoing messages are dropped), waits until both are
+  // gone and shuts the stream down. Once it returns the reader is gone,
+  // and with it any call of the handler it was making (and the task that
+  // call returned); HandleMessages returns once the handler calls it makes
+  // itself - for messages queued before the handler was installed - are
+  // over. Receive still returns messages read before the abort, then the
+  // end. Safe to call more than once, and after the connection ended.
+  Task<void> Abort();
+
   // Whether the connection has ended, lingering close included (Receive
   // would return its status once the buffered messages are taken).
   bool finished() const;
@@ -410,10 +420,6 @@ class WebSocketConnection {
   WebSocketConnection() = default;
   // Queues `item`, waiting for room (Send and Ping).
   Task<absl::Status> SendItem(internal::WebSocketOutgoing item);
-  // Cuts the connection off: aborts both tasks, waits until they are gone
-  // and shuts the stream down.
-  Task<void> Abort();
-
   std::shared_ptr<internal::WebSocketCore> core_;
   Sender<internal::WebSocketOutgoing> outgoing_;
   JoinHandle<void> reader_;

@@ -45,8 +45,9 @@ struct EchoServerState {
   mutable std::mutex mu;
   bool stop_requested = false;  // guarded by mu; set in shutdown step 2
   uint64_t next_session = 0;    // guarded by mu
-  // Open sessions, for step 2. Sessions hold their connection through a
-  // shared_ptr so that a closing task can keep it alive on its own.
+  // Open sessions, for steps 2 and 4. Sessions hold their connection
+  // through a shared_ptr so that a closing task can keep it alive on its
+  // own.
   std::unordered_map<uint64_t, std::shared_ptr<net::WebSocketConnection>>
       open;  // guarded by mu
 };
@@ -60,23 +61,20 @@ using internal::EchoServerState;
 constexpr std::string_view kShutdownReason = "server shutting down";
 
 // A session's line in the table of open sessions, for as long as the
-// session task runs. A session that starts after shutdown step 2 is not
-// entered ("late"): it must close itself.
+// session task runs. A session that starts after shutdown step 2 ("late")
+// missed that step's Close: it must close itself.
 class SessionEntry {
  public:
   SessionEntry(EchoServerState* s, std::shared_ptr<net::WebSocketConnection> ws)
       : s_(s) {
     std::lock_guard<std::mutex> lock(s_->mu);
     late_ = s_->stop_requested;
-    if (!late_) {
-      id_ = s_->next_session++;
-      s_->open.emplace(id_, std::move(ws));
-    }
+    id_ = s_->next_session++;
+    s_->open.emplace(id_, std::move(ws));
   }
   SessionEntry(const SessionEntry&) = delete;
   SessionEntry& operator=(const SessionEntry&) = delete;
   ~SessionEntry() {
-    if (late_) return;
     std::lock_guard<std::mutex> lock(s_->mu);
     s_->open.erase(id_);
   }
@@ -93,6 +91,24 @@ Task<void> CloseSession(std::shared_ptr<net::WebSocketConnection> ws) {
   Task<absl::Status> close =
       ws->Close(net::close_code::kGoingAway, std::string(kShutdownReason));
   (void)co_await std::move(close);
+}
+
+// Cuts a session off: its reader and writer end, so HandleMessages
+// returns and the session task ends by itself.
+Task<void> AbortSession(std::shared_ptr<net::WebSocketConnection> ws) {
+  co_await ws->Abort();
+}
+
+// The connections of every open session; with `then_stop`, sessions that
+// enter afterwards are late (in one hold, so none is both).
+std::vector<std::shared_ptr<net::WebSocketConnection>> OpenSessions(
+    EchoServerState* s, bool then_stop) {
+  std::vector<std::shared_ptr<net::WebSocketConnection>> open;
+  std::lock_guard<std::mutex> lock(s->mu);
+  if (then_stop) s->stop_requested = true;
+  open.reserve(s->open.size());
+  for (const auto& [id, ws] : s->open) open.push_back(ws);
+  return open;
 }
 
 // Echoes `message` once the outgoing queue has room (it was full). The
@@ -262,13 +278,9 @@ Task<ShutdownReport> EchoServer::Run(CancellationToken stop) {
   s->listener.Close();
 
   // 2. Cut HTTP connections, close sessions.
-  std::vector<std::shared_ptr<net::WebSocketConnection>> open;
-  {
-    std::lock_guard<std::mutex> lock(s->mu);
-    s->stop_requested = true;
-    open.reserve(s->open.size());
-    for (const auto& [id, ws] : s->open) open.push_back(ws);
-  }
+  // Sessions entered from now on are late and close themselves.
+  std::vector<std::shared_ptr<net::WebSocketConnection>> open =
+      OpenSessions(s, /*then_stop=*/true);
   report.http_connections_cut = s->connections->size();
   s->connections->AbortAll();
   report.sessions_closing = open.size();
@@ -290,7 +302,10 @@ Task<ShutdownReport> EchoServer::Run(CancellationToken stop) {
   if (!drained.ok()) {
     report.timed_out = true;
     report.tasks_aborted = s->sessions->size() + s->connections->size();
-    s->sessions->AbortAll();
+    for (std::shared_ptr<net::WebSocketConnection>& ws :
+         OpenSessions(s, /*then_stop=*/false)) {
+      s->sessions->Spawn(AbortSession(std::move(ws)));
+    }
     s->connections->AbortAll();
     co_await WaitUntilIdle(s);
   }

@@ -26,6 +26,10 @@
 //      the Close ends its session in a round trip).
 //   4. Whatever is still running then is aborted (no Close frame) and Run
 //      waits until every connection task is gone, so no socket outlives it.
+//      A session is aborted through its connection (Abort() ends the
+//      reader and writer), never by destroying the session task: the
+//      reader runs the echo handler, which uses the server's state, and
+//      must be gone before Run returns and the server may be destroyed.
 //   5. Run returns what happened (ShutdownReport).
 //
 // Threading: connections run as tasks on the runtime's workers; Listen and

@@ -24,6 +24,7 @@
 #include "executor/join_handle.h"
 #include "executor/runtime.h"
 #include "executor/sleep.h"
+#include "executor/task_header.h"
 #include "gtest/gtest.h"
 #include "net/close_codes.h"
 #include "net/permessage_deflate.h"
@@ -614,5 +615,77 @@ TYPED_TEST(WebSocketMessageHandlerTest, ASecondHandleMessagesHandsNothingOver) {
   }());
 }
 
+// Sets its flag when the frame of the task the handler returned goes.
+class MarkGone {
+ public:
+  explicit MarkGone(std::shared_ptr<std::atomic<bool>> gone)
+      : gone_(std::move(gone)) {}
+  MarkGone(const MarkGone&) = delete;
+  MarkGone& operator=(const MarkGone&) = delete;
+  ~MarkGone() { gone_->store(true); }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> gone_;
+};
+
+Task<void> HoldUntil(CancellationToken gate,
+                     std::shared_ptr<std::atomic<bool>> gone) {
+  MarkGone mark(std::move(gone));
+  co_await gate.Cancelled();
+}
+
+// Calls to the handler, and whether the last one came from the reader
+// task (rather than from HandleMessages handing over a queued message).
+struct Calls {
+  std::atomic<int> count{0};
+  std::atomic<bool> last_from_reader{false};
+  std::atomic<TaskHeader*> handling_task{nullptr};
+};
+
+Task<absl::Status> HandleRecordingTask(WebSocketConnection& ws,
+                                       WebSocketMessageHandler handler,
+                                       std::shared_ptr<Calls> calls) {
+  calls->handling_task.store(CurrentTask());
+  co_return co_await ws.HandleMessages(std::move(handler));
+}
+
+// What a server relies on before it frees what its handler uses: once
+// Abort returns, the reader is gone - the task a handler call returned
+// with it - and HandleMessages reports the end.
+TYPED_TEST(WebSocketMessageHandlerTest,
+           AbortReturnsOnlyOnceTheReaderAndItsHandlerWorkAreGone) {
+  this->runtime_.BlockOn([]() -> Task<void> {
+    Connected c = ConnectServer();
+    auto calls = std::make_shared<Calls>();
+    auto gone = std::make_shared<std::atomic<bool>>(false);
+    CancellationToken never;
+    JoinHandle<absl::Status> handling = Spawn(HandleRecordingTask(
+        c.ws,
+        [calls, gone,
+         never](const WebSocketMessage& /*message*/) -> Task<void> {
+          const bool from_reader = CurrentTask() != calls->handling_task.load();
+          calls->last_from_reader.store(from_reader);
+          calls->count.fetch_add(1);
+          // Held only on the reader, which Abort must end.
+          if (from_reader) return HoldUntil(never, gone);
+          return {};
+        },
+        calls));
+    // One message at a time until one reaches the handler on the reader
+    // (the first may be handed over, if it came before the handler).
+    for (int sent = 0; !calls->last_from_reader.load();) {
+      CO_EXPECT_OK(co_await c.peer.Write(NumberedFrames(sent, sent + 1)));
+      ++sent;
+      while (calls->count.load() < sent) {
+        co_await SleepFor(std::chrono::milliseconds(1));
+      }
+    }
+    co_await c.ws.Abort();
+    EXPECT_TRUE(gone->load());
+    const absl::Status handled = co_await handling;
+    EXPECT_FALSE(handled.ok());
+    co_await c.ws.Abort();  // a second one is harmless
+  }());
+}
 }  // namespace
 }  // namespace troupe::net
