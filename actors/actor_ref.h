@@ -315,11 +315,10 @@ class ActorRef {
       }
       if (slow_.valid())
         return std::move(slow_).operator co_await().await_resume();
-      absl::StatusOr<Result> reply = reply_->await_resume();
       // Not ref_->name(): the ref may be gone by now (a reentrant
       // actor's other turns may drop it while this one waits).
-      if (!reply.ok()) return StoppedBeforeAnswering(Label(id_));
-      return std::move(*reply);
+      return reply_->ResumeOr(
+          [this]() -> Result { return StoppedBeforeAnswering(Label(id_)); });
     }
 
    private:

@@ -145,6 +145,21 @@ class ReplyState {
     return out;
   }
 
+  // Once Done(): the value, or `dropped()` if the sender was dropped
+  // without sending. Frees the block. (TakeAndFree without wrapping the
+  // value in a StatusOr: for T that carries its own errors.)
+  template <typename Dropped>
+  T TakeOrFree(Dropped&& dropped) {
+    if (!has_value_) {
+      Free();
+      return std::forward<Dropped>(dropped)();
+    }
+    T out(std::move(*Slot()));
+    DestroyValue();
+    Free();
+    return out;
+  }
+
   // The receiver leaves without the outcome (or with it unread). Whoever
   // is last frees the block.
   void Abandon() {
@@ -258,6 +273,13 @@ class ReplyReceiver {
     absl::StatusOr<T> await_resume() {
       // The sender consumed the registration when it finished.
       return std::exchange(state_, nullptr)->TakeAndFree();
+    }
+    // Instead of await_resume: the value, or `dropped()` if the sender was
+    // dropped without sending.
+    template <typename Dropped>
+    T ResumeOr(Dropped&& dropped) {
+      return std::exchange(state_, nullptr)
+          ->TakeOrFree(std::forward<Dropped>(dropped));
     }
 
    private:

@@ -1,6 +1,7 @@
 #include "executor/frame_allocator.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <new>
@@ -39,10 +40,21 @@ constexpr std::size_t ClassBytes(std::size_t cls) {
 }
 static_assert(ClassBytes(kNumClasses - 1) == kMaxCachedFrameSize);
 static_assert(ClassBytes(0) >= 2 * sizeof(void*), "room for the free links");
-constexpr int BatchCount(std::size_t cls) {
+constexpr int ComputeBatchCount(std::size_t cls) {
   return static_cast<int>(std::clamp<std::size_t>(kBatchBytes / ClassBytes(cls),
                                                   2, std::size_t{kFrameBatch}));
 }
+// A table, so that the free path's "is current full?" is a load, not a
+// division.
+constexpr std::array<uint8_t, kNumClasses> kBatchCounts = [] {
+  std::array<uint8_t, kNumClasses> counts{};
+  for (std::size_t cls = 0; cls < kNumClasses; ++cls) {
+    counts[cls] = static_cast<uint8_t>(ComputeBatchCount(cls));
+  }
+  return counts;
+}();
+static_assert(kFrameBatch <= UINT8_MAX);
+int BatchCount(std::size_t cls) { return kBatchCounts[cls]; }
 // The smallest class whose blocks hold `size` bytes (1..kMaxCachedFrameSize).
 std::size_t ClassOf(std::size_t size) {
   return (size + kFrameChunkHeader + kFrameSizeClass - 1) / kFrameSizeClass - 1;
@@ -145,10 +157,7 @@ struct ThreadCache {
   FrameCacheStats stats;
   bool alive = true;
 
-  ~ThreadCache() {
-    Drain();
-    alive = false;
-  }
+  ~ThreadCache();
 
   void Drain() {
     for (std::size_t cls = 0; cls < kNumClasses; ++cls) {
@@ -159,7 +168,6 @@ struct ThreadCache {
       DeleteList(l.current, cls);
       l = Lists{};
     }
-    stats.cached_bytes = 0;
   }
 
   // BatchCount(cls) new blocks, linked. Each is allocated separately (the
@@ -175,90 +183,166 @@ struct ThreadCache {
     return head;
   }
 
-  void* Allocate(std::size_t cls) {
+  // The fast paths pop and push a block of the class's current list; the
+  // rest (refills, handing a full batch on) is out of line.
+  // A block of class `cls` from the current list, or nullptr if it is
+  // empty.
+  void* TryAllocate(std::size_t cls) {
     Lists& l = lists[cls];
-    bool missed = false;
-    if (l.current == nullptr) {
-      if (l.spare != nullptr) {
-        l.current = l.spare;
-        l.spare = nullptr;
-      } else if (FreeBlock* batch = Global().Pop(cls)) {
-        l.current = batch;
-        stats.cached_bytes += ClassBytes(cls) * BatchCount(cls);
-        ++stats.transfers_in;
-      } else {
-        // A miss refills a whole batch from the system, not one block: a
-        // thread that allocates what another frees (a channel's producer
-        // and consumer on two workers) then needs a handful of misses to
-        // build the stock that circulates, rather than one miss per block
-        // for as long as the stock is short - so a warm program really
-        // stops calling operator new.
-        ++stats.misses;
-        missed = true;
-        l.current = NewBatch(cls);
-        stats.cached_bytes += ClassBytes(cls) * BatchCount(cls);
-      }
-      l.count = BatchCount(cls);
-    }
     FreeBlock* block = l.current;
+    if (block == nullptr) [[unlikely]] {
+      return nullptr;
+    }
     l.current = Next(block);
     --l.count;
-    stats.cached_bytes -= ClassBytes(cls);
-    if (!missed) ++stats.hits;
+    ++stats.hits;
     UnpoisonForUse(block, cls);
     return block;
   }
+  void* Allocate(std::size_t cls) {
+    if (void* block = TryAllocate(cls)) return block;
+    return AllocateRefilling(cls);
+  }
 
-  void Free(void* frame, std::size_t cls) {
+  // Takes `frame` into the current list; false if that is full.
+  bool TryFree(void* frame, std::size_t cls) {
     Lists& l = lists[cls];
-    if (l.count == BatchCount(cls)) {
-      // current is full: it becomes the spare; an older spare moves to the
-      // global cache (or back to the system if that is full).
-      if (l.spare != nullptr) {
-        stats.cached_bytes -= ClassBytes(cls) * BatchCount(cls);
-        if (Global().Push(cls, l.spare)) {
-          ++stats.transfers_out;
-        } else {
-          DeleteList(l.spare, cls);
-        }
-      }
-      l.spare = l.current;
-      l.current = nullptr;
-      l.count = 0;
+    if (l.count == BatchCount(cls)) [[unlikely]] {
+      return false;
     }
     auto* block = static_cast<FreeBlock*>(frame);
     SetLinks(block, l.current, nullptr);
     PoisonFree(block, cls);
     l.current = block;
     ++l.count;
-    stats.cached_bytes += ClassBytes(cls);
+    return true;
+  }
+  void Free(void* frame, std::size_t cls) {
+    if (TryFree(frame, cls)) return;
+    RetireCurrent(cls);
+    TryFree(frame, cls);  // current is empty now
+  }
+
+  // Bytes in this thread's lists (computed: the fast paths keep no count
+  // of bytes).
+  std::size_t CachedBytes() const {
+    std::size_t bytes = 0;
+    for (std::size_t cls = 0; cls < kNumClasses; ++cls) {
+      const Lists& l = lists[cls];
+      const std::size_t blocks =
+          l.count + (l.spare != nullptr ? BatchCount(cls) : 0);
+      bytes += blocks * ClassBytes(cls);
+    }
+    return bytes;
+  }
+
+ private:
+  // current is empty: the spare, else a batch from the global cache, else
+  // a new batch from the system, becomes current; then one block of it.
+  [[gnu::noinline]] void* AllocateRefilling(std::size_t cls) {
+    Lists& l = lists[cls];
+    if (l.spare != nullptr) {
+      l.current = l.spare;
+      l.spare = nullptr;
+      ++stats.hits;
+    } else if (FreeBlock* batch = Global().Pop(cls)) {
+      l.current = batch;
+      ++stats.transfers_in;
+      ++stats.hits;
+    } else {
+      // A miss refills a whole batch from the system, not one block: a
+      // thread that allocates what another frees (a channel's producer
+      // and consumer on two workers) then needs a handful of misses to
+      // build the stock that circulates, rather than one miss per block
+      // for as long as the stock is short - so a warm program really
+      // stops calling operator new.
+      ++stats.misses;
+      l.current = NewBatch(cls);
+    }
+    l.count = BatchCount(cls);
+    FreeBlock* block = l.current;
+    l.current = Next(block);
+    --l.count;
+    UnpoisonForUse(block, cls);
+    return block;
+  }
+
+  // current is full: it becomes the spare; an older spare moves to the
+  // global cache (or back to the system if that is full).
+  [[gnu::noinline]] void RetireCurrent(std::size_t cls) {
+    Lists& l = lists[cls];
+    if (l.spare != nullptr) {
+      if (Global().Push(cls, l.spare)) {
+        ++stats.transfers_out;
+      } else {
+        DeleteList(l.spare, cls);
+      }
+    }
+    l.spare = l.current;
+    l.current = nullptr;
+    l.count = 0;
   }
 };
 
 thread_local ThreadCache tls_cache;
+// &tls_cache while it is usable, else nullptr (before the thread's first
+// slow path, and from its destruction on). A plain pointer needs no
+// thread_local guard check, so the fast paths below compile to a few
+// loads and stores with only tail calls - no register-saving prologue.
+thread_local ThreadCache* tls_usable = nullptr;
+
+ThreadCache::~ThreadCache() {
+  tls_usable = nullptr;
+  Drain();
+  alive = false;
+}
+
+// The calling thread's cache (constructing it), or nullptr once it was
+// destroyed (frees during thread exit).
+ThreadCache* UsableCache() {
+  ThreadCache& cache = tls_cache;
+  if (!cache.alive) return nullptr;
+  tls_usable = &cache;
+  return &cache;
+}
+
+// Sizes 1..kMaxCachedFrameSize (0 wraps around to the largest value).
+bool IsCachedSize(std::size_t size) { return size - 1 < kMaxCachedFrameSize; }
+
+[[gnu::noinline]] void* AllocateFrameSlow(std::size_t size) {
+  if (!IsCachedSize(size)) return ::operator new(size);
+  const std::size_t cls = ClassOf(size);
+  ThreadCache* const cache = UsableCache();
+  if (cache == nullptr) return ::operator new(ClassBytes(cls));
+  return cache->Allocate(cls);
+}
+
+[[gnu::noinline]] void FreeFrameSlow(void* frame, std::size_t size) {
+  if (frame == nullptr) return;
+  ThreadCache* const cache = IsCachedSize(size) ? UsableCache() : nullptr;
+  if (cache == nullptr) {
+    ::operator delete(frame);
+    return;
+  }
+  cache->Free(frame, ClassOf(size));
+}
 
 }  // namespace
 
 void* AllocateFrame(std::size_t size) {
-  if (size == 0 || size > kMaxCachedFrameSize) return ::operator new(size);
-  const std::size_t cls = ClassOf(size);
-  ThreadCache& cache = tls_cache;
-  if (!cache.alive) return ::operator new(ClassBytes(cls));
-  return cache.Allocate(cls);
+  ThreadCache* const cache = tls_usable;
+  if (cache != nullptr && IsCachedSize(size)) [[likely]] {
+    if (void* block = cache->TryAllocate(ClassOf(size))) return block;
+  }
+  return AllocateFrameSlow(size);
 }
 
 void FreeFrame(void* frame, std::size_t size) {
-  if (frame == nullptr) return;
-  if (size == 0 || size > kMaxCachedFrameSize) {
-    ::operator delete(frame);
-    return;
+  ThreadCache* const cache = tls_usable;
+  if (cache != nullptr && frame != nullptr && IsCachedSize(size)) [[likely]] {
+    if (cache->TryFree(frame, ClassOf(size))) return;
   }
-  ThreadCache& cache = tls_cache;
-  if (!cache.alive) {
-    ::operator delete(frame);
-    return;
-  }
-  cache.Free(frame, ClassOf(size));
+  FreeFrameSlow(frame, size);
 }
 
 void ReleaseFrameCaches() {
@@ -266,7 +350,11 @@ void ReleaseFrameCaches() {
   Global().Release();
 }
 
-FrameCacheStats ThisThreadFrameCacheStats() { return tls_cache.stats; }
+FrameCacheStats ThisThreadFrameCacheStats() {
+  FrameCacheStats stats = tls_cache.stats;
+  stats.cached_bytes = tls_cache.CachedBytes();
+  return stats;
+}
 
 std::size_t TransferCacheBytes() { return Global().bytes(); }
 

@@ -149,19 +149,25 @@ void Scheduler::Schedule(TaskHeader* task, bool is_yield) {
 }
 
 void Scheduler::ScheduleLocal(Worker* w, TaskHeader* task, bool is_yield) {
-  bool should_notify;
+  // The common case, a wake into an empty LIFO slot, stays small: queueing
+  // and notifying are out of line (QueueLocal).
+  if (!is_yield && w->lifo == nullptr) [[likely]] {
+    w->lifo = task;
+    return;
+  }
+  QueueLocal(w, task, is_yield);
+}
+
+void Scheduler::QueueLocal(Worker* w, TaskHeader* task, bool is_yield) {
   if (is_yield) {
     Bump(w->overflows, w->queue.PushBack(task, inject_));
-    should_notify = true;
   } else {
-    TaskHeader* prev = w->lifo;
-    w->lifo = task;
-    should_notify = prev != nullptr;
-    if (prev != nullptr) Bump(w->overflows, w->queue.PushBack(prev, inject_));
+    TaskHeader* const prev = std::exchange(w->lifo, task);
+    Bump(w->overflows, w->queue.PushBack(prev, inject_));
   }
   // Work another worker could take: make sure someone is looking. (Only
   // for parallelism: this worker runs the task itself if nobody steals it.)
-  if (should_notify && options_.flavor == Flavor::kMultiThread) {
+  if (options_.flavor == Flavor::kMultiThread) {
     const int worker = idle_.WorkerToNotifyForLocalWork();
     if (worker >= 0) {
       workers_[static_cast<std::size_t>(worker)]->parker.Unpark();
@@ -308,11 +314,16 @@ void Scheduler::RunTask(Worker* w, TaskHeader* task) {
 }
 
 void Scheduler::Execute(Worker* w, TaskHeader* task) {
-  Strand* const strand = task->strand();
-  if (strand == nullptr) {
+  // A tail call either way: no frame of its own on the common path.
+  if (task->strand() == nullptr) [[likely]] {
     ExecuteNow(w, task);
     return;
   }
+  ExecuteInStrand(w, task);
+}
+
+void Scheduler::ExecuteInStrand(Worker* w, TaskHeader* task) {
+  Strand* const strand = task->strand();
   // A strand member runs only while it holds the strand; otherwise it
   // waits inside the strand (with its reference) until handed it.
   if (!strand->Enter(task)) return;

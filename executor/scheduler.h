@@ -179,6 +179,7 @@ class Scheduler {
   void RunTask(Worker* w, TaskHeader* task);
   // Runs `task` once; a strand member only while it holds its strand.
   void Execute(Worker* w, TaskHeader* task);
+  [[gnu::noinline]] void ExecuteInStrand(Worker* w, TaskHeader* task);
   void ExecuteNow(Worker* w, TaskHeader* task);
   void Park(Worker* w);
   bool SpinMayPay() const;
@@ -186,7 +187,10 @@ class Scheduler {
   bool TransitionToParked(Worker* w);
   bool TransitionFromParked(Worker* w);
   void ScheduleLocal(Worker* w, TaskHeader* task, bool is_yield);
-  void ScheduleRemote(TaskHeader* task);
+  // ScheduleLocal's other cases: a yield, or the LIFO slot taken.
+  [[gnu::noinline]] void QueueLocal(Worker* w, TaskHeader* task, bool is_yield);
+  // Out of line, so that Schedule's local case needs no prologue.
+  [[gnu::noinline]] void ScheduleRemote(TaskHeader* task);
   void NotifyParked();
   void NotifyIfWorkPending();
   void CancelTask(TaskHeader* task, bool holds_run_ref);

@@ -65,6 +65,43 @@ TEST(BlockChainTest, TheFirstBlockOfAnEmptyChainIsSmallAndTheRestFull) {
   EXPECT_EQ(pool.num_spare(), 0);
 }
 
+// TrimLarge skips its walk unless a full-size block was put back since
+// the list was last empty or trimmed: whatever the order of gets and puts,
+// a full-size spare never survives it.
+TEST(BlockChainTest, TrimLargeFreesAFullSizeSpareWhereverItSits) {
+  constexpr uint32_t kSlots = 32;
+  BlockPool<uint64_t> pool;
+  Block<uint64_t>* full = pool.Get(/*small=*/false, kSlots);
+  Block<uint64_t>* small = pool.Get(/*small=*/true, kSlots);
+  // The full one under the small one: a Get takes the small one off the
+  // top, the full one is still there to trim.
+  pool.Put(full);
+  pool.Put(small);
+  small = pool.Get(/*small=*/true, kSlots);
+  EXPECT_EQ(small->slots, kSmallBlockSlots);
+  pool.TrimLarge();
+  EXPECT_EQ(pool.num_spare(), 0);
+  // Emptied by a Get, the list forgets the full block it held.
+  full = pool.Get(/*small=*/false, kSlots);
+  pool.Put(full);
+  full = pool.Get(/*small=*/false, kSlots);
+  EXPECT_EQ(full->slots, kSlots);
+  pool.Put(small);
+  pool.TrimLarge();
+  EXPECT_EQ(pool.num_spare(), 1);
+  // Moved to another pool, a full block is trimmed there too.
+  BlockPool<uint64_t> other;
+  pool.Put(full);
+  pool.TransferTo(other);
+  EXPECT_EQ(pool.num_spare(), 0);
+  EXPECT_EQ(other.num_spare(), 2);
+  other.TrimLarge();
+  ASSERT_EQ(other.num_spare(), 1);
+  Block<uint64_t>* left = other.Get(/*small=*/false, kSlots);
+  EXPECT_EQ(left->slots, kSmallBlockSlots);
+  other.Put(left);
+}
+
 TEST(BlockChainTest, ATinyChannelsBlocksAreNoLargerThanItsCapacity) {
   constexpr uint32_t kSlots = 2;
   BlockPool<uint64_t> pool;
