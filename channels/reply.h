@@ -47,6 +47,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "executor/frame_allocator.h"
@@ -136,13 +137,14 @@ class ReplyState {
 
   // Once Done(): the outcome. Frees the block.
   absl::StatusOr<T> TakeAndFree() {
-    absl::StatusOr<T> out =
-        has_value_ ? absl::StatusOr<T>(std::move(*Slot()))
-                   : absl::StatusOr<T>(absl::FailedPreconditionError(
-                         "reply: the sender was dropped without replying"));
-    DestroyValue();
-    Free();
-    return out;
+    // The block goes however the move ends (a throwing move included).
+    absl::Cleanup free = [this] {
+      DestroyValue();
+      Free();
+    };
+    return has_value_ ? absl::StatusOr<T>(std::move(*Slot()))
+                      : absl::StatusOr<T>(absl::FailedPreconditionError(
+                            "reply: the sender was dropped without replying"));
   }
 
   // Once Done(): the value, or `dropped()` if the sender was dropped
@@ -154,10 +156,12 @@ class ReplyState {
       Free();
       return std::forward<Dropped>(dropped)();
     }
-    T out(std::move(*Slot()));
-    DestroyValue();
-    Free();
-    return out;
+    // The block goes however the move ends (a throwing move included).
+    absl::Cleanup free = [this] {
+      DestroyValue();
+      Free();
+    };
+    return T(std::move(*Slot()));
   }
 
   // The receiver leaves without the outcome (or with it unread). Whoever

@@ -155,7 +155,6 @@ struct ThreadCache {
   };
   Lists lists[kNumClasses];
   FrameCacheStats stats;
-  bool alive = true;
 
   ~ThreadCache();
 
@@ -290,18 +289,23 @@ thread_local ThreadCache tls_cache;
 // thread_local guard check, so the fast paths below compile to a few
 // loads and stores with only tail calls - no register-saving prologue.
 thread_local ThreadCache* tls_usable = nullptr;
+// Set when tls_cache is destroyed. A flag of its own, not a member: GCC
+// drops a member store at the end of a destructor as dead (lifetime DSE),
+// and frees that come later in the thread's exit (other thread_locals'
+// destructors) would cache blocks in the dead object - never returned.
+thread_local bool tls_cache_destroyed = false;
 
 ThreadCache::~ThreadCache() {
   tls_usable = nullptr;
+  tls_cache_destroyed = true;
   Drain();
-  alive = false;
 }
 
 // The calling thread's cache (constructing it), or nullptr once it was
 // destroyed (frees during thread exit).
 ThreadCache* UsableCache() {
+  if (tls_cache_destroyed) return nullptr;
   ThreadCache& cache = tls_cache;
-  if (!cache.alive) return nullptr;
   tls_usable = &cache;
   return &cache;
 }

@@ -65,9 +65,8 @@ TEST(BlockChainTest, TheFirstBlockOfAnEmptyChainIsSmallAndTheRestFull) {
   EXPECT_EQ(pool.num_spare(), 0);
 }
 
-// TrimLarge skips its walk unless a full-size block was put back since
-// the list was last empty or trimmed: whatever the order of gets and puts,
-// a full-size spare never survives it.
+// Whatever the order of gets and puts (and a move to another pool), a
+// full-size spare never survives TrimLarge, and a small one always does.
 TEST(BlockChainTest, TrimLargeFreesAFullSizeSpareWhereverItSits) {
   constexpr uint32_t kSlots = 32;
   BlockPool<uint64_t> pool;
