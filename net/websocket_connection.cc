@@ -98,11 +98,14 @@ absl::StatusOr<WebSocketConnection> WebSocketConnection::Start(
   connection.outgoing_ = outgoing.first;
   // The writer's handle is in place before the reader (which may abort
   // the writer) exists.
+  using internal::EndOfTask;
   connection.core_->writer = Spawn(internal::RunWebSocketWriter(
-      connection.core_, std::move(outgoing.second)));
+      connection.core_, std::move(outgoing.second),
+      EndOfTask(connection.core_, EndOfTask::Side::kWriter)));
   connection.reader_ = Spawn(internal::RunWebSocketReader(
       connection.core_, std::move(*parser), std::move(incoming.first),
-      std::move(outgoing.first), std::move(session.initial_bytes)));
+      std::move(outgoing.first), std::move(session.initial_bytes),
+      EndOfTask(connection.core_, EndOfTask::Side::kReader)));
   return connection;
 }
 

@@ -87,6 +87,17 @@ void WebSocketCore::EndDeliveries() {
   // `handler` (and whatever it captured) goes here, outside the lock.
 }
 
+EndOfTask::~EndOfTask() {
+  if (core_ == nullptr) return;
+  if (side_ == Side::kWriter) {
+    core_->write_side.Close();
+    core_->writer_done.Fire();
+  } else {
+    core_->EndDeliveries();
+    core_->reader_done.Fire();
+  }
+}
+
 bool WebSocketCore::MarkCloseSent() {
   std::lock_guard<std::mutex> lock(mu_);
   return !std::exchange(close_sent_, true);

@@ -237,6 +237,28 @@ struct WebSocketCore {
   bool deliveries_ended_ = false;  // guarded by delivery_mu_
 };
 
+// The last parameter of the reader and writer tasks. A task aborted before
+// its first run is destroyed with its parameters only: its exit guards
+// (FireOnExit and the like) are locals and never existed. This does their
+// work when the frame goes - the writer's closes the write side (no direct
+// write without a writer) and fires writer_done; the reader's ends the
+// deliveries to a handler and fires reader_done - so that Abort, Receive
+// and HandleMessages see the end either way. After a run it is all done
+// already, and doing it again changes nothing.
+class EndOfTask {
+ public:
+  enum class Side : uint8_t { kReader, kWriter };
+  EndOfTask(std::shared_ptr<WebSocketCore> core, Side side)
+      : core_(std::move(core)), side_(side) {}
+  EndOfTask(EndOfTask&& other) noexcept = default;
+  EndOfTask& operator=(EndOfTask&&) = delete;
+  ~EndOfTask();
+
+ private:
+  std::shared_ptr<WebSocketCore> core_;  // null once moved from
+  Side side_;
+};
+
 // The reader task: reads, parses, delivers messages into `incoming` (or
 // to the installed handler, see Deliver), posts control replies (waking the
 // writer through `wake`), and runs the termination protocol, lingering close
@@ -245,14 +267,15 @@ Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               WebSocketParser parser,
                               Sender<WebSocketMessage> incoming,
                               Sender<WebSocketOutgoing> wake,
-                              std::string initial_bytes);
+                              std::string initial_bytes, EndOfTask end);
 
 // The writer task: drains `outgoing`, the reader's mailbox and what direct
 // writes left over into the stream until a Close frame is written, a stop
 // is posted, every sender is gone, or a write fails; then arrives at the
 // shutdown (see above).
 Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
-                              Receiver<WebSocketOutgoing> outgoing);
+                              Receiver<WebSocketOutgoing> outgoing,
+                              EndOfTask end);
 
 }  // namespace troupe::net::internal
 

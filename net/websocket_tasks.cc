@@ -227,7 +227,7 @@ Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               WebSocketParser parser,
                               Sender<WebSocketMessage> incoming,
                               Sender<WebSocketOutgoing> wake,
-                              std::string initial_bytes) {
+                              std::string initial_bytes, EndOfTask /*end*/) {
   FireOnExit done(core->reader_done);
   // Destroyed before `done` fires: the handler is gone by the time
   // HandleMessages (or Receive) reports the end.

@@ -20,7 +20,8 @@
 namespace troupe::net::internal {
 
 Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
-                              Receiver<WebSocketOutgoing> outgoing) {
+                              Receiver<WebSocketOutgoing> outgoing,
+                              EndOfTask /*end*/) {
   FireOnExit done(core->writer_done);
   // Destroyed before `done` fires: no direct write once the task is gone,
   // however it ends.

@@ -687,5 +687,23 @@ TYPED_TEST(WebSocketMessageHandlerTest,
     co_await c.ws.Abort();  // a second one is harmless
   }());
 }
+// Aborted before its reader and writer ever ran (on the current-thread
+// runtime they are still queued here), a connection still ends: their
+// frames go without running, and the end is reported all the same.
+TYPED_TEST(WebSocketMessageHandlerTest,
+           AnAbortBeforeTheConnectionEverRanEndsItAllTheSame) {
+  this->runtime_.BlockOn([]() -> Task<void> {
+    Connected c = ConnectServer();
+    co_await c.ws.Abort();
+    EXPECT_TRUE(c.ws.finished());
+    absl::StatusOr<WebSocketMessage> m = co_await c.ws.Receive();
+    EXPECT_FALSE(m.ok());
+    Task<absl::Status> handling = c.ws.HandleMessages(
+        [](const WebSocketMessage& /*message*/) -> Task<void> { return {}; });
+    const absl::Status handled = co_await std::move(handling);
+    EXPECT_FALSE(handled.ok());
+  }());
+}
+
 }  // namespace
 }  // namespace troupe::net
