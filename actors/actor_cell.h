@@ -136,11 +136,13 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   }();
 
   // The mailbox starts with one sender: the spawner's ActorRef adopts it.
+  // direct_asks: see TryAskDirect.
   ActorCell(ActorSystem* system, std::string name,
             const CellPtr<CellBase>& parent, Factory factory,
-            std::size_t capacity)
+            std::size_t capacity, bool direct_asks = true)
       : CellBase(system, std::move(name), parent),
-        mailbox_(capacity == 0 ? 1 : capacity) {
+        mailbox_(capacity == 0 ? 1 : capacity),
+        direct_asks_(direct_asks) {
     // Most actors are made by A's default constructor: no block for them.
     if (factory) Timers().factory = std::move(factory);
   }
@@ -198,6 +200,56 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   void CloseMailbox() override { ch()->Close(); }
   // Also valid before Start(): the task then runs only to be cancelled.
   void AbortRunner() override { Resumable::Abort(); }
+
+  // A direct ask (ActorRef::Ask's fast path): if the actor is idle -
+  // its runner parked on an empty mailbox, nothing on the control lane,
+  // running normally, not reentrant - and M's handler is synchronous, the
+  // asking task runs the handler itself, right here on its own thread,
+  // and returns the answer; no envelope, no reply block, no task switch.
+  // The runner is claimed meanwhile (Resumable::TryClaim), so the handler
+  // has the state to itself exactly as on the runner, and the turn counts
+  // as one: the watchdog sees it, the counters and the handler-time
+  // sample include it, a failure fails the actor (its supervisor
+  // decides). Ordering is kept: the mailbox was empty, so nothing this
+  // asker sent before is still queued (its staged tells are published
+  // first). Otherwise (or if the system's
+  // direct_asks option is off) nullopt, and `message` is untouched.
+  template <typename M>
+  std::optional<AskResult<ReplyType<A, M>>> TryAskDirect(M& message) {
+    if constexpr (kReentrant || IsTask<HandlerResult<A, M>>::value) {
+      return std::nullopt;
+    } else {
+      // This thread's staged tells go first: published, they wake the
+      // runner, and the claim fails.
+      ch()->PublishOwnStage();
+      if (!TryClaim()) return std::nullopt;
+      // safety: claimed - no worker runs the runner until EndClaim, and
+      // the claim acquired what its last run did (see Resumable).
+      if (!IdleForDirectAsk()) {
+        EndClaim(/*run=*/false);
+        return std::nullopt;
+      }
+      StartTurnTimer(TypeName<M>());
+      std::exception_ptr thrown;
+      std::optional<AskResult<ReplyType<A, M>>> answer(
+          internal::AnswerOf<ReplyType<A, M>>(instance_, std::move(message),
+                                              thrown));
+      FinishMessage(thrown ? FailureOf(std::move(thrown), TypeName<M>())
+                           : absl::Status());
+      // What the handler set in motion is the runner's to carry out: a
+      // failure (the supervisor's decision comes as control), Stop(), a
+      // control message that came meanwhile. The runner leaves its
+      // mailbox wait and runs.
+      const bool run =
+          self_stop_ || state() != ActorState::kRunning || HasControl();
+      if (run) {
+        ch()->UnparkReceiver(&waiter_);
+        mailbox_parked_ = false;
+      }
+      EndClaim(run);
+      return answer;
+    }
+  }
 
   // ---- used by Actor<A> from inside the actor (runner) ----
   A* instance() { return has_instance_ ? &instance_ : nullptr; }
@@ -543,13 +595,7 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   // Runs the handler for `mail`. Returns the task still to await if the
   // handler is a coroutine (the message is then still in progress).
   std::optional<Task<void>> Dispatch(Mail& mail) {
-    BeginMessage(mail.type_name());
-    // 1 in kHandlerSampleEvery: the sequence counts the handlers ended,
-    // so this is the next one's number, less one.
-    sampling_ = (handler_seq_.load(std::memory_order_relaxed) + 1) %
-                    kHandlerSampleEvery ==
-                0;
-    if (sampling_) StartSample(Clock().Now());
+    StartTurnTimer(mail.type_name());
     absl::Status failure;
     try {
       typename Mail::Dispatched d = mail.Dispatch(instance_);
@@ -559,6 +605,29 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
     }
     FinishMessage(std::move(failure));
     return std::nullopt;
+  }
+
+  // A handler's start, for the watchdog and the handler-time samples.
+  void StartTurnTimer(const char* type_name) {
+    BeginMessage(type_name);
+    // 1 in kHandlerSampleEvery: the sequence counts the handlers ended,
+    // so this is the next one's number, less one.
+    sampling_ = (handler_seq_.load(std::memory_order_relaxed) + 1) %
+                    kHandlerSampleEvery ==
+                0;
+    if (sampling_) StartSample(Clock().Now());
+  }
+
+  // Whether a claimed runner can take a direct ask (TryAskDirect): parked
+  // on its mailbox with no push since (a push takes the waiter and sets
+  // notified; a parked runner's mailbox was empty), between turns, with a
+  // live instance, and nothing else to do first.
+  bool IdleForDirectAsk() {
+    return direct_asks_ && mailbox_parked_ &&
+           !waiter_.notified.load(std::memory_order_acquire) &&
+           turn_ == TurnKind::kNone && has_instance_ &&
+           state() == ActorState::kRunning && !self_stop_ && !HasControl() &&
+           !ch()->closed();
   }
 
   // The failure a handler's exception stands for.
@@ -849,6 +918,8 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   bool has_instance_ : 1 = false;        // instance_ is alive
   bool sampling_ : 1 = false;            // the handler in progress is timed
   bool self_stop_ : 1 = false;
+  // Set at construction (before the runner starts); read under a claim.
+  bool direct_asks_ : 1;
   TurnKind turn_ = TurnKind::kNone;
   std::coroutine_handle<> turn_work_;   // the hosted work (see Host)
   std::unique_ptr<TimerState> timers_;  // see Timers()

@@ -36,6 +36,12 @@
 //     `co_await ref.Ask(m)` does), or make it a task - ToTask(), a
 //     conversion to Task<R>, or Spawn/BlockOn/Timeout, which accept it -
 //     when it must outlive the ref.
+//   - Direct asks: an awaited ask (`co_await ref.Ask(m)`, RunOnActor) to
+//     an idle actor - parked on an empty mailbox - whose handler for m is
+//     synchronous runs that handler on the asking task's thread at once,
+//     with the actor's runner held off meanwhile (ActorCell::TryAskDirect):
+//     same answer, same errors, same exclusive state, no task switch.
+//     ActorSystemOptions::direct_asks turns it off.
 //   - Lifetime: a strong reference keeps the actor's mailbox open; an
 //     actor whose references are all gone stops once its mailbox is
 //     drained. An ask made a task keeps the actor's cell, not a
@@ -246,9 +252,14 @@ class ActorRef {
   // the envelope in the mailbox and parks the awaiting task on the reply
   // block directly. A full mailbox (or a spent cooperative budget) falls
   // back to the ask's coroutine (AskMail: waits for room, then for the
-  // reply). It refers to this ref: co_await it within the ref's lifetime,
-  // or make it a task of its own (ToTask(), or hand it to Spawn, BlockOn
-  // or Timeout, which do that), which holds the actor's cell instead.
+  // reply). An idle actor whose handler for M is synchronous is asked
+  // directly instead: the handler runs on this task's thread, at once
+  // (ActorCell::TryAskDirect; ActorSystemOptions::direct_asks). As a
+  // task (ToTask, Ask with a timeout) an ask always goes through the
+  // mailbox, so a timeout also bounds a slow synchronous handler. It refers to
+  // this ref: co_await it within the ref's lifetime, or make it a task of its
+  // own (ToTask(), or hand it to Spawn, BlockOn or Timeout, which do that),
+  // which holds the actor's cell instead.
   template <typename M>
   class [[nodiscard]] AskAwaiter {
    public:
@@ -280,6 +291,12 @@ class ActorRef {
       }
       Mailbox* mailbox = ref_->mailbox();
       if (ConsumeBudget()) {
+        // An idle actor with a synchronous handler: answered right here.
+        if (std::optional<Result> answer =
+                ref_->cell_->TryAskDirect(message_)) {
+          direct_.emplace(std::move(*answer));
+          return true;
+        }
         // Made outside the mailbox's lock; moved into the envelope there.
         auto reply = MakeReply<Result>();
         switch (mailbox->TryPushWith([&] {
@@ -309,6 +326,7 @@ class ActorRef {
       return handle;
     }
     Result await_resume() {
+      if (direct_.has_value()) return std::move(*direct_);
       if (closed_) {
         return MailboxClosedError(
             ref_->cell_ != nullptr ? ref_->name() : "(an empty ActorRef)");
@@ -330,7 +348,8 @@ class ActorRef {
     // The fast path's wait for the reply; abandons it if destroyed first
     // (the awaiting task aborted, a Timeout around it).
     std::optional<typename ReplyReceiver<Result>::Awaiter> reply_;
-    Task<Result> slow_;  // the slow path's coroutine, if taken
+    Task<Result> slow_;             // the slow path's coroutine, if taken
+    std::optional<Result> direct_;  // a direct ask's answer
   };
 
   template <MessageFor<A> M>

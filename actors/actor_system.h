@@ -70,6 +70,11 @@ struct ActorSystemOptions {
   SupervisorStrategy top_level_supervision;
   Duration watchdog_threshold = std::chrono::milliseconds(100);
   bool watchdog = true;
+  // An ask to an idle actor with a synchronous handler runs the handler
+  // on the asking task's thread, without a task switch (ActorCell::
+  // TryAskDirect; the actor's state stays its own). Off: every ask goes
+  // through the mailbox.
+  bool direct_asks = true;
   // Where diagnostics go (default: stderr).
   std::function<void(const std::string&)> log;
 };
@@ -197,7 +202,8 @@ ActorRef<A> ActorSystem::SpawnUnder(const CellPtr<CellBase>& parent,
                                    ? options.mailbox_capacity
                                    : options_.default_mailbox_capacity;
   auto cell = MakeCell<ActorCell<A>>(this, std::move(options.name), parent,
-                                     std::move(factory), capacity);
+                                     std::move(factory), capacity,
+                                     options_.direct_asks);
   if (!parent->IsRoot()) parent->AddChild(cell);
   // Tracked until it terminates; its runner (Start) keeps it alive till
   // then, so the table need not hold it.

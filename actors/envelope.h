@@ -145,6 +145,31 @@ inline void FailUnlessOk(const absl::Status& status) {
   if (!status.ok()) throw HandlerStatusError(status);
 }
 
+// Runs a synchronous handler for an ask and returns its answer: the
+// value, OK for a void or Status handler, or - if it threw or returned a
+// non-OK Status - HandlerFailed, with the exception left in `thrown` for
+// the caller to fail the actor with once the answer is out.
+template <typename R, typename A, typename M>
+AskResult<R> AnswerOf(A& actor, M&& m, std::exception_ptr& thrown) {
+  try {
+    if constexpr (std::is_void_v<R>) {
+      InvokeHandler(actor, std::forward<M>(m));
+      return absl::OkStatus();
+    } else if constexpr (kIsStatusReply<R>) {
+      FailUnlessOk(InvokeHandler(actor, std::forward<M>(m)));
+      return absl::OkStatus();
+    } else {
+      return AskResult<R>(InvokeHandler(actor, std::forward<M>(m)));
+    }
+  } catch (const std::exception& e) {
+    thrown = std::current_exception();
+    return AskResult<R>(HandlerFailedError(e.what()));
+  } catch (...) {
+    thrown = std::current_exception();
+    return AskResult<R>(HandlerFailedError("unknown exception"));
+  }
+}
+
 template <typename A>
 class Envelope {
  public:
@@ -291,24 +316,9 @@ class Envelope {
           p, InvokeHandler(actor, std::move(p->message)))};
     } else {
       if constexpr (kAsk) {
-        try {
-          if constexpr (std::is_void_v<R>) {
-            InvokeHandler(actor, std::move(p->message));
-            p->Answer(absl::OkStatus());
-          } else if constexpr (kIsStatusReply<R>) {
-            FailUnlessOk(InvokeHandler(actor, std::move(p->message)));
-            p->Answer(absl::OkStatus());
-          } else {
-            p->Answer(
-                AskResult<R>(InvokeHandler(actor, std::move(p->message))));
-          }
-        } catch (const std::exception& e) {
-          p->Answer(AskResult<R>(HandlerFailedError(e.what())));
-          throw;
-        } catch (...) {
-          p->Answer(AskResult<R>(HandlerFailedError("unknown exception")));
-          throw;
-        }
+        std::exception_ptr thrown;
+        p->Answer(AnswerOf<R>(actor, std::move(p->message), thrown));
+        if (thrown) std::rethrow_exception(std::move(thrown));
       } else if constexpr (kIsStatusReply<H>) {
         FailUnlessOk(InvokeHandler(actor, std::move(p->message)));
       } else {

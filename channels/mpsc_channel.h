@@ -549,6 +549,11 @@ class MpscChannel {
     return true;
   }
 
+  // Publishes this thread's stage for this channel, if one is open (see
+  // TryPushStaged): for a message that reaches the receiver without the
+  // channel (an actor's direct ask), which must not overtake it either.
+  void PublishOwnStage() { FlushOwnStage(); }
+
   // Wakes a parked receiver without sending it anything (see ParkReceiver).
   void WakeReceiver() {
     Waker rx;

@@ -39,6 +39,19 @@
 //     the task is cancelled while it waits). So a structure can run mostly
 //     plain code and await only now and then, keeping no frame while it
 //     waits for work.
+//   - Claiming (TryClaim/EndClaim): code running in another task of the
+//     same scheduler may do a turn's work itself, on its own thread, while
+//     the task is idle - no queue, no task switch. TryClaim() marks the
+//     task running (as a worker does before Run()), so that until
+//     EndClaim() no worker runs it, wakes only mark it to run again, and
+//     Abort() waits for the end of the claim; the claimant then has the
+//     task's exclusive access, and sees everything its last run did. It
+//     refuses a task that is queued, running, finished, aborted or on a
+//     strand, and a caller that is not a task of the task's scheduler.
+//     EndClaim(run) gives the task back: it runs again if `run` says so,
+//     or if it was woken or aborted meanwhile. The claimant should not
+//     suspend in between (the task can do nothing else until the claim
+//     ends) and must leave the task in a state Run() accepts.
 //   - Spawn it once, with SpawnResumable. It has no JoinHandle: a
 //     Resumable that others wait for tells them itself.
 //
@@ -79,6 +92,11 @@ class Resumable : public TaskHeader {
   virtual RunResult Run() = 0;
   // Instead of Run(), once: the task was aborted or the runtime shut down.
   virtual void OnCancelled() = 0;
+
+  // See "Claiming" above. TryClaim is true if the calling thread now holds
+  // the task; then EndClaim must follow, on the same thread.
+  bool TryClaim() { return TryClaimIdle(); }
+  void EndClaim(bool run) { EndClaimRun(run); }
   // The last reference is gone (the object may delete itself).
   virtual void OnReleased() = 0;
 

@@ -122,6 +122,44 @@ TaskHeader::EndResult TaskHeader::EndRun() {
   }
 }
 
+bool TaskHeader::TryClaimIdle() {
+  // A strand's member runs only through its strand; another scheduler's
+  // task (or a caller outside any task) is not this thread's to run.
+  const TaskHeader* current = internal::tls_current_task;
+  if (strand_ != nullptr || current == nullptr ||
+      current->scheduler_ != scheduler_) {
+    return false;
+  }
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  while ((s & kFlagMask) == 0) {
+    // acq_rel as StartRun: acquire the last run's writes (its EndRun
+    // released them); the failure order only re-reads the flags.
+    if (state_.compare_exchange_weak(s, s | kRunning, std::memory_order_acq_rel,
+                                     std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void TaskHeader::EndClaimRun(bool run) {
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    // Woken during the claim (a waker's reference was dropped, as for any
+    // running task) or aborted (Abort left it to the end of the run):
+    // queue it with a reference of its own, as WakeByRef does.
+    const bool requeue = run || (s & (kScheduled | kCancelled)) != 0;
+    const uint64_t next =
+        requeue ? ((s & ~kRunning) | kScheduled) + kRefOne : s & ~kRunning;
+    // acq_rel as EndRun: release the claimant's writes to the next run.
+    if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                     std::memory_order_relaxed)) {
+      if (requeue) scheduler_->Schedule(this, /*is_yield=*/false);
+      return;
+    }
+  }
+}
+
 void TaskHeader::SetComplete() {
   uint64_t s = state_.load(std::memory_order_relaxed);
   for (;;) {

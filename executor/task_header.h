@@ -36,6 +36,10 @@
 //                running -> idle (ref dropped);
 //                running|kCancelled -> cancel now.
 //   Complete:    -> kComplete (the run's ref dropped).
+//   TryClaimIdle: idle -> kRunning (no reference: the live-task list's
+//                keeps the task alive while it cannot complete).
+//   EndClaimRun: running -> idle; running with kScheduled or kCancelled
+//                (or asked to) -> kScheduled with a new reference, queued.
 //
 // Resumption is guarded: an awaiter that parks its task records a
 // ParkedAwaiter; when the task is run again the awaiter's Ready() decides
@@ -200,6 +204,10 @@ class TaskHeader {
   enum class EndResult { kIdle, kRequeue, kCancel };
   RunResult StartRun();
   EndResult EndRun();
+  // Resumable::TryClaim/EndClaim: idle -> running without a queue, and
+  // back (requeued if `run`, woken or aborted meanwhile).
+  bool TryClaimIdle();
+  void EndClaimRun(bool run);
   // Marks complete and drops the run's reference is NOT done here: see
   // Scheduler::FinishTask, which orders join wake-up, list removal, drops.
   void SetComplete();

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstdio>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -53,6 +54,19 @@ class Probe final : public Resumable {
   void OnCancelled() override {
     cancelled_.fetch_add(1, std::memory_order_acq_rel);
   }
+  // A claim's work (resumable.h, "Claiming"), checked for overlap with
+  // runs like Run(). False if the task could not be claimed.
+  bool ClaimAndTouch(bool run_after) {
+    if (!TryClaim()) return false;
+    if (inside_.exchange(true, std::memory_order_acq_rel)) {
+      overlaps_.fetch_add(1, std::memory_order_relaxed);
+    }
+    claims_ += 1;  // plain: claims and runs are ordered (TSan checks it)
+    inside_.store(false, std::memory_order_release);
+    EndClaim(run_after);
+    return true;
+  }
+  int claims() const { return claims_; }
   void OnReleased() override {
     released_.fetch_add(1, std::memory_order_acq_rel);
   }
@@ -72,6 +86,7 @@ class Probe final : public Resumable {
   std::atomic<int> runs_{0};
   std::atomic<int> cancelled_{0};
   std::atomic<int> released_{0};
+  int claims_ = 0;
 };
 
 // Lets the runtime run whatever is queued (a few turns of the queue).
@@ -142,6 +157,143 @@ TYPED_TEST(ResumableTest, AFinishedTaskIsNeverCancelled) {
   this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
   probe.Abort();
   EXPECT_EQ(probe.cancelled(), 0);
+}
+
+// ---- claiming (resumable.h, "Claiming") ----
+
+// The probe has run once and parked: idle.
+template <typename F>
+void StartAndPark(Runtime& runtime, Probe& probe) {
+  SpawnResumable(runtime.scheduler(), &probe);
+  runtime.BlockOn(YieldUntil([&] { return probe.runs() == 1; }));
+  runtime.BlockOn(LetOthersRun());
+}
+
+TYPED_TEST(ResumableTest, AnIdleTaskIsClaimedOnlyFromATaskOfItsScheduler) {
+  Probe probe;
+  StartAndPark<TypeParam>(this->runtime_, probe);
+  EXPECT_FALSE(probe.ClaimAndTouch(false));  // this thread runs no task
+  Runtime other({.flavor = Flavor::kCurrentThread});
+  EXPECT_FALSE(other.BlockOn([](Probe* p) -> Task<bool> {
+    co_return p->ClaimAndTouch(false);
+  }(&probe)));
+  EXPECT_TRUE(this->runtime_.BlockOn([](Probe* p) -> Task<bool> {
+    co_return p->ClaimAndTouch(false);
+  }(&probe)));
+  this->runtime_.BlockOn(LetOthersRun());
+  EXPECT_EQ(probe.runs(), 1);  // given back idle: nothing ran it
+  EXPECT_EQ(probe.claims(), 1);
+  probe.Abort();
+  this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+}
+
+TYPED_TEST(ResumableTest, AQueuedOrRunningTaskCannotBeClaimed) {
+  Probe probe;
+  StartAndPark<TypeParam>(this->runtime_, probe);
+  const bool claimed_while_queued =
+      this->runtime_.BlockOn([](Probe* p) -> Task<bool> {
+        p->WakeByRef();  // queued now (this task still runs)
+        co_return p->ClaimAndTouch(false);
+      }(&probe));
+  EXPECT_FALSE(claimed_while_queued);
+  this->runtime_.BlockOn(YieldUntil([&] { return probe.runs() == 2; }));
+  // Inside a claim the task counts as running: a second claim fails.
+  const bool nested = this->runtime_.BlockOn([](Probe* p) -> Task<bool> {
+    if (!p->TryClaim()) co_return true;
+    const bool again = p->TryClaim();
+    p->EndClaim(false);
+    co_return again;
+  }(&probe));
+  EXPECT_FALSE(nested);
+  probe.Abort();
+  this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+}
+
+TYPED_TEST(ResumableTest, AWakeDuringAClaimRunsTheTaskAfterTheClaim) {
+  Probe probe;
+  StartAndPark<TypeParam>(this->runtime_, probe);
+  const int runs_in_claim = this->runtime_.BlockOn([](Probe* p) -> Task<int> {
+    if (!p->TryClaim()) co_return -1;
+    p->WakeByRef();
+    co_await LetOthersRun();  // (the claim is this thread's, not the task's)
+    const int runs = p->runs();
+    p->EndClaim(false);
+    co_return runs;
+  }(&probe));
+  EXPECT_EQ(runs_in_claim, 1);  // the wake waited for the end of the claim
+  this->runtime_.BlockOn(YieldUntil([&] { return probe.runs() == 2; }));
+  EXPECT_EQ(probe.overlaps(), 0);
+  probe.Abort();
+  this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+}
+
+TYPED_TEST(ResumableTest, AClaimEndedWithRunRunsTheTask) {
+  Probe probe;
+  StartAndPark<TypeParam>(this->runtime_, probe);
+  EXPECT_TRUE(this->runtime_.BlockOn([](Probe* p) -> Task<bool> {
+    co_return p->ClaimAndTouch(/*run_after=*/true);
+  }(&probe)));
+  this->runtime_.BlockOn(YieldUntil([&] { return probe.runs() == 2; }));
+  probe.Abort();
+  this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+}
+
+TYPED_TEST(ResumableTest, AnAbortDuringAClaimCancelsTheTaskAfterTheClaim) {
+  Probe probe;
+  StartAndPark<TypeParam>(this->runtime_, probe);
+  const int cancelled_in_claim =
+      this->runtime_.BlockOn([](Probe* p) -> Task<int> {
+        if (!p->TryClaim()) co_return -1;
+        p->Abort();
+        co_await LetOthersRun();
+        const int cancelled = p->cancelled();
+        p->EndClaim(false);
+        co_return cancelled;
+      }(&probe));
+  EXPECT_EQ(cancelled_in_claim, 0);
+  this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+  EXPECT_EQ(probe.cancelled(), 1);
+  EXPECT_EQ(probe.runs(), 1);
+}
+
+// Claimants on every worker race wakers on plain threads: claims and runs
+// never overlap, and each claim sees the runs before it (TSan).
+TEST(ResumableClaimStressTest, ClaimsAndRunsNeverOverlap) {
+  Runtime runtime({.flavor = Flavor::kMultiThread, .worker_threads = 2});
+  Probe probe;
+  TaskRef hold = TaskRef::Clone(&probe);
+  StartAndPark<MultiThread>(runtime, probe);
+  constexpr int kClaimants = 4;
+  constexpr int kTries = 20000;
+  std::atomic<bool> stop{false};
+  std::thread waker([&] {
+    while (!stop.load(std::memory_order_acquire)) probe.WakeByRef();
+  });
+  auto claimant = [](Probe* p) -> Task<int> {
+    int claimed = 0;
+    for (int i = 0; i < kTries; ++i) {
+      if (p->ClaimAndTouch(/*run_after=*/i % 7 == 0)) ++claimed;
+      if (i % 64 == 0) co_await YieldNow();
+    }
+    co_return claimed;
+  };
+  const int claimed = runtime.BlockOn([&]() -> Task<int> {
+    std::vector<JoinHandle<int>> all;
+    all.reserve(kClaimants);
+    for (int i = 0; i < kClaimants; ++i) all.push_back(Spawn(claimant(&probe)));
+    int n = 0;
+    for (auto& h : all) n += co_await h;
+    co_return n;
+  }());
+  stop.store(true, std::memory_order_release);
+  waker.join();
+  probe.Abort();
+  hold.Reset();
+  runtime.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+  EXPECT_EQ(probe.overlaps(), 0);
+  EXPECT_EQ(probe.claims(), claimed);
+  std::printf("claimed %d of %d, runs %d\n", claimed, kClaimants * kTries,
+              probe.runs());
 }
 
 // A Resumable that records its release (the test owns the object).
