@@ -66,6 +66,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "actors/cell.h"
@@ -219,6 +220,7 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
     if constexpr (kReentrant || IsTask<HandlerResult<A, M>>::value) {
       return std::nullopt;
     } else {
+      if (!direct_asks_) return std::nullopt;
       // This thread's staged tells go first: published, they wake the
       // runner, and the claim fails.
       ch()->PublishOwnStage();
@@ -229,6 +231,13 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
         EndClaim(/*run=*/false);
         return std::nullopt;
       }
+      // Anything thrown past the handler (AnswerOf catches what it
+      // throws) - an allocation failing in the bookkeeping - ends the
+      // runner as a throwing Run() would: aborted, its claim given back.
+      absl::Cleanup on_throw = [this] {
+        AbortRunner();
+        EndClaim(/*run=*/true);
+      };
       StartTurnTimer(TypeName<M>());
       std::exception_ptr thrown;
       std::optional<AskResult<ReplyType<A, M>>> answer(
@@ -239,13 +248,16 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
       // What the handler set in motion is the runner's to carry out: a
       // failure (the supervisor's decision comes as control), Stop(), a
       // control message that came meanwhile. The runner leaves its
-      // mailbox wait and runs.
+      // mailbox wait and runs. A Stop() refuses new messages at once, as
+      // on the runner (HandleStop closes the mailbox again, harmlessly).
+      if (self_stop_) ch()->Close();
       const bool run =
           self_stop_ || state() != ActorState::kRunning || HasControl();
       if (run) {
         ch()->UnparkReceiver(&waiter_);
         mailbox_parked_ = false;
       }
+      std::move(on_throw).Cancel();
       EndClaim(run);
       return answer;
     }
@@ -623,7 +635,7 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   // notified; a parked runner's mailbox was empty), between turns, with a
   // live instance, and nothing else to do first.
   bool IdleForDirectAsk() {
-    return direct_asks_ && mailbox_parked_ &&
+    return mailbox_parked_ &&
            !waiter_.notified.load(std::memory_order_acquire) &&
            turn_ == TurnKind::kNone && has_instance_ &&
            state() == ActorState::kRunning && !self_stop_ && !HasControl() &&
@@ -918,9 +930,9 @@ class ActorCell final : public CellBase, private internal::InstanceSlot<A> {
   bool has_instance_ : 1 = false;        // instance_ is alive
   bool sampling_ : 1 = false;            // the handler in progress is timed
   bool self_stop_ : 1 = false;
-  // Set at construction (before the runner starts); read under a claim.
-  bool direct_asks_ : 1;
   TurnKind turn_ = TurnKind::kNone;
+  // Fixed at construction; read by any asker (in what was padding).
+  const bool direct_asks_;
   std::coroutine_handle<> turn_work_;   // the hosted work (see Host)
   std::unique_ptr<TimerState> timers_;  // see Timers()
   [[no_unique_address]] std::conditional_t<kReentrant, ReentrantState,

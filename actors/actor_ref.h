@@ -41,7 +41,13 @@
 //     synchronous runs that handler on the asking task's thread at once,
 //     with the actor's runner held off meanwhile (ActorCell::TryAskDirect):
 //     same answer, same errors, same exclusive state, no task switch.
-//     ActorSystemOptions::direct_asks turns it off.
+//     Differences: the handler runs on the asker's task (CurrentTask() is
+//     the asker's); a Timeout around code that awaits the ask cannot cut
+//     the handler short (Ask(m, timeout) always goes through the mailbox,
+//     so its timeout bounds the handler); the message never counts in
+//     MailboxDepth(); and the ask takes no mailbox room, so it does not
+//     queue behind other senders waiting for room (each sender's own
+//     order is kept). ActorSystemOptions::direct_asks turns it off.
 //   - Lifetime: a strong reference keeps the actor's mailbox open; an
 //     actor whose references are all gone stops once its mailbox is
 //     drained. An ask made a task keeps the actor's cell, not a

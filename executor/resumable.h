@@ -94,7 +94,7 @@ class Resumable : public TaskHeader {
   virtual void OnCancelled() = 0;
 
   // See "Claiming" above. TryClaim is true if the calling thread now holds
-  // the task; then EndClaim must follow, on the same thread.
+  // the task; then EndClaim must follow, without suspending in between.
   bool TryClaim() { return TryClaimIdle(); }
   void EndClaim(bool run) { EndClaimRun(run); }
   // The last reference is gone (the object may delete itself).

@@ -133,20 +133,27 @@ TEST_F(DirectAskTest, AnAskBehindQueuedMailGoesThroughTheMailboxAndSeesIt) {
 TEST_F(DirectAskTest, ADirectAskWhoseHandlerThrowsFailsAndTheActorRestarts) {
   ActorRef<Probe> probe = env_.system().Spawn<Probe>();
   auto body = [](ActorRef<Probe> p) -> Task<std::vector<absl::Status>> {
-    (void)co_await p.Ask(AddAsked{4});  // through the mailbox: now idle
+    (void)co_await p.Ask(AddAsked{4});
     absl::StatusOr<int> thrown = co_await p.Ask(Throw{});
+    const bool all_direct = p.cell()->MailboxHighWater() == 0;
     // The restart (the supervisor's decision, on the control lane) comes
-    // before this ask: a fresh instance answers it.
+    // before this ask - queued, as the runner has work: a fresh instance
+    // answers it.
     absl::StatusOr<int64_t> total = co_await p.Ask(Total{});
     co_return std::vector<absl::Status>{
-        thrown.status(), total.ok() && *total == 0
-                             ? absl::OkStatus()
-                             : absl::InternalError("the old state survived")};
+        thrown.status(),
+        total.ok() && *total == 0
+            ? absl::OkStatus()
+            : absl::InternalError("the old state survived"),
+        all_direct ? absl::OkStatus()
+                   : absl::InternalError("the failing ask was queued")};
   };
   const std::vector<absl::Status> s = env_.Run(body(probe));
+  ASSERT_EQ(s.size(), 3u);
   EXPECT_TRUE(IsHandlerFailed(s[0])) << s[0];
   EXPECT_THAT(std::string(s[0].message()), ::testing::HasSubstr("probe threw"));
   EXPECT_TRUE(s[1].ok()) << s[1];
+  EXPECT_TRUE(s[2].ok()) << s[2];
   EXPECT_EQ(probe.cell()->Stats().restarts, 1u);
 }
 
@@ -166,6 +173,69 @@ TEST_F(DirectAskTest, ADirectAskWhoseHandlerStopsTheActorAnswersThenItStops) {
   EXPECT_TRUE(s[0].ok()) << s[0];
   EXPECT_TRUE(IsMailboxClosed(s[1])) << s[1];
   EXPECT_TRUE(probe.cell()->termination_reason().ok());
+  EXPECT_EQ(probe.cell()->MailboxHighWater(), 0u);
+}
+
+// Stop() refuses new messages at once, on the direct path as on the
+// runner: a tell right after the answer is refused, not queued.
+TEST_F(DirectAskTest, ATellRightAfterADirectAskThatStoppedTheActorIsRefused) {
+  ActorRef<Probe> probe = env_.system().Spawn<Probe>();
+  auto body = [](ActorRef<Probe> p) -> Task<absl::Status> {
+    (void)co_await p.Ask(Total{});
+    (void)co_await p.Ask(StopSelf{});
+    co_return p.TrySend(AddTold{1});
+  };
+  const absl::Status s = env_.Run(body(probe));
+  EXPECT_TRUE(IsMailboxClosed(s)) << s;
+  EXPECT_EQ(probe.cell()->MailboxHighWater(), 0u);
+}
+
+// Shutdown's first step closes mailboxes without waking the runners: a
+// parked actor whose mailbox is closed takes no direct ask either.
+TEST_F(DirectAskTest, AnAskToAParkedActorWhoseMailboxIsClosedFails) {
+  ActorRef<Probe> probe = env_.system().Spawn<Probe>();
+  auto body = [](ActorRef<Probe> p) -> Task<absl::Status> {
+    (void)co_await p.Ask(Total{});
+    p.cell()->CloseMailbox();
+    absl::StatusOr<int64_t> total = co_await p.Ask(Total{});
+    co_return total.status();
+  };
+  const absl::Status s = env_.Run(body(probe));
+  EXPECT_TRUE(IsMailboxClosed(s)) << s;
+}
+
+// A child's failure waits for its parent's decision (on the parent's
+// runner): the direct ask fails, the child parks until the decision
+// comes, and the restarted child answers the next ask. The parent's
+// SpawnCounter handler, asked directly too, spawns the child from the
+// asking task.
+TEST_F(DirectAskTest, AChildFailingInADirectAskIsRestartedByItsParent) {
+  ActorRef<Supervisor<RestartPolicy>> parent =
+      env_.system().Spawn<Supervisor<RestartPolicy>>(NewLog());
+  auto body = [](ActorRef<Supervisor<RestartPolicy>> sup)
+      -> Task<std::vector<absl::Status>> {
+    std::vector<absl::Status> out;
+    absl::StatusOr<ActorRef<Counter>> child =
+        co_await sup.Ask(SpawnCounter("child"));
+    if (!child.ok()) co_return std::vector<absl::Status>{child.status()};
+    ActorRef<Counter> c = *child;
+    (void)co_await c.Ask(Increment{3});
+    absl::StatusOr<int> boom = co_await c.Ask(Boom{});
+    out.push_back(boom.status());
+    absl::StatusOr<int> after = co_await c.Ask(Get{});
+    out.push_back(after.ok() && *after == 0
+                      ? absl::OkStatus()
+                      : absl::InternalError("not restarted"));
+    out.push_back(c.cell()->Stats().restarts == 1
+                      ? absl::OkStatus()
+                      : absl::InternalError("restarts != 1"));
+    co_return out;
+  };
+  const std::vector<absl::Status> s = env_.Run(body(parent));
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_TRUE(IsHandlerFailed(s[0])) << s[0];
+  EXPECT_TRUE(s[1].ok()) << s[1];
+  EXPECT_TRUE(s[2].ok()) << s[2];
 }
 
 TEST_F(DirectAskTest, ARunnerAbortedDuringADirectAskIsTornDownAfterIt) {
@@ -180,6 +250,7 @@ TEST_F(DirectAskTest, ARunnerAbortedDuringADirectAskIsTornDownAfterIt) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(*r, 2);
   EXPECT_FALSE(probe.cell()->termination_reason().ok());
+  EXPECT_EQ(probe.cell()->MailboxHighWater(), 0u);
 }
 
 // Two tells in a row open a stage (channels/send_stage.h): the next tells
@@ -250,6 +321,7 @@ TEST(DirectAskStressTest, ConcurrentAsksAndTellsNeverShareTheState) {
   };
   const auto [direct, total] = env.Run(body(probe));
   EXPECT_GE(direct, 0) << "a sender saw a total without its own updates";
+  EXPECT_GT(direct, 0) << "no ask was direct: the race was not exercised";
   EXPECT_EQ(total, int64_t{2} * kSenders * kRounds);
   ::testing::Test::RecordProperty("direct_asks", direct);
   std::printf("direct asks: %d of %d\n", direct, kSenders * kRounds);
