@@ -39,6 +39,7 @@
 #include "executor/blocking_pool.h"
 #include "executor/clock.h"
 #include "executor/futex.h"
+#include "executor/guarded_task.h"
 #include "executor/join_handle.h"
 #include "executor/metrics.h"
 #include "executor/scheduler.h"
@@ -134,26 +135,11 @@ class Runtime {
     BlockOnState* state_;
     Scheduler* scheduler_;
   };
-  // The task and its guard as the wrapper's one parameter: the order in
-  // which a frame destroys its parameter copies differs between compilers
-  // (g++ 12: first to last), a class's members go last to first - so a
-  // wrapper destroyed before it ran destroys the task's frame before the
-  // guard fires.
+  // The task and its guard as the wrapper's one parameter (see
+  // guarded_task.h): a wrapper destroyed before it ran destroys the
+  // task's frame before the guard fires.
   template <typename T>
-  class Guarded {
-   public:
-    Guarded(Task<T> task, DoneGuard done)
-        : done_(std::move(done)), task_(std::move(task)) {}
-    Guarded(Guarded&&) noexcept = default;
-    Guarded& operator=(Guarded&&) = delete;
-
-    DoneGuard& done() { return done_; }
-    Task<T>& task() { return task_; }
-
-   private:
-    DoneGuard done_;
-    Task<T> task_;
-  };
+  using Guarded = GuardedTask<T, DoneGuard>;
   template <typename T>
   static Task<void> BlockOnWrapper(Guarded<T> guarded,
                                    std::optional<internal::Stored<T>>* value,
@@ -174,11 +160,11 @@ Task<void> Runtime::BlockOnWrapper(Guarded<T> guarded,
   struct FireOnExit {
     DoneGuard* done;
     ~FireOnExit() { done->Fire(); }
-  } fire_on_exit{&guarded.done()};
+  } fire_on_exit{&guarded.guard()};
   // A local declared after the guard, so the awaited frame (its parameters
   // included) is destroyed before `done` fires and BlockOn returns.
   Task<T> body = std::move(guarded.task());
-  BlockOnState* const state = guarded.done().state();
+  BlockOnState* const state = guarded.guard().state();
   try {
     if constexpr (std::is_void_v<T>) {
       co_await std::move(body);

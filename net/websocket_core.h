@@ -67,19 +67,6 @@ class DoneSignal {
   CancellationToken token_;
 };
 
-// Fires a DoneSignal when destroyed. Placed in a task's frame, it fires
-// however the task ends.
-class FireOnExit {
- public:
-  explicit FireOnExit(const DoneSignal& signal) : signal_(signal) {}
-  FireOnExit(const FireOnExit&) = delete;
-  FireOnExit& operator=(const FireOnExit&) = delete;
-  ~FireOnExit() { signal_.Fire(); }
-
- private:
-  const DoneSignal& signal_;
-};
-
 struct WebSocketCore {
   WebSocketCore(std::unique_ptr<AnyByteStream> stream, Role role,
                 std::string subprotocol, std::optional<DeflateParams> deflate,
@@ -237,14 +224,16 @@ struct WebSocketCore {
   bool deliveries_ended_ = false;  // guarded by delivery_mu_
 };
 
-// The last parameter of the reader and writer tasks. A task aborted before
-// its first run is destroyed with its parameters only: its exit guards
-// (FireOnExit and the like) are locals and never existed. This does their
-// work when the frame goes - the writer's closes the write side (no direct
-// write without a writer) and fires writer_done; the reader's ends the
-// deliveries to a handler and fires reader_done - so that Abort, Receive
-// and HandleMessages see the end either way. After a run it is all done
-// already, and doing it again changes nothing.
+// The end of a reader or writer task, done when the task's frame goes
+// however it ends (returned, aborted, or destroyed before it ever ran):
+// the writer's closes the write side (no direct write without a writer)
+// and fires writer_done; the reader's ends the deliveries to a handler
+// (the handler is gone by the time the end is reported) and fires
+// reader_done - so that Abort, Receive and HandleMessages see the end.
+// The tasks take it as their last parameter, for a frame destroyed before
+// its first run (which has its parameters only), and move it into their
+// first local when they start, so that after a run it acts once their
+// other locals are gone, before their parameters.
 class EndOfTask {
  public:
   enum class Side : uint8_t { kReader, kWriter };

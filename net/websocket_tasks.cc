@@ -10,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "executor/clock.h"
 #include "executor/io_driver.h"
@@ -227,11 +226,10 @@ Task<void> RunWebSocketReader(std::shared_ptr<WebSocketCore> core,
                               WebSocketParser parser,
                               Sender<WebSocketMessage> incoming,
                               Sender<WebSocketOutgoing> wake,
-                              std::string initial_bytes, EndOfTask /*end*/) {
-  FireOnExit done(core->reader_done);
-  // Destroyed before `done` fires: the handler is gone by the time
-  // HandleMessages (or Receive) reports the end.
-  absl::Cleanup end_deliveries = [&core] { core->EndDeliveries(); };
+                              std::string initial_bytes,
+                              EndOfTask end_of_task) {
+  // The first local: its work comes after the other locals' (EndOfTask).
+  const EndOfTask at_exit = std::move(end_of_task);
   std::vector<char> buffer(std::max<size_t>(core->options.read_buffer_size, 1));
   const ReadEnd end = co_await ReadUntilEnd(*core, parser, incoming, wake,
                                             initial_bytes, buffer);

@@ -146,19 +146,6 @@ class WebSocketWriteSide {
   bool closed_ = false;
 };
 
-// Closes a write side when destroyed: placed in the writer task's frame,
-// it stops direct writes however the task ends (returned, aborted).
-class CloseWriteSideOnExit {
- public:
-  explicit CloseWriteSideOnExit(WebSocketWriteSide& side) : side_(side) {}
-  CloseWriteSideOnExit(const CloseWriteSideOnExit&) = delete;
-  CloseWriteSideOnExit& operator=(const CloseWriteSideOnExit&) = delete;
-  ~CloseWriteSideOnExit() { side_.Close(); }
-
- private:
-  WebSocketWriteSide& side_;
-};
-
 }  // namespace troupe::net::internal
 
 #endif  // TROUPE_NET_WEBSOCKET_WRITE_SIDE_H_

@@ -21,11 +21,9 @@ namespace troupe::net::internal {
 
 Task<void> RunWebSocketWriter(std::shared_ptr<WebSocketCore> core,
                               Receiver<WebSocketOutgoing> outgoing,
-                              EndOfTask /*end*/) {
-  FireOnExit done(core->writer_done);
-  // Destroyed before `done` fires: no direct write once the task is gone,
-  // however it ends.
-  CloseWriteSideOnExit close_on_exit(core->write_side);
+                              EndOfTask end_of_task) {
+  // The first local: its work comes after the other locals' (EndOfTask).
+  const EndOfTask at_exit = std::move(end_of_task);
   WriteBatch batch(*core);
   for (;;) {
     // A posted Pong or Close whose wake-up found the queue full is taken

@@ -33,7 +33,7 @@ void TaskGroup::Spawn(Task<void> task) {
   // destroys the frame on the spot, and with it the Membership, which
   // takes the lock to leave.
   JoinHandle<void> handle = troupe::Spawn(
-      RunMember(Member(Membership(shared_from_this(), id), std::move(task))));
+      RunMember(Member(std::move(task), Membership(shared_from_this(), id))));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = members_.find(id);
   if (it == members_.end()) return;  // already over; `handle` detaches

@@ -33,6 +33,7 @@
 #include <utility>
 
 #include "executor/cancellation_token.h"
+#include "executor/guarded_task.h"
 #include "executor/join_handle.h"
 #include "executor/task.h"
 
@@ -68,27 +69,12 @@ class TaskGroup : public std::enable_shared_from_this<TaskGroup> {
     uint64_t id_;
   };
 
-  // A member's task and its membership, as RunMember's one parameter: a
-  // coroutine parameter rather than locals, because parameters are
-  // destroyed with the frame even if the coroutine never started; one
-  // parameter, because the order in which a frame destroys its parameter
-  // copies differs between compilers (g++ 12: first to last). Members are
-  // destroyed last to first, so the task's frame - and whatever its
-  // cleanup touches - is gone before the member leaves and WaitEmpty can
-  // return.
-  class Member {
-   public:
-    Member(Membership membership, Task<void> task)
-        : membership_(std::move(membership)), task_(std::move(task)) {}
-    Member(Member&&) noexcept = default;
-    Member& operator=(Member&&) = delete;
-
-    Task<void>& task() { return task_; }
-
-   private:
-    Membership membership_;
-    Task<void> task_;
-  };
+  // A member's task and its membership, as RunMember's one parameter
+  // (executor/guarded_task.h): a coroutine parameter rather than locals,
+  // because parameters are destroyed with the frame even if the coroutine
+  // never started; the task's frame - and whatever its cleanup touches -
+  // is gone before the member leaves and WaitEmpty can return.
+  using Member = GuardedTask<void, Membership>;
 
   TaskGroup() = default;
   static Task<void> RunMember(Member member);
