@@ -1,6 +1,5 @@
 #include "executor/io_scheduled.h"
 
-#include <array>
 #include <cstddef>
 #include <mutex>
 
@@ -36,7 +35,10 @@ void ScheduledIo::SetReadiness(uint32_t ready) {
   // the list may change while the lock is dropped; woken waiters are gone
   // from it, so the scan always progresses.
   constexpr std::size_t kBatch = 16;
-  std::array<TaskRef, kBatch> batch;
+  // Plain pointers, each holding a reference that its WakeByVal consumes:
+  // nothing to construct or destroy per call (an array of TaskRefs cost
+  // more than the rest of the dispatch; nothing in between can throw).
+  TaskHeader* batch[kBatch];
   for (;;) {
     std::size_t n = 0;
     {
@@ -47,14 +49,15 @@ void ScheduledIo::SetReadiness(uint32_t ready) {
           UnlinkLocked(w);
           // The task is alive: its frame holds the linked waiter, and the
           // frame cannot go before RemoveWaiter gets this lock.
-          batch[n++] = TaskRef::Clone(w->task);
+          w->task->RefInc();
+          batch[n++] = w->task;
           // Last touch of the waiter; see RemoveWaiter.
           w->woken.store(true, std::memory_order_release);
         }
         w = next_waiter;
       }
     }
-    for (std::size_t i = 0; i < n; ++i) batch[i].Wake();
+    for (std::size_t i = 0; i < n; ++i) batch[i]->WakeByVal();
     if (n < kBatch) return;
   }
 }
