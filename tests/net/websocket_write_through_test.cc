@@ -265,7 +265,12 @@ TYPED_TEST(WebSocketWriteThroughTest,
     const std::string first(40, 'a');
     CO_ASSERT(c.ws.TrySend(Text(first)).ok());
     bool queued = false;
-    for (int i = 0; i < 1000 && !queued; ++i) {
+    // Bounded by time, not by a count of yields: on a loaded machine (a
+    // sanitizer build beside other jobs) the writer task, on the other
+    // worker, may take longer than a thousand yields to start.
+    const auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!queued && std::chrono::steady_clock::now() < give_up) {
       // Once the writer task took the first message, the queue has room.
       queued = c.ws.TrySend(Text("second")).ok();
       if (!queued) co_await YieldNow();
