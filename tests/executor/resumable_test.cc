@@ -171,16 +171,21 @@ TYPED_TEST(ResumableTest, AFinishedTaskIsNeverCancelled) {
 // ---- claiming (resumable.h, "Claiming") ----
 
 // The probe has run once and parked: idle.
-template <typename F>
 void StartAndPark(Runtime& runtime, Probe& probe) {
   SpawnResumable(runtime.scheduler(), &probe);
   runtime.BlockOn(YieldUntil([&] { return probe.runs() == 1; }));
   runtime.BlockOn(LetOthersRun());
 }
 
+// Ends a parked probe's test: aborted, it is cancelled and released.
+void AbortAndAwaitRelease(Runtime& runtime, Probe& probe) {
+  probe.Abort();
+  runtime.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+}
+
 TYPED_TEST(ResumableTest, AnIdleTaskIsClaimedOnlyFromATaskOfItsScheduler) {
   Probe probe;
-  StartAndPark<TypeParam>(this->runtime_, probe);
+  StartAndPark(this->runtime_, probe);
   EXPECT_FALSE(probe.ClaimAndTouch(false));  // this thread runs no task
   Runtime other({.flavor = Flavor::kCurrentThread});
   EXPECT_FALSE(other.BlockOn([](Probe* p) -> Task<bool> {
@@ -192,13 +197,12 @@ TYPED_TEST(ResumableTest, AnIdleTaskIsClaimedOnlyFromATaskOfItsScheduler) {
   this->runtime_.BlockOn(LetOthersRun());
   EXPECT_EQ(probe.runs(), 1);  // given back idle: nothing ran it
   EXPECT_EQ(probe.claims(), 1);
-  probe.Abort();
-  this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+  AbortAndAwaitRelease(this->runtime_, probe);
 }
 
 TYPED_TEST(ResumableTest, AQueuedOrRunningTaskCannotBeClaimed) {
   Probe probe;
-  StartAndPark<TypeParam>(this->runtime_, probe);
+  StartAndPark(this->runtime_, probe);
   const bool claimed_while_queued =
       this->runtime_.BlockOn([](Probe* p) -> Task<bool> {
         p->WakeByRef();  // queued now (this task still runs)
@@ -214,13 +218,12 @@ TYPED_TEST(ResumableTest, AQueuedOrRunningTaskCannotBeClaimed) {
     co_return again;
   }(&probe));
   EXPECT_FALSE(nested);
-  probe.Abort();
-  this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+  AbortAndAwaitRelease(this->runtime_, probe);
 }
 
 TYPED_TEST(ResumableTest, AWakeDuringAClaimRunsTheTaskAfterTheClaim) {
   Probe probe;
-  StartAndPark<TypeParam>(this->runtime_, probe);
+  StartAndPark(this->runtime_, probe);
   const int runs_in_claim = this->runtime_.BlockOn([](Probe* p) -> Task<int> {
     if (!p->TryClaim()) co_return -1;
     // A waker's own reference (WakeByVal): dropped, as for a running task;
@@ -236,24 +239,22 @@ TYPED_TEST(ResumableTest, AWakeDuringAClaimRunsTheTaskAfterTheClaim) {
   EXPECT_EQ(runs_in_claim, 1);  // the wake waited for the end of the claim
   this->runtime_.BlockOn(YieldUntil([&] { return probe.runs() == 2; }));
   EXPECT_EQ(probe.overlaps(), 0);
-  probe.Abort();
-  this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+  AbortAndAwaitRelease(this->runtime_, probe);
 }
 
 TYPED_TEST(ResumableTest, AClaimEndedWithRunRunsTheTask) {
   Probe probe;
-  StartAndPark<TypeParam>(this->runtime_, probe);
+  StartAndPark(this->runtime_, probe);
   EXPECT_TRUE(this->runtime_.BlockOn([](Probe* p) -> Task<bool> {
     co_return p->ClaimAndTouch(/*run_after=*/true);
   }(&probe)));
   this->runtime_.BlockOn(YieldUntil([&] { return probe.runs() == 2; }));
-  probe.Abort();
-  this->runtime_.BlockOn(YieldUntil([&] { return probe.released() == 1; }));
+  AbortAndAwaitRelease(this->runtime_, probe);
 }
 
 TYPED_TEST(ResumableTest, AnAbortDuringAClaimCancelsTheTaskAfterTheClaim) {
   Probe probe;
-  StartAndPark<TypeParam>(this->runtime_, probe);
+  StartAndPark(this->runtime_, probe);
   const int cancelled_in_claim =
       this->runtime_.BlockOn([](Probe* p) -> Task<int> {
         if (!p->TryClaim()) co_return -1;
@@ -275,7 +276,7 @@ TEST(ResumableClaimStressTest, ClaimsAndRunsNeverOverlap) {
   Runtime runtime({.flavor = Flavor::kMultiThread, .worker_threads = 2});
   Probe probe;
   TaskRef hold = TaskRef::Clone(&probe);
-  StartAndPark<MultiThread>(runtime, probe);
+  StartAndPark(runtime, probe);
   constexpr int kClaimants = 4;
   constexpr int kTries = 20000;
   std::atomic<bool> stop{false};
