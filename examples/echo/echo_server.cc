@@ -42,9 +42,14 @@ struct EchoServerState {
       service::TaskGroup::Create();
   std::shared_ptr<service::TaskGroup> sessions = service::TaskGroup::Create();
 
+  // Where shutdown is, for sessions that start during it (they missed the
+  // step that dealt with the open ones): from step 2 they close
+  // themselves, from step 4 they cut themselves off.
+  enum class Phase { kServing, kClosing, kAborting };
+
   mutable std::mutex mu;
-  bool stop_requested = false;  // guarded by mu; set in shutdown step 2
-  uint64_t next_session = 0;    // guarded by mu
+  Phase phase = Phase::kServing;  // guarded by mu; see Run's steps 2 and 4
+  uint64_t next_session = 0;      // guarded by mu
   // Open sessions, for steps 2 and 4. Sessions hold their connection
   // through a shared_ptr so that a closing task can keep it alive on its
   // own.
@@ -57,18 +62,20 @@ struct EchoServerState {
 namespace {
 
 using internal::EchoServerState;
+using Phase = EchoServerState::Phase;
 
 constexpr std::string_view kShutdownReason = "server shutting down";
 
 // A session's line in the table of open sessions, for as long as the
-// session task runs. A session that starts after shutdown step 2 ("late")
-// missed that step's Close: it must close itself.
+// session task runs. A session that starts after shutdown step 2 missed
+// that step's Close: it must close itself; after step 4, that step's
+// abort: it must cut itself off.
 class SessionEntry {
  public:
   SessionEntry(EchoServerState* s, std::shared_ptr<net::WebSocketConnection> ws)
       : s_(s) {
     std::lock_guard<std::mutex> lock(s_->mu);
-    late_ = s_->stop_requested;
+    phase_ = s_->phase;
     id_ = s_->next_session++;
     s_->open.emplace(id_, std::move(ws));
   }
@@ -79,12 +86,13 @@ class SessionEntry {
     s_->open.erase(id_);
   }
 
-  bool late() const { return late_; }
+  // The shutdown phase when the session started.
+  Phase phase() const { return phase_; }
 
  private:
   EchoServerState* const s_;
   uint64_t id_ = 0;
-  bool late_ = false;
+  Phase phase_ = Phase::kServing;
 };
 
 Task<void> CloseSession(std::shared_ptr<net::WebSocketConnection> ws) {
@@ -99,13 +107,13 @@ Task<void> AbortSession(std::shared_ptr<net::WebSocketConnection> ws) {
   co_await ws->Abort();
 }
 
-// The connections of every open session; with `then_stop`, sessions that
-// enter afterwards are late (in one hold, so none is both).
-std::vector<std::shared_ptr<net::WebSocketConnection>> OpenSessions(
-    EchoServerState* s, bool then_stop) {
+// The connections of every open session; sessions that enter afterwards
+// see `next` (in one hold, so each is either listed or sees it).
+std::vector<std::shared_ptr<net::WebSocketConnection>> OpenSessionsThen(
+    EchoServerState* s, Phase next) {
   std::vector<std::shared_ptr<net::WebSocketConnection>> open;
   std::lock_guard<std::mutex> lock(s->mu);
-  if (then_stop) s->stop_requested = true;
+  s->phase = next;
   open.reserve(s->open.size());
   for (const auto& [id, ws] : s->open) open.push_back(ws);
   return open;
@@ -126,7 +134,16 @@ Task<void> EchoWhenRoom(EchoServerState* s, net::WebSocketConnection* ws,
 Task<void> EchoSession(EchoServerState* s,
                        std::shared_ptr<net::WebSocketConnection> ws) {
   SessionEntry entry(s, ws);
-  if (entry.late()) co_await CloseSession(ws);
+  switch (entry.phase()) {
+    case Phase::kServing:
+      break;
+    case Phase::kClosing:
+      co_await CloseSession(ws);
+      break;
+    case Phase::kAborting:
+      co_await AbortSession(ws);
+      break;
+  }
   // `ws` outlives the handler: this task holds it until HandleMessages
   // returns, and the handler is destroyed by then.
   net::WebSocketConnection* const connection = ws.get();
@@ -278,9 +295,9 @@ Task<ShutdownReport> EchoServer::Run(CancellationToken stop) {
   s->listener.Close();
 
   // 2. Cut HTTP connections, close sessions.
-  // Sessions entered from now on are late and close themselves.
+  // Sessions that start from now on close themselves.
   std::vector<std::shared_ptr<net::WebSocketConnection>> open =
-      OpenSessions(s, /*then_stop=*/true);
+      OpenSessionsThen(s, Phase::kClosing);
   report.http_connections_cut = s->connections->size();
   s->connections->AbortAll();
   report.sessions_closing = open.size();
@@ -299,11 +316,12 @@ Task<ShutdownReport> EchoServer::Run(CancellationToken stop) {
       co_await Timeout(s->options.shutdown_timeout, WaitUntilIdle(s));
 
   // 4. Abort the rest and wait until every connection task is gone.
+  // Sessions that start from now on cut themselves off.
   if (!drained.ok()) {
     report.timed_out = true;
     report.tasks_aborted = s->sessions->size() + s->connections->size();
     for (std::shared_ptr<net::WebSocketConnection>& ws :
-         OpenSessions(s, /*then_stop=*/false)) {
+         OpenSessionsThen(s, Phase::kAborting)) {
       s->sessions->Spawn(AbortSession(std::move(ws)));
     }
     s->connections->AbortAll();
