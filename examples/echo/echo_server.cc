@@ -316,9 +316,9 @@ Task<ShutdownReport> EchoServer::Run(CancellationToken stop) {
       co_await Timeout(s->options.shutdown_timeout, WaitUntilIdle(s));
 
   // 4. Abort the rest and wait until every connection task is gone.
-  // Sessions that start from now on cut themselves off.
   if (!drained.ok()) {
     report.timed_out = true;
+    // Sessions that start from now on cut themselves off.
     report.tasks_aborted = s->sessions->size() + s->connections->size();
     for (std::shared_ptr<net::WebSocketConnection>& ws :
          OpenSessionsThen(s, Phase::kAborting)) {

@@ -25,7 +25,9 @@
 //   3. Sessions get options.shutdown_timeout to finish (a client answering
 //      the Close ends its session in a round trip).
 //   4. Whatever is still running then is aborted (no Close frame) and Run
-//      waits until every connection task is gone, so no socket outlives it.
+//      waits until every connection task is gone, so no socket outlives it;
+//      a session that upgrades after this point cuts itself off as soon as
+//      it starts.
 //      A session is aborted through its connection (Abort() ends the
 //      reader and writer), never by destroying the session task: the
 //      reader runs the echo handler, which uses the server's state, and
