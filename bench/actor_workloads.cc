@@ -146,11 +146,14 @@ double Counting(const RuntimeOptions& options) {
 struct Value {
   uint64_t v;
 };
-class SinkActor : public Actor<SinkActor> {
+// Sums the `v` of `expected` messages of type M, then sends the sum (the
+// sink of fan-in, the collector of create).
+template <typename M>
+class SummingActor : public Actor<SummingActor<M>> {
  public:
-  SinkActor(uint64_t expected, std::shared_ptr<OneshotSender<uint64_t>> done)
+  SummingActor(uint64_t expected, std::shared_ptr<OneshotSender<uint64_t>> done)
       : expected_(expected), done_(std::move(done)) {}
-  void Handle(Value m) {
+  void Handle(M m) {
     sum_ += m.v;
     if (++count_ == expected_) (void)done_->Send(sum_);
   }
@@ -161,6 +164,7 @@ class SinkActor : public Actor<SinkActor> {
   uint64_t count_ = 0;
   uint64_t sum_ = 0;
 };
+using SinkActor = SummingActor<Value>;
 
 struct Go {
   uint64_t n;
@@ -271,23 +275,9 @@ double ActorRing() {
 // ---- create ----------------------------------------------------------------
 
 struct Done {
-  uint64_t i;
+  uint64_t v;
 };
-class Collector : public Actor<Collector> {
- public:
-  Collector(uint64_t expected, std::shared_ptr<OneshotSender<uint64_t>> done)
-      : expected_(expected), done_(std::move(done)) {}
-  void Handle(Done d) {
-    sum_ += d.i;
-    if (++count_ == expected_) (void)done_->Send(sum_);
-  }
-
- private:
-  uint64_t expected_;
-  std::shared_ptr<OneshotSender<uint64_t>> done_;
-  uint64_t count_ = 0;
-  uint64_t sum_ = 0;
-};
+using Collector = SummingActor<Done>;
 
 struct Work {
   uint64_t i;
