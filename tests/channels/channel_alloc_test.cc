@@ -1,5 +1,5 @@
-// Steady-state channel traffic allocates nothing: this binary replaces the
-// global allocation functions with counting ones, warms each channel up,
+// Steady-state channel traffic allocates nothing: this binary counts
+// allocations (tests/counting_allocator.h), warms each channel up,
 // and then requires zero allocations (on any thread) across
 //   - 1,000,000 mpsc Send/Recv between a producer and a consumer task,
 //   - 1,000,000 broadcast sends read by two receiver tasks,
@@ -19,7 +19,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <new>
 
 #include "channels/broadcast.h"
@@ -31,79 +30,13 @@
 #include "executor/runtime.h"
 #include "executor/yield.h"
 #include "gtest/gtest.h"
+#include "tests/counting_allocator.h"
 #include "tests/runtime_flavours.h"
-
-namespace {
-
-std::atomic<uint64_t> g_allocations{0};
-
-void* CountedAllocate(std::size_t size, std::size_t align, bool nothrow) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  void* p = nullptr;
-  if (size == 0) size = 1;
-  if (align <= alignof(std::max_align_t)) {
-    p = std::malloc(size);
-  } else if (posix_memalign(&p, align, size) != 0) {
-    p = nullptr;
-  }
-  if (p == nullptr && !nothrow) throw std::bad_alloc();
-  return p;
-}
-
-}  // namespace
-
-// Every replaceable allocation function counts; every deallocation frees.
-void* operator new(std::size_t n) { return CountedAllocate(n, 0, false); }
-void* operator new[](std::size_t n) { return CountedAllocate(n, 0, false); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  return CountedAllocate(n, 0, true);
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  return CountedAllocate(n, 0, true);
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  return CountedAllocate(n, static_cast<std::size_t>(a), false);
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return CountedAllocate(n, static_cast<std::size_t>(a), false);
-}
-void* operator new(std::size_t n, std::align_val_t a,
-                   const std::nothrow_t&) noexcept {
-  return CountedAllocate(n, static_cast<std::size_t>(a), true);
-}
-void* operator new[](std::size_t n, std::align_val_t a,
-                     const std::nothrow_t&) noexcept {
-  return CountedAllocate(n, static_cast<std::size_t>(a), true);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t,
-                     const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::align_val_t,
-                       const std::nothrow_t&) noexcept {
-  std::free(p);
-}
 
 namespace troupe {
 namespace {
 
-uint64_t Allocations() { return g_allocations.load(std::memory_order_relaxed); }
+using test::Allocations;
 
 struct OneWorker {
   static RuntimeOptions Options() {

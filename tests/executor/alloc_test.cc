@@ -1,18 +1,13 @@
-// Steady-state spawning allocates nothing: this binary replaces the global
-// allocation functions with counting ones and checks that 100,000
+// Steady-state spawning allocates nothing: this binary counts allocations
+// (tests/counting_allocator.h) and checks that 100,000
 // spawn/await/complete cycles, after a warm-up, never reach them.
 //
 // Not run under the sanitizers (see BUILD.bazel): they replace operator
 // new and delete themselves.
 
-#include <execinfo.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <new>
 #include <thread>
 
@@ -20,94 +15,7 @@
 #include "executor/join_handle.h"
 #include "executor/runtime.h"
 #include "gtest/gtest.h"
-
-namespace {
-
-std::atomic<uint64_t> g_allocations{0};
-// While set, the first few allocations print a backtrace (to stderr, with
-// backtrace_symbols_fd, which does not allocate): what allocated.
-std::atomic<bool> g_trace{false};
-std::atomic<int> g_traced{0};
-
-void Trace(std::size_t size) {
-  if (!g_trace.load(std::memory_order_relaxed)) return;
-  if (g_traced.fetch_add(1, std::memory_order_relaxed) >= 3) return;
-  g_trace.store(false);  // backtrace() may allocate the first time
-  std::fprintf(stderr, "allocation of %zu bytes from:\n", size);
-  void* frames[24];
-  const int n = backtrace(frames, 24);
-  backtrace_symbols_fd(frames, n, STDERR_FILENO);
-  g_trace.store(true);
-}
-
-void* Allocate(std::size_t size, std::size_t align) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  Trace(size);
-  if (size == 0) size = 1;
-  void* p = nullptr;
-  if (align <= alignof(std::max_align_t)) {
-    p = std::malloc(size);
-  } else if (posix_memalign(&p, align, size) != 0) {
-    p = nullptr;
-  }
-  return p;
-}
-
-void* AllocateOrThrow(std::size_t size, std::size_t align) {
-  void* p = Allocate(size, align);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-
-}  // namespace
-
-// The replaceable global allocation functions, all of them.
-void* operator new(std::size_t n) { return AllocateOrThrow(n, 0); }
-void* operator new[](std::size_t n) { return AllocateOrThrow(n, 0); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  return Allocate(n, 0);
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  return Allocate(n, 0);
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  return AllocateOrThrow(n, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return AllocateOrThrow(n, static_cast<std::size_t>(a));
-}
-void* operator new(std::size_t n, std::align_val_t a,
-                   const std::nothrow_t&) noexcept {
-  return Allocate(n, static_cast<std::size_t>(a));
-}
-void* operator new[](std::size_t n, std::align_val_t a,
-                     const std::nothrow_t&) noexcept {
-  return Allocate(n, static_cast<std::size_t>(a));
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t,
-                     const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::align_val_t,
-                       const std::nothrow_t&) noexcept {
-  std::free(p);
-}
+#include "tests/counting_allocator.h"
 
 namespace troupe {
 namespace {
@@ -115,7 +23,7 @@ namespace {
 constexpr int kWarmUp = 1000;
 constexpr int kCycles = 100'000;
 
-uint64_t Allocations() { return g_allocations.load(std::memory_order_relaxed); }
+using test::Allocations;
 
 TEST(AllocationCounting, CountsEveryKindOfNew) {
   // The replacement really is in use (else the tests below prove nothing).
@@ -166,12 +74,12 @@ Task<CycleResult> SpawnAwaitCycles() {
   }
   const uint64_t allocations = Allocations();
   const uint64_t misses = internal::ThisThreadFrameCacheStats().misses;
-  g_trace.store(true);
+  test::TraceAllocations(true);
   for (int i = 0; i < kCycles; ++i) {
     JoinHandle<int> h = Spawn(Child(i));
     r.sum += co_await h;
   }
-  g_trace.store(false);
+  test::TraceAllocations(false);
   r.allocations = Allocations() - allocations;
   r.frame_cache_misses = internal::ThisThreadFrameCacheStats().misses - misses;
   co_return r;
