@@ -48,7 +48,6 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitCannotListen = 2;  // 1: kExitBadFlags
 constexpr uint64_t kMaxMessageSizeLimit = uint64_t{1} << 30;
-constexpr int kMaxWorkerThreads = 1024;
 
 void Log(std::string_view line) {
   std::fprintf(stderr, "echo: %.*s\n", static_cast<int>(line.size()),
@@ -68,13 +67,10 @@ absl::StatusOr<Config> ConfigFromFlags() {
   if (!address.ok()) return address.status();
   config.address = *address;
 
-  config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
-  if (config.worker_threads < 0 || config.worker_threads > kMaxWorkerThreads) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--worker_threads=", config.worker_threads,
-                     ": must be 0 (one per CPU) to ", kMaxWorkerThreads));
-  }
-  if (config.worker_threads == 0) config.worker_threads = service::UsableCpus();
+  absl::StatusOr<int> workers =
+      service::WorkerThreadsFromFlag(absl::GetFlag(FLAGS_worker_threads));
+  if (!workers.ok()) return workers.status();
+  config.worker_threads = *workers;
 
   config.server.max_message_size = absl::GetFlag(FLAGS_max_message_size);
   if (config.server.max_message_size == 0 ||

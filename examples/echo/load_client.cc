@@ -185,8 +185,11 @@ int main(int argc, char** argv) {
   if (!options.ok()) {
     return service::RefuseFlags("load_client", options.status());
   }
-  int workers = absl::GetFlag(FLAGS_worker_threads);
-  if (workers <= 0) workers = service::UsableCpus();
+  absl::StatusOr<int> workers =
+      service::WorkerThreadsFromFlag(absl::GetFlag(FLAGS_worker_threads));
+  if (!workers.ok()) {
+    return service::RefuseFlags("load_client", workers.status());
+  }
   return troupe::RunMain([&options] { return echo::Run(*std::move(options)); },
-                         {.worker_threads = workers});
+                         {.worker_threads = *workers});
 }

@@ -58,6 +58,15 @@ int UsableCpus() {
   return count > 0 ? count : 1;
 }
 
+absl::StatusOr<int> WorkerThreadsFromFlag(int value) {
+  if (value < 0 || value > kMaxWorkerThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--worker_threads=", value,
+                     ": must be 0 (one per CPU) to ", kMaxWorkerThreads));
+  }
+  return value == 0 ? UsableCpus() : value;
+}
+
 void PrepareShutdownSignals() {
   (void)ShutdownToken();  // handlers and watcher, signals still unblocked
   SetShutdownSignalsMasked(SIG_BLOCK);

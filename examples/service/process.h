@@ -49,6 +49,13 @@ int RefuseFlags(const char* program, const absl::Status& why);
 // CPUs in this process's affinity mask (taskset), at least 1.
 int UsableCpus();
 
+// The largest --worker_threads a service accepts.
+inline constexpr int kMaxWorkerThreads = 1024;
+// The worker count a --worker_threads=N flag asks for: N, or UsableCpus()
+// for 0; InvalidArgument "--worker_threads=N: must be 0 (one per CPU) to
+// 1024" for anything else.
+absl::StatusOr<int> WorkerThreadsFromFlag(int value);
+
 // The address a --listen=HOST:PORT flag names: the first it resolves to, or
 // InvalidArgument "--listen=VALUE: why".
 absl::StatusOr<net::SocketAddress> ResolveListenFlag(const std::string& listen);

@@ -61,7 +61,6 @@ namespace troupe::hub {
 namespace {
 
 constexpr int kExitCannotListen = 2;  // 1: service::kExitBadFlags
-constexpr int kMaxWorkerThreads = 1024;
 constexpr int64_t kMaxHistory = 1'000'000;
 constexpr int64_t kMaxMessageBytesLimit = int64_t{64} << 20;
 constexpr int64_t kMaxOutboundQueue = 1'000'000;
@@ -109,14 +108,10 @@ absl::StatusOr<Config> ConfigFromFlags() {
   if (!address.ok()) return address.status();
   config.address = *address;
 
-  config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
-  if (config.worker_threads < 0 || config.worker_threads > kMaxWorkerThreads) {
-    return OutOfRange("worker_threads", config.worker_threads, 0,
-                      kMaxWorkerThreads);
-  }
-  if (config.worker_threads == 0) {
-    config.worker_threads = service::UsableCpus();
-  }
+  absl::StatusOr<int> workers =
+      service::WorkerThreadsFromFlag(absl::GetFlag(FLAGS_worker_threads));
+  if (!workers.ok()) return workers.status();
+  config.worker_threads = *workers;
 
   HubServerOptions& server = config.server;
   const int64_t history = absl::GetFlag(FLAGS_history);
