@@ -211,7 +211,8 @@ SendResult<WebSocketMessage> WebSocketConnection::TrySend(
   if (sent.ok()) return SendResult<WebSocketMessage>::Ok();
   const SendError error = sent.error();
   return SendResult<WebSocketMessage>::Fail(
-      error, WebSocketMessage(type, std::move(sent.TakeValue().payload)));
+      error, WebSocketMessage(type, std::get<std::string>(
+                                        std::move(sent.TakeValue().data))));
 }
 
 Task<absl::Status> WebSocketConnection::Send(SharedWebSocketMessage message) {
@@ -235,7 +236,9 @@ SendResult<SharedWebSocketMessage> WebSocketConnection::TrySend(
   if (sent.ok()) return SendResult<SharedWebSocketMessage>::Ok();
   const SendError error = sent.error();
   return SendResult<SharedWebSocketMessage>::Fail(
-      error, SharedWebSocketMessage(type, std::move(sent.TakeValue().shared)));
+      error,
+      SharedWebSocketMessage(
+          type, std::get<SharedBytes>(std::move(sent.TakeValue().data))));
 }
 
 Task<absl::Status> WebSocketConnection::Ping(std::string payload) {

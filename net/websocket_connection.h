@@ -165,6 +165,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -330,23 +331,29 @@ struct WebSocketOutgoing {
 
   WebSocketOutgoing(Kind kind, Opcode opcode, std::string payload,
                     uint16_t code = 0)
-      : kind(kind), opcode(opcode), payload(std::move(payload)), code(code) {}
+      : kind(kind), opcode(opcode), data(std::move(payload)), code(code) {}
   // A message with shared bytes.
   WebSocketOutgoing(Opcode opcode, SharedBytes shared)
-      : kind(Kind::kMessage), opcode(opcode), shared(std::move(shared)) {}
+      : kind(Kind::kMessage), opcode(opcode), data(std::move(shared)) {}
 
   // The payload's bytes, wherever they live.
   std::string_view bytes() const {
-    return shared != nullptr ? std::string_view(*shared)
-                             : std::string_view(payload);
+    if (const SharedBytes* shared = std::get_if<SharedBytes>(&data)) {
+      return *shared != nullptr ? std::string_view(**shared)
+                                : std::string_view();
+    }
+    return std::get<std::string>(data);
   }
 
   Kind kind;
-  Opcode opcode;        // kMessage: kText or kBinary
-  std::string payload;  // message data, ping payload or close reason
-  SharedBytes shared;   // or the message data, shared (then payload is empty)
-  uint16_t code = 0;    // kClose
-  UnwrittenMark mark;   // set by the sender before the push
+  Opcode opcode;  // kMessage: kText or kBinary
+  // The message data (owned, or shared by many connections), the ping
+  // payload or the close reason. One or the other, not a string beside a
+  // pointer: an entry is moved several times on its way to the socket, and
+  // moving a short string costs a copy of its inline buffer.
+  std::variant<std::string, SharedBytes> data;
+  uint16_t code = 0;   // kClose
+  UnwrittenMark mark;  // set by the sender before the push
 };
 
 }  // namespace internal

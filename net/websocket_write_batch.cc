@@ -52,11 +52,11 @@ void WriteBatch::AddItem(WebSocketOutgoing item, WebSocketWriter& writer) {
       return;
     }
     case WebSocketOutgoing::Kind::kPing:
-      Append(writer.WriteControl(Opcode::kPing, AsBytes(item.payload)),
+      Append(writer.WriteControl(Opcode::kPing, AsBytes(item.bytes())),
              Piece::kArena);
       return;
     case WebSocketOutgoing::Kind::kClose:
-      AddClose(item.code, item.payload, writer);
+      AddClose(item.code, item.bytes(), writer);
       return;
     case WebSocketOutgoing::Kind::kWake:
       return;
