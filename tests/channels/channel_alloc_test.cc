@@ -103,6 +103,24 @@ Task<Window> MillionMpscMessages() {
 constexpr int64_t kMpscSum =
     (kWarmUp + kWarmUp + kMessages - 1) * kMessages / 2;
 
+TEST(ChannelAllocPollTest, PollingAnEmptyMpscChannelAllocatesNothing) {
+  // A writer draining its queue ends every round with an empty TryRecv.
+  absl::StatusOr<std::pair<Sender<int64_t>, Receiver<int64_t>>> channel =
+      MakeMpsc<int64_t>(16);
+  ASSERT_TRUE(channel.ok());
+  auto& [tx, rx] = *channel;
+  ASSERT_TRUE(tx.TrySend(7).ok());
+  ASSERT_EQ(rx.TryRecv().value_or(0), 7);
+  const uint64_t before = Allocations();
+  int unavailable = 0;
+  for (int i = 0; i < 1000; ++i) {
+    unavailable +=
+        rx.TryRecv().status().code() == absl::StatusCode::kUnavailable;
+  }
+  EXPECT_EQ(Allocations() - before, 0u);
+  EXPECT_EQ(unavailable, 1000);
+}
+
 TYPED_TEST(ChannelAllocTest, AMillionMpscMessagesAllocateNothingOnceWarm) {
   const Window w = this->runtime_.BlockOn(MillionMpscMessages());
   EXPECT_EQ(w.allocations, 0u);
