@@ -52,7 +52,8 @@ expect_in "$err" "round trips" "the progress"
 
 echo "== refusals"
 for args in "--url=http://x/" "--connections=0" "--type=text/plain" \
-            "--duration=0s" "--duration=-1s" "--warmup=soon" "--server_pid=-5"; do
+            "--duration=0s" "--duration=-1s" "--warmup=soon" "--server_pid=-5" \
+            "--worker_threads=-1" "--worker_threads=1025"; do
   run_load $args
   [ "$status" -eq 1 ] || fail "$args: exit $status, expected 1: $err"
 done
