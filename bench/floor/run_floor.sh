@@ -273,10 +273,16 @@ hub_run() {
   t0="$(date +%s.%N)"
   hub0="$(cpu_seconds "$server_pid")"
   gen0="$(cpu_seconds "$loadgen_pid")"
-  sleep "$(awk -v d="$duration" 'BEGIN { print d - 0.3 }')"
+  # A second short of the window's end: loadgen's window may have opened a
+  # little before its "connected" line reached us, and a process that has
+  # exited has no /proc/PID/stat left to sample.
+  sleep "$(awk -v d="$duration" 'BEGIN { print (d > 2 ? d - 1 : d / 2) }')"
   t1="$(date +%s.%N)"
   hub1="$(cpu_seconds "$server_pid")"
-  gen1="$(cpu_seconds "$loadgen_pid")"
+  gen1="$(cpu_seconds "$loadgen_pid" 2>/dev/null)" || {
+    log "loadgen ended before the second CPU sample (try a longer --duration)"
+    exit 1
+  }
   wait "$loadgen_pid" || { cat "$tmp/loadgen.err" >&2; exit 1; }
   stop_server
   local out
